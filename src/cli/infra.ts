@@ -1,0 +1,111 @@
+import { resolve } from 'node:path'
+import { loadConfig } from '../config/define.ts'
+import {
+  commonSettings,
+  engineSettings,
+  hasExternalPostgres,
+  kafkaSettings,
+  localKafkaSettings,
+  pgConnectionOf,
+  postgresSettings,
+  startingOffsetsSetting,
+} from '../config/settings.ts'
+import { startLocalKafka, stopLocalKafka } from '../infra/kafka/broker.ts'
+import { startLocalPostgres, stopLocalPostgres, waitForPostgres } from '../infra/postgres/server.ts'
+import { waitForKafka } from '../kafka/client.ts'
+
+export const infraSettings = {
+  ...commonSettings,
+  ...kafkaSettings,
+  ...localKafkaSettings,
+  ...postgresSettings,
+}
+
+/** Everything `rtsa up` passes on to its parts, validated once before anything starts. */
+export const pipelineSettings = { ...infraSettings, ...engineSettings, ...startingOffsetsSetting }
+
+/** Where the running pipeline's services are, whether rtsa started them or the user gave them. */
+export interface Infra {
+  readonly kafkaBootstrap: string[]
+  readonly databaseUrl: string
+  readonly localKafka: boolean
+  readonly localPostgres: boolean
+}
+
+function localPgOptions(c: ReturnType<typeof loadInfraConfig>, log: (l: string) => void) {
+  return {
+    home: resolve(c.home),
+    port: c.pgPort,
+    database: c.pgDatabase,
+    user: c.pgUser,
+    password: c.pgPassword,
+    log,
+  }
+}
+
+export function loadInfraConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(infraSettings, env)
+}
+
+/**
+ * Brings up Kafka and PostgreSQL: the user's own when KAFKA_BOOTSTRAP / DATABASE_URL
+ * (or PGHOST) name them (checked, failing fast with the variable's name), local ones
+ * otherwise (started, or reused when already running).
+ */
+export async function startInfra(
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Infra> {
+  loadConfig(pipelineSettings, env)
+  const c = loadInfraConfig(env)
+  const kafka = (async () => {
+    if (c.kafkaBootstrap !== undefined) {
+      await waitForKafka(c.kafkaBootstrap, { timeoutMs: 15_000, settingName: 'KAFKA_BOOTSTRAP' })
+      return { bootstrap: c.kafkaBootstrap, local: false }
+    }
+    const broker = await startLocalKafka({ home: resolve(c.home), port: c.kafkaPort, log })
+    if (!broker.started) log(`reusing the local Kafka broker already running (pid ${broker.pid})`)
+    return { bootstrap: broker.bootstrap, local: true }
+  })()
+  const postgres = (async () => {
+    if (hasExternalPostgres(c)) {
+      const conn = pgConnectionOf(c)
+      const url =
+        conn.connectionString ??
+        `postgres://${encodeURIComponent(conn.user ?? '')}:${encodeURIComponent(conn.password ?? '')}@${conn.host}:${conn.port}/${conn.database}`
+      await waitForPostgres(url, {
+        timeoutMs: 15_000,
+        settingName: c.databaseUrl !== undefined ? 'DATABASE_URL' : 'PGHOST',
+      })
+      return { url, local: false }
+    }
+    const server = await startLocalPostgres(localPgOptions(c, log))
+    if (!server.started) log('reusing the local PostgreSQL already running')
+    return { url: server.connectionString, local: true }
+  })()
+  const [k, p] = await Promise.allSettled([kafka, postgres])
+  if (k.status === 'rejected' || p.status === 'rejected') {
+    const errors = [k, p]
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => r.reason)
+    throw errors[0]
+  }
+  return {
+    kafkaBootstrap: k.value.bootstrap,
+    databaseUrl: p.value.url,
+    localKafka: k.value.local,
+    localPostgres: p.value.local,
+  }
+}
+
+/** Stops the local Kafka and PostgreSQL that rtsa started (never the user's own). Keeps data. */
+export async function stopInfra(
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const c = loadInfraConfig(env)
+  if (c.kafkaBootstrap === undefined && (await stopLocalKafka({ home: resolve(c.home) })))
+    log('stopped the local Kafka broker')
+  if (!hasExternalPostgres(c) && (await stopLocalPostgres(localPgOptions(c, log))))
+    log('stopped the local PostgreSQL')
+}

@@ -1,0 +1,102 @@
+import { duration, hostPorts, integer, oneOf, port, text } from './define.ts'
+
+/**
+ * Settings shared by several services. Each service's own config module
+ * (`src/processor/config.ts`, `src/api/config.ts`, ...) picks the groups it needs
+ * and adds its own. Names follow the reference deployment where it had one.
+ */
+
+export const kafkaSettings = {
+  kafkaBootstrap: hostPorts(
+    ['KAFKA_BOOTSTRAP', 'BOOTSTRAP'],
+    undefined,
+    'Kafka bootstrap servers. Unset: `rtsa up` starts a local broker on KAFKA_PORT.',
+  ),
+  kafkaTopic: text(['KAFKA_TOPIC', 'TOPIC'], 'stream.events', 'Topic of input events, keyed by stream_id.'),
+  kafkaDlqTopic: text('KAFKA_DLQ_TOPIC', 'stream.events.dlq', 'Dead-letter topic for rejected records.'),
+  kafkaPartitions: integer(1, 10_000)('KAFKA_PARTITIONS', 6, 'Partitions of the topic when rtsa creates it.'),
+}
+
+export const localKafkaSettings = {
+  kafkaPort: port()('KAFKA_PORT', 9092, 'Port of the local broker (its controller uses the next port).'),
+}
+
+export const engineSettings = {
+  window: duration('WINDOW', 60_000, 'Tumbling window length.'),
+  watermark: duration(
+    'WATERMARK',
+    600_000,
+    'Allowed lateness: the watermark trails the newest event time by this.',
+  ),
+  viewerTimeout: duration(
+    'VIEWER_TIMEOUT',
+    300_000,
+    'A viewer with no record for this long is no longer present.',
+  ),
+}
+
+export const postgresSettings = {
+  databaseUrl: text(
+    'DATABASE_URL',
+    undefined,
+    'PostgreSQL URL. Unset (and no PGHOST): a local server is started.',
+  ),
+  pgHost: text(['PGHOST', 'PG_HOST'], undefined, 'PostgreSQL host, when DATABASE_URL is not given.'),
+  pgPort: port()(['PGPORT', 'PG_PORT'], 5432, 'PostgreSQL port (also the port of the local server).'),
+  pgDatabase: text(['PGDATABASE', 'PG_DB'], 'realtime', 'Database name.'),
+  pgUser: text(['PGUSER', 'PG_USER'], 'rt', 'Database user.'),
+  pgPassword: text(['PGPASSWORD', 'PG_PASS'], 'rt', 'Database password.'),
+}
+
+export const startingOffsetsSetting = {
+  startingOffsets: oneOf(['earliest', 'latest'] as const)(
+    'STARTING_OFFSETS',
+    'earliest',
+    'Where a partition without a checkpoint starts.',
+  ),
+}
+
+export const commonSettings = {
+  home: text('RTSA_HOME', '.rtsa', 'Folder of local state: broker and database data, logs, caches.'),
+  logLevel: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const)(
+    'LOG_LEVEL',
+    'info',
+    'Log level.',
+  ),
+}
+
+/** The connection settings of PostgreSQL as `pg` wants them. */
+export interface PgConnection {
+  readonly connectionString?: string
+  readonly host?: string
+  readonly port?: number
+  readonly database?: string
+  readonly user?: string
+  readonly password?: string
+}
+
+export function pgConnectionOf(c: {
+  databaseUrl: string | undefined
+  pgHost: string | undefined
+  pgPort: number
+  pgDatabase: string
+  pgUser: string
+  pgPassword: string
+}): PgConnection {
+  if (c.databaseUrl !== undefined) return { connectionString: c.databaseUrl }
+  return {
+    host: c.pgHost ?? '127.0.0.1',
+    port: c.pgPort,
+    database: c.pgDatabase,
+    user: c.pgUser,
+    password: c.pgPassword,
+  }
+}
+
+/** True when the user pointed rtsa at a PostgreSQL server of their own. */
+export function hasExternalPostgres(c: {
+  databaseUrl: string | undefined
+  pgHost: string | undefined
+}): boolean {
+  return c.databaseUrl !== undefined || c.pgHost !== undefined
+}

@@ -1,0 +1,55 @@
+/**
+ * The event language every stage of rtsa speaks (../shared/spec/semantics.md, section 1).
+ * The wire format is JSON with snake_case fields; inside rtsa a decoded event is a
+ * {@link StreamEvent} with its time in epoch milliseconds and its donation in cents.
+ */
+
+export const EVENT_TYPES = [
+  'stream_start',
+  'stream_stop',
+  'viewer_join',
+  'viewer_leave',
+  'heartbeat',
+  'chat_message',
+  'donation',
+] as const
+
+export type EventType = (typeof EVENT_TYPES)[number]
+
+/** A valid, decoded event. */
+export interface StreamEvent {
+  readonly eventId: string
+  /** Event time, epoch milliseconds (the wire `ts` truncated to the millisecond). */
+  readonly ts: number
+  readonly eventType: EventType
+  readonly streamId: string
+  readonly userId: string
+  /** `chat_message` only, when given. */
+  readonly messageLen?: number
+  /** `donation` only: `Math.round(amount_usd * 100)`, whole cents. */
+  readonly amountCents?: number
+}
+
+/**
+ * Why a record was not applied. The first group is decided by the decoder, the
+ * second by the engine (they depend on the partition's history).
+ */
+export const REJECT_REASONS = [
+  'not_json',
+  'not_object',
+  'missing_field',
+  'bad_field',
+  'bad_ts',
+  'bad_event_type',
+  'bad_amount',
+  'too_large',
+  'late',
+  'duplicate',
+] as const
+
+export type RejectReason = (typeof REJECT_REASONS)[number]
+
+/** A decoder's verdict on one record. */
+export type DecodeResult =
+  | { readonly ok: true; readonly event: StreamEvent }
+  | { readonly ok: false; readonly reason: RejectReason; readonly detail: string; readonly streamId?: string }

@@ -1,0 +1,267 @@
+/**
+ * rtsa's own small Kafka interface. Every other part talks to Kafka through this
+ * module, so the client library (`@platformatic/kafka`) can change without touching
+ * the processor, the generator or the CLI.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Admin, Consumer, Producer } from '@platformatic/kafka'
+import { messageOf, RtsaError } from '../errors/catalogue.ts'
+
+/** A record to send. `key` decides the partition unless `partition` is given. */
+export interface OutgoingRecord {
+  readonly topic: string
+  readonly key: Buffer | null
+  readonly value: Buffer
+  readonly partition?: number
+}
+
+/** A record read back from a topic. */
+export interface IncomingRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: bigint
+  readonly key: Buffer | null
+  readonly value: Buffer
+  readonly timestamp: bigint
+}
+
+export interface TopicPartitionOffsets {
+  readonly partition: number
+  readonly earliest: bigint
+  readonly latest: bigint
+}
+
+const CLIENT_ID = 'rtsa'
+
+function wrap(action: string, bootstrap: readonly string[], error: unknown): RtsaError {
+  return new RtsaError(
+    'KAFKA_REQUEST_FAILED',
+    `Kafka ${action} failed (${bootstrap.join(',')}): ${messageOf(error)}`,
+    {
+      cause: error,
+    },
+  )
+}
+
+/** Topic administration: create, list, delete, and partition offsets. */
+export class KafkaAdmin {
+  readonly #admin: Admin
+  readonly #bootstrap: readonly string[]
+
+  constructor(bootstrap: readonly string[], options: { timeoutMs?: number } = {}) {
+    this.#bootstrap = bootstrap
+    this.#admin = new Admin({
+      clientId: `${CLIENT_ID}-admin`,
+      bootstrapBrokers: [...bootstrap],
+      timeout: options.timeoutMs ?? 10_000,
+      retries: 2,
+    })
+  }
+
+  async listTopics(): Promise<string[]> {
+    try {
+      return await this.#admin.listTopics()
+    } catch (error) {
+      throw wrap('listTopics', this.#bootstrap, error)
+    }
+  }
+
+  /** Creates the topic unless it exists. Returns true when it was created. */
+  async ensureTopic(
+    name: string,
+    partitions: number,
+    configs: Record<string, string> = {},
+  ): Promise<boolean> {
+    if ((await this.listTopics()).includes(name)) return false
+    try {
+      await this.#admin.createTopics({
+        topics: [name],
+        partitions,
+        replicas: 1,
+        configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+      })
+      return true
+    } catch (error) {
+      // Another process may have created it between the list and the create.
+      if ((await this.listTopics()).includes(name)) return false
+      throw wrap(`createTopics ${name}`, this.#bootstrap, error)
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    if (!(await this.listTopics()).includes(name)) return
+    try {
+      await this.#admin.deleteTopics({ topics: [name] })
+    } catch (error) {
+      throw wrap(`deleteTopics ${name}`, this.#bootstrap, error)
+    }
+  }
+
+  /** Earliest and latest (next) offset of every partition of a topic. */
+  async offsets(topic: string): Promise<TopicPartitionOffsets[]> {
+    try {
+      const metadata = await this.#admin.metadata({ topics: [topic] })
+      const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+      const partitions = Array.from({ length: count }, (_, i) => i)
+      const ask = (timestamp: bigint) =>
+        this.#admin.listOffsets({
+          topics: [{ name: topic, partitions: partitions.map((p) => ({ partitionIndex: p, timestamp })) }],
+        })
+      const [earliest, latest] = await Promise.all([ask(-2n), ask(-1n)])
+      const offsetOf = (list: typeof earliest, p: number) =>
+        list[0]?.partitions.find((x) => x.partitionIndex === p)?.offset ?? 0n
+      return partitions.map((p) => ({
+        partition: p,
+        earliest: offsetOf(earliest, p),
+        latest: offsetOf(latest, p),
+      }))
+    } catch (error) {
+      throw wrap(`offsets ${topic}`, this.#bootstrap, error)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#admin.close().catch(() => {})
+  }
+}
+
+/**
+ * Waits until a broker answers a metadata request through the Kafka protocol.
+ * Throws `KAFKA_UNREACHABLE` naming `settingName` (e.g. `KAFKA_BOOTSTRAP`) after `timeoutMs`.
+ */
+export async function waitForKafka(
+  bootstrap: readonly string[],
+  options: { timeoutMs: number; settingName?: string },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    const admin = new KafkaAdmin(bootstrap, {
+      timeoutMs: Math.min(5000, Math.max(500, deadline - Date.now())),
+    })
+    try {
+      await admin.listTopics()
+      return
+    } catch (error) {
+      last = error
+    } finally {
+      await admin.close()
+    }
+    await sleep(250)
+  }
+  const name = options.settingName ? `${options.settingName}=${bootstrap.join(',')}` : bootstrap.join(',')
+  throw new RtsaError(
+    'KAFKA_UNREACHABLE',
+    `Kafka broker ${name} did not answer within ${options.timeoutMs} ms: ${messageOf(cause(last))}`,
+    { cause: last },
+  )
+}
+
+/** The innermost error of a chain (the client wraps network errors in several layers). */
+function cause(error: unknown): unknown {
+  let e = error
+  for (let depth = 0; depth < 10; depth++) {
+    if (e instanceof AggregateError && e.errors.length > 0) e = e.errors[0]
+    else if (e instanceof Error && Array.isArray((e as { errors?: unknown }).errors)) {
+      const inner = (e as unknown as { errors: unknown[] }).errors
+      if (inner.length === 0) break
+      e = inner[0]
+    } else if (e instanceof Error && e.cause !== undefined) e = e.cause
+    else break
+  }
+  return e
+}
+
+/** An idempotent (`acks=all`) producer. `send` resolves once the broker has the records. */
+export class KafkaProducer {
+  readonly #producer: Producer
+  readonly #bootstrap: readonly string[]
+
+  constructor(bootstrap: readonly string[], options: { clientId?: string; idempotent?: boolean } = {}) {
+    this.#bootstrap = bootstrap
+    this.#producer = new Producer({
+      clientId: options.clientId ?? `${CLIENT_ID}-producer`,
+      bootstrapBrokers: [...bootstrap],
+      idempotent: options.idempotent ?? true,
+      acks: -1,
+      retries: 5,
+    })
+  }
+
+  async send(records: readonly OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return
+    try {
+      await this.#producer.send({
+        messages: records.map((r) => ({
+          topic: r.topic,
+          key: r.key ?? undefined,
+          value: r.value,
+          ...(r.partition === undefined ? {} : { partition: r.partition }),
+        })),
+      })
+    } catch (error) {
+      throw wrap('produce', this.#bootstrap, error)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#producer.close().catch(() => {})
+  }
+}
+
+/**
+ * Reads a whole topic from its earliest offsets up to the end offsets seen at the
+ * start (no consumer group offsets are committed). For tests and tools, not the processor.
+ */
+export async function readTopic(
+  bootstrap: readonly string[],
+  topic: string,
+  options: { timeoutMs?: number } = {},
+): Promise<IncomingRecord[]> {
+  const admin = new KafkaAdmin(bootstrap)
+  let ends: TopicPartitionOffsets[]
+  try {
+    ends = await admin.offsets(topic)
+  } finally {
+    await admin.close()
+  }
+  const remaining = new Map(ends.filter((p) => p.latest > p.earliest).map((p) => [p.partition, p.latest]))
+  const out: IncomingRecord[] = []
+  if (remaining.size === 0) return out
+  const consumer = new Consumer({
+    clientId: `${CLIENT_ID}-reader`,
+    groupId: `rtsa-reader-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    bootstrapBrokers: [...bootstrap],
+  })
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000)
+  try {
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: 'earliest',
+      autocommit: false,
+      maxWaitTime: 200,
+    })
+    for await (const m of stream) {
+      out.push({
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        key: m.key ?? null,
+        value: m.value,
+        timestamp: m.timestamp,
+      })
+      const end = remaining.get(m.partition)
+      if (end !== undefined && m.offset + 1n >= end) remaining.delete(m.partition)
+      if (remaining.size === 0 || Date.now() > deadline) break
+    }
+    await stream.close()
+  } catch (error) {
+    throw wrap(`read ${topic}`, bootstrap, error)
+  } finally {
+    await consumer.close(true).catch(() => {})
+  }
+  if (remaining.size > 0) {
+    throw new RtsaError('SERVICE_TIMEOUT', `Reading ${topic} did not reach the end offsets in time`)
+  }
+  return out
+}
