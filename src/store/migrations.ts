@@ -1,0 +1,145 @@
+/**
+ * The schema, created by the code itself. Migrations are append-only: never edit a
+ * shipped one, add the next. They run under a PostgreSQL advisory lock, so several
+ * processors and APIs starting at once apply each migration exactly once.
+ */
+import type pg from 'pg'
+import { RtsaError } from '../errors/catalogue.ts'
+
+interface Migration {
+  readonly version: number
+  readonly name: string
+  readonly sql: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'metrics, state, checkpoints, snapshots, dead letters',
+    sql: `
+create table if not exists stream_metrics_minute (
+  window_start timestamptz not null,
+  window_end timestamptz not null,
+  stream_id text not null,
+  active_viewers integer not null,
+  peak_viewers integer not null,
+  unique_viewers integer not null,
+  viewer_joins integer not null,
+  viewer_leaves integer not null,
+  chat_messages integer not null,
+  unique_chatters integer not null,
+  donations_usd double precision not null,
+  donations_cents bigint not null,
+  donation_count integer not null,
+  events integer not null,
+  is_final boolean not null,
+  partition integer not null,
+  updated_at timestamptz not null default now(),
+  primary key (window_start, stream_id)
+);
+create index if not exists stream_metrics_minute_stream_idx on stream_metrics_minute (stream_id, window_start desc);
+create index if not exists stream_metrics_minute_start_idx on stream_metrics_minute (window_start desc);
+
+create table if not exists stream_state (
+  stream_id text primary key,
+  active_viewers integer not null,
+  live boolean,
+  last_event_ts timestamptz,
+  accepted_count bigint not null default 0,
+  late_count bigint not null default 0,
+  duplicate_count bigint not null default 0,
+  rejected_count bigint not null default 0,
+  partition integer not null,
+  watermark timestamptz,
+  updated_at timestamptz not null default now()
+);
+
+create table if not exists partition_checkpoints (
+  topic text not null,
+  partition integer not null,
+  next_offset bigint not null,
+  epoch bigint not null,
+  owner text,
+  watermark timestamptz,
+  end_offset bigint,
+  updated_at timestamptz not null default now(),
+  primary key (topic, partition)
+);
+
+create table if not exists engine_snapshots (
+  topic text not null,
+  partition integer not null,
+  part text not null,
+  data bytea not null,
+  updated_at timestamptz not null default now(),
+  primary key (topic, partition, part)
+);
+
+create table if not exists dead_letters (
+  id bigserial primary key,
+  topic text not null,
+  partition integer not null,
+  "offset" bigint not null,
+  key bytea,
+  value bytea not null,
+  reason text not null,
+  detail text not null,
+  stream_id text,
+  event_ts timestamptz,
+  created_at timestamptz not null default now(),
+  unique (topic, partition, "offset")
+);
+create index if not exists dead_letters_created_idx on dead_letters (created_at desc);
+create index if not exists dead_letters_reason_idx on dead_letters (reason, created_at desc);
+`,
+  },
+]
+
+// An arbitrary constant: the advisory lock key of rtsa's schema migrations.
+const MIGRATION_LOCK = 7_245_531_001
+
+/** Applies every migration not yet applied. Safe to call from many processes at once. */
+export async function migrate(pool: pg.Pool): Promise<number[]> {
+  const client = await pool.connect()
+  const applied: number[] = []
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK])
+    await client.query(
+      'create table if not exists schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())',
+    )
+    const done = new Set(
+      (await client.query<{ version: number }>('select version from schema_migrations')).rows.map(
+        (r) => r.version,
+      ),
+    )
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue
+      try {
+        await client.query('begin')
+        await client.query(m.sql)
+        await client.query('insert into schema_migrations (version, name) values ($1, $2)', [
+          m.version,
+          m.name,
+        ])
+        await client.query('commit')
+        applied.push(m.version)
+      } catch (error) {
+        await client.query('rollback').catch(() => {})
+        throw new RtsaError('SCHEMA_MIGRATION_FAILED', `Migration ${m.version} (${m.name}) failed`, {
+          cause: error,
+        })
+      }
+    }
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {})
+    client.release()
+  }
+  return applied
+}
+
+/** Deletes metrics, state, checkpoints, snapshots and dead letters (a full reset). Keeps the schema. */
+export async function wipeData(pool: pg.Pool): Promise<void> {
+  await pool.query(
+    'truncate stream_metrics_minute, stream_state, partition_checkpoints, engine_snapshots, dead_letters',
+  )
+}
