@@ -1,0 +1,276 @@
+/**
+ * The processor's side of the store: taking ownership of a partition (fencing epoch),
+ * loading its checkpoint, and committing one batch's results, engine state and next
+ * offset in ONE transaction guarded by that epoch. This is rtsa's exactly-once sink.
+ */
+import type pg from 'pg'
+import type { DeadLetter, StreamStateRow, WindowRow } from '../engine/types.ts'
+
+/** What a new owner of a partition resumes from. */
+export interface PartitionCheckpoint {
+  readonly topic: string
+  readonly partition: number
+  /** This owner's fencing epoch: commits with an older epoch are refused. */
+  readonly epoch: number
+  /** The next offset to read, or null when the partition was never committed. */
+  readonly nextOffset: bigint | null
+  /** The engine's stored state, by part name. */
+  readonly parts: Map<string, Buffer>
+}
+
+/** One batch of one partition, as the engine produced it. */
+export interface BatchCommit {
+  readonly topic: string
+  readonly partition: number
+  readonly epoch: number
+  readonly nextOffset: bigint
+  readonly watermark: number | null
+  /** The broker's end offset seen at the last fetch (for lag). */
+  readonly endOffset: bigint | null
+  readonly windows: readonly WindowRow[]
+  readonly states: readonly StreamStateRow[]
+  readonly deadLetters: readonly DeadLetter[]
+  /** Engine state parts to upsert (Buffer) or delete (null). */
+  readonly parts: ReadonlyMap<string, Buffer | null>
+}
+
+export const COMMIT_CHANNEL = 'rtsa_commits'
+
+/**
+ * Takes ownership of a partition: increments its epoch (so the previous owner's next
+ * commit is refused) and reads the checkpoint and engine state in the same transaction.
+ */
+export async function claimPartition(
+  pool: pg.Pool,
+  topic: string,
+  partition: number,
+  owner: string,
+): Promise<PartitionCheckpoint> {
+  const client = await pool.connect()
+  try {
+    await client.query('begin')
+    const row = (
+      await client.query<{ next_offset: number; epoch: number }>(
+        `insert into partition_checkpoints (topic, partition, next_offset, epoch, owner)
+         values ($1, $2, -1, 1, $3)
+         on conflict (topic, partition) do update
+           set epoch = partition_checkpoints.epoch + 1, owner = excluded.owner, updated_at = now()
+         returning next_offset, epoch`,
+        [topic, partition, owner],
+      )
+    ).rows[0]!
+    const parts = new Map<string, Buffer>()
+    const snap = await client.query<{ part: string; data: Buffer }>(
+      'select part, data from engine_snapshots where topic = $1 and partition = $2',
+      [topic, partition],
+    )
+    for (const r of snap.rows) parts.set(r.part, r.data)
+    await client.query('commit')
+    return {
+      topic,
+      partition,
+      epoch: Number(row.epoch),
+      nextOffset: Number(row.next_offset) < 0 ? null : BigInt(row.next_offset),
+      parts,
+    }
+  } catch (error) {
+    await client.query('rollback').catch(() => {})
+    throw error
+  } finally {
+    client.release()
+  }
+}
+
+/** Gives a partition up (clean shutdown): the owner is cleared, the epoch stays. */
+export async function releasePartition(pool: pg.Pool, topic: string, partition: number, epoch: number) {
+  await pool.query(
+    'update partition_checkpoints set owner = null where topic = $1 and partition = $2 and epoch = $3',
+    [topic, partition, epoch],
+  )
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+/**
+ * Commits one batch. Returns 'fenced' (and writes nothing) when another owner has
+ * claimed the partition since `batch.epoch`. The checkpoint row is updated FIRST: its
+ * row lock serialises this commit against a concurrent claim.
+ */
+export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'committed' | 'fenced'> {
+  const client = await pool.connect()
+  try {
+    await client.query('begin')
+    const fence = await client.query(
+      `update partition_checkpoints
+          set next_offset = $4, watermark = $5, end_offset = $6, updated_at = now()
+        where topic = $1 and partition = $2 and epoch = $3`,
+      [
+        batch.topic,
+        batch.partition,
+        batch.epoch,
+        batch.nextOffset.toString(),
+        iso(batch.watermark),
+        batch.endOffset?.toString() ?? null,
+      ],
+    )
+    if (fence.rowCount === 0) {
+      await client.query('rollback')
+      return 'fenced'
+    }
+    if (batch.windows.length > 0) await upsertWindows(client, batch.partition, batch.windows)
+    if (batch.states.length > 0) await upsertStates(client, batch.states)
+    if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch.topic, batch.deadLetters)
+    await writeParts(client, batch.topic, batch.partition, batch.parts)
+    await client.query('select pg_notify($1, $2)', [COMMIT_CHANNEL, notification(batch)])
+    await client.query('commit')
+    return 'committed'
+  } catch (error) {
+    await client.query('rollback').catch(() => {})
+    throw error
+  } finally {
+    client.release()
+  }
+}
+
+function notification(batch: BatchCommit): string {
+  const streams = [
+    ...new Set([...batch.states.map((s) => s.streamId), ...batch.windows.map((w) => w.streamId)]),
+  ]
+  // NOTIFY payloads must stay under 8000 bytes.
+  let kept = streams
+  let truncated = false
+  while (JSON.stringify(kept).length > 6000) {
+    kept = kept.slice(0, Math.floor(kept.length / 2))
+    truncated = true
+  }
+  return JSON.stringify({
+    topic: batch.topic,
+    partition: batch.partition,
+    nextOffset: batch.nextOffset.toString(),
+    watermark: iso(batch.watermark),
+    streams: kept,
+    ...(truncated ? { streamsTruncated: true } : {}),
+    committedAt: new Date().toISOString(),
+  })
+}
+
+// Rows go in as parallel arrays through unnest(): one round trip per table per batch.
+async function upsertWindows(client: pg.PoolClient, partition: number, rows: readonly WindowRow[]) {
+  const col = <K extends keyof WindowRow>(k: K) => rows.map((r) => r[k])
+  await client.query(
+    `insert into stream_metrics_minute (window_start, window_end, stream_id, active_viewers, peak_viewers,
+       unique_viewers, viewer_joins, viewer_leaves, chat_messages, unique_chatters, donations_usd,
+       donations_cents, donation_count, events, is_final, partition, updated_at)
+     select to_timestamp(ws / 1000.0), to_timestamp(we / 1000.0), sid, av, pv, uv, vj, vl, cm, uc, dc / 100.0,
+            dc, dn, ev, fin, $15, now()
+       from unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[],
+                   $9::int[], $10::int[], $11::bigint[], $12::int[], $13::int[], $14::boolean[])
+            as t(ws, we, sid, av, pv, uv, vj, vl, cm, uc, dc, dn, ev, fin)
+     on conflict (window_start, stream_id) do update set
+       window_end = excluded.window_end, active_viewers = excluded.active_viewers,
+       peak_viewers = excluded.peak_viewers, unique_viewers = excluded.unique_viewers,
+       viewer_joins = excluded.viewer_joins, viewer_leaves = excluded.viewer_leaves,
+       chat_messages = excluded.chat_messages, unique_chatters = excluded.unique_chatters,
+       donations_usd = excluded.donations_usd, donations_cents = excluded.donations_cents,
+       donation_count = excluded.donation_count, events = excluded.events, is_final = excluded.is_final,
+       partition = excluded.partition, updated_at = excluded.updated_at
+     where not stream_metrics_minute.is_final`,
+    [
+      col('windowStart'),
+      col('windowEnd'),
+      col('streamId'),
+      col('activeViewers'),
+      col('peakViewers'),
+      col('uniqueViewers'),
+      col('viewerJoins'),
+      col('viewerLeaves'),
+      col('chatMessages'),
+      col('uniqueChatters'),
+      col('donationsCents'),
+      col('donationCount'),
+      col('events'),
+      col('isFinal'),
+      partition,
+    ],
+  )
+}
+
+async function upsertStates(client: pg.PoolClient, rows: readonly StreamStateRow[]) {
+  const col = <K extends keyof StreamStateRow>(k: K) => rows.map((r) => r[k])
+  await client.query(
+    `insert into stream_state (stream_id, active_viewers, live, last_event_ts, accepted_count, late_count,
+       duplicate_count, rejected_count, partition, watermark, updated_at)
+     select sid, av, live, to_timestamp(lts / 1000.0), ac, lc, dc, rc, p,
+            case when wm is null then null else to_timestamp(wm / 1000.0) end, now()
+       from unnest($1::text[], $2::int[], $3::boolean[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+                   $8::bigint[], $9::int[], $10::bigint[]) as t(sid, av, live, lts, ac, lc, dc, rc, p, wm)
+     on conflict (stream_id) do update set
+       active_viewers = excluded.active_viewers, live = excluded.live, last_event_ts = excluded.last_event_ts,
+       accepted_count = excluded.accepted_count, late_count = excluded.late_count,
+       duplicate_count = excluded.duplicate_count, rejected_count = excluded.rejected_count,
+       partition = excluded.partition, watermark = excluded.watermark, updated_at = excluded.updated_at`,
+    [
+      col('streamId'),
+      col('activeViewers'),
+      col('live'),
+      col('lastEventTs'),
+      col('acceptedCount'),
+      col('lateCount'),
+      col('duplicateCount'),
+      col('rejectedCount'),
+      col('partition'),
+      col('watermark'),
+    ],
+  )
+}
+
+async function insertDeadLetters(client: pg.PoolClient, topic: string, rows: readonly DeadLetter[]) {
+  await client.query(
+    `insert into dead_letters (topic, partition, "offset", key, value, reason, detail, stream_id, event_ts)
+     select $1, p, o, k, v, r, d, sid, case when ts is null then null else to_timestamp(ts / 1000.0) end
+       from unnest($2::int[], $3::bigint[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+            as t(p, o, k, v, r, d, sid, ts)
+     on conflict (topic, partition, "offset") do nothing`,
+    [
+      topic,
+      rows.map((r) => r.partition),
+      rows.map((r) => r.offset.toString()),
+      rows.map((r) => r.key),
+      rows.map((r) => r.value),
+      rows.map((r) => r.reason),
+      rows.map((r) => r.detail),
+      rows.map((r) => r.streamId),
+      rows.map((r) => r.ts),
+    ],
+  )
+}
+
+async function writeParts(
+  client: pg.PoolClient,
+  topic: string,
+  partition: number,
+  parts: ReadonlyMap<string, Buffer | null>,
+) {
+  const upserts = [...parts].filter((e): e is [string, Buffer] => e[1] !== null)
+  const deletes = [...parts].filter(([, v]) => v === null).map(([k]) => k)
+  if (upserts.length > 0) {
+    await client.query(
+      `insert into engine_snapshots (topic, partition, part, data, updated_at)
+       select $1, $2, k, d, now() from unnest($3::text[], $4::bytea[]) as t(k, d)
+       on conflict (topic, partition, part) do update set data = excluded.data, updated_at = excluded.updated_at`,
+      [topic, partition, upserts.map(([k]) => k), upserts.map(([, d]) => d)],
+    )
+  }
+  if (deletes.length > 0) {
+    await client.query(
+      'delete from engine_snapshots where topic = $1 and partition = $2 and part = any($3::text[])',
+      [topic, partition, deletes],
+    )
+  }
+}
+
+/** Deletes a topic's checkpoints and engine state (reset). Metrics are wiped separately. */
+export async function forgetTopic(pool: pg.Pool, topic: string): Promise<void> {
+  await pool.query('delete from partition_checkpoints where topic = $1', [topic])
+  await pool.query('delete from engine_snapshots where topic = $1', [topic])
+}
