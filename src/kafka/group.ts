@@ -1,0 +1,178 @@
+/**
+ * A consumer-group member whose positions are owned by the caller, not by Kafka.
+ *
+ * Kafka decides which partitions this member gets (the group protocol); the caller
+ * decides where each one starts (PostgreSQL checkpoints). `onAssignment` runs after
+ * every (re)join; until the caller `seek`s a partition, its records are not delivered.
+ * Delivered records of a partition are contiguous from the seek position: anything
+ * before it is skipped, and a gap (a fetch issued before the seek) re-seeks.
+ *
+ *   joined ──assignment──▶ partition pending ──seek(p, o)──▶ ready (delivering from o)
+ *      ▲                                                        │
+ *      └──────────────── rebalance (partition kept or dropped) ◀┘
+ */
+import { Consumer, type MessagesStream } from '@platformatic/kafka'
+import type { IncomingRecord } from './client.ts'
+
+export interface GroupMemberOptions {
+  readonly bootstrap: readonly string[]
+  readonly groupId: string
+  readonly topic: string
+  readonly clientId: string
+  readonly sessionTimeoutMs?: number
+  readonly heartbeatIntervalMs?: number
+  readonly maxWaitMs?: number
+  /** Called with the full new assignment after each join (not awaited by the client). */
+  readonly onAssignment: (partitions: number[]) => void
+  /** Called when the consumer or its stream fails; the member is unusable afterwards. */
+  readonly onError: (error: unknown) => void
+  /** Maximum buffered records before fetching pauses (backpressure). */
+  readonly maxBuffered?: number
+}
+
+export class GroupMember {
+  readonly #options: GroupMemberOptions
+  readonly #consumer: Consumer
+  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  readonly #next = new Map<number, bigint>()
+  #buffer: IncomingRecord[] = []
+  #waiter: (() => void) | undefined
+  #closed = false
+  /** Records dropped because they came before a seek or out of sequence (re-fetched later). */
+  skipped = 0
+
+  constructor(options: GroupMemberOptions) {
+    this.#options = options
+    this.#consumer = new Consumer({
+      clientId: options.clientId,
+      groupId: options.groupId,
+      bootstrapBrokers: [...options.bootstrap],
+      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
+      rebalanceTimeout: options.sessionTimeoutMs ?? 10_000,
+      autocommit: false,
+      maxWaitTime: options.maxWaitMs ?? 100,
+      retries: 3,
+      timeout: 10_000,
+    })
+    this.#consumer.on('consumer:group:join', () => {
+      const mine = this.assignment()
+      for (const p of [...this.#next.keys()]) if (!mine.includes(p)) this.#next.delete(p)
+      this.#buffer = this.#buffer.filter((r) => this.#next.has(r.partition))
+      options.onAssignment(mine)
+    })
+  }
+
+  /** Joins the group and starts fetching. `placeholder` positions are used only until `seek`. */
+  async start(placeholder: ReadonlyMap<number, bigint>): Promise<void> {
+    const offsets = [...placeholder].map(([partition, offset]) => ({
+      topic: this.#options.topic,
+      partition,
+      offset,
+    }))
+    this.#stream = await this.#consumer.consume({
+      topics: [this.#options.topic],
+      mode: 'manual',
+      offsets,
+      autocommit: false,
+      maxWaitTime: this.#options.maxWaitMs ?? 100,
+    })
+    this.#stream.on('data', (m) => this.#accept(m))
+    this.#stream.on('error', (error) => {
+      if (!this.#closed) this.#options.onError(error)
+    })
+  }
+
+  /** Partitions currently assigned to this member by the group. */
+  assignment(): number[] {
+    const a = this.#consumer.assignments?.find((x) => x.topic === this.#options.topic)
+    return a ? [...a.partitions].sort((x, y) => x - y) : []
+  }
+
+  /** Starts delivering `partition` from `offset` (records before it are never delivered). */
+  seek(partition: number, offset: bigint): void {
+    this.#next.set(partition, offset)
+    this.#buffer = this.#buffer.filter((r) => r.partition !== partition)
+    this.#stream?.offsetsToFetch.set(`${this.#options.topic}:${partition}`, offset)
+    this.#stream?.resume()
+  }
+
+  /** Stops delivering a partition (it was lost or given up). */
+  forget(partition: number): void {
+    this.#next.delete(partition)
+    this.#buffer = this.#buffer.filter((r) => r.partition !== partition)
+  }
+
+  #accept(m: {
+    topic: string
+    partition: number
+    offset: bigint
+    key: Buffer | null | undefined
+    value: Buffer | null | undefined
+    timestamp: bigint
+  }) {
+    const expected = this.#next.get(m.partition)
+    if (expected === undefined || m.offset < expected) {
+      this.skipped++
+      return
+    }
+    if (m.offset > expected) {
+      // A fetch issued before our seek skipped ahead: fetch again from the expected position.
+      this.skipped++
+      this.#stream?.offsetsToFetch.set(`${m.topic}:${m.partition}`, expected)
+      return
+    }
+    this.#next.set(m.partition, expected + 1n)
+    this.#buffer.push({
+      topic: m.topic,
+      partition: m.partition,
+      offset: m.offset,
+      key: m.key ?? null,
+      value: m.value ?? Buffer.alloc(0),
+      timestamp: m.timestamp,
+    })
+    if (this.#buffer.length >= (this.#options.maxBuffered ?? 50_000)) this.#stream?.pause()
+    const w = this.#waiter
+    if (w) {
+      this.#waiter = undefined
+      w()
+    }
+  }
+
+  /**
+   * Waits up to `maxWaitMs` for records, then returns at most `max` buffered ones
+   * (possibly none). Records of one partition come in offset order, without gaps.
+   */
+  async poll(max: number, maxWaitMs: number): Promise<IncomingRecord[]> {
+    if (this.#buffer.length < max && !this.#closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#waiter = undefined
+          resolve()
+        }, maxWaitMs)
+        this.#waiter = this.#waiterFor(timer, resolve, max)
+      })
+    }
+    const out = this.#buffer.length <= max ? this.#buffer : this.#buffer.slice(0, max)
+    this.#buffer = this.#buffer.length <= max ? [] : this.#buffer.slice(max)
+    if (this.#buffer.length < (this.#options.maxBuffered ?? 50_000) / 2) this.#stream?.resume()
+    return out
+  }
+
+  #waiterFor(timer: NodeJS.Timeout, resolve: () => void, max: number): () => void {
+    return () => {
+      if (this.#buffer.length >= max) {
+        clearTimeout(timer)
+        resolve()
+      } else this.#waiter = this.#waiterFor(timer, resolve, max)
+    }
+  }
+
+  /** Leaves the group and closes the connection. */
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#waiter?.()
+    await this.#stream?.close().catch(() => {})
+    await this.#consumer.close().catch(() => this.#consumer.close(true).catch(() => {}))
+  }
+}
