@@ -53,3 +53,17 @@ export type RejectReason = (typeof REJECT_REASONS)[number]
 export type DecodeResult =
   | { readonly ok: true; readonly event: StreamEvent }
   | { readonly ok: false; readonly reason: RejectReason; readonly detail: string; readonly streamId?: string }
+
+/**
+ * One event in the wire format (snake_case JSON, semantics.md section 1), as the
+ * generator writes it. `ts` is an ISO-8601 string with a zone.
+ */
+export interface WireEvent {
+  readonly event_id: string
+  readonly ts: string
+  readonly event_type: EventType
+  readonly stream_id: string
+  readonly user_id: string
+  readonly message_len?: number
+  readonly amount_usd?: number
+}

@@ -1,0 +1,138 @@
+/**
+ * A fast, strict ISO-8601 timestamp parser and formatter for the wire `ts` field
+ * (semantics.md section 1). Hand-written because it runs once per record on the hot
+ * path: `Date.parse` accepts far more than the contract (no zone, local time, RFC 2822)
+ * and is slower.
+ *
+ * Accepted, exactly: `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+hh:mm|-hh:mm)`
+ * - year 0000..9999 (four digits), real calendar dates (Feb 29 only in leap years);
+ * - hour 00..23 (`24:00:00` is rejected), minute 00..59, second 00..59 (no leap second);
+ * - 1 to 9 fraction digits after a `.` (a `.` with no digit is rejected; a `,` is rejected);
+ * - a zone is required: `Z`, or an offset `+hh:mm` / `-hh:mm` with hh 00..23, mm 00..59
+ *   (`-00:00` means UTC);
+ * - decided strictness: only uppercase `T` and `Z`, no space instead of `T`, no
+ *   compact forms (`20251220T...`), no `+hhmm` or `+hh` offsets, nothing before or after.
+ *   The generator and the reference deployment never produce the lenient forms, and a
+ *   strict contract is the same in every language that re-implements it.
+ *
+ * The result is epoch milliseconds, truncated: digits below the millisecond are
+ * dropped, which is a floor toward the earlier millisecond also before 1970 and with
+ * negative offsets (the sub-millisecond part is always a non-negative addition to a
+ * whole millisecond of the same instant).
+ */
+
+const DAY_MS = 86_400_000
+const C0 = 48 // '0'
+const CUMULATIVE_DAYS = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334]
+
+function isLeap(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+}
+
+/** Days from 1970-01-01 to the first of January of `year` (proleptic Gregorian). */
+function daysBeforeYear(year: number): number {
+  const y = year - 1
+  // Leap days in years 1..y minus leap days in years 1..1969 (477).
+  return (year - 1970) * 365 + Math.floor(y / 4) - Math.floor(y / 100) + Math.floor(y / 400) - 477
+}
+
+/** The number of days in a month (1..12) of a year. */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return isLeap(year) ? 29 : 28
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+}
+
+/** Two decimal digits at `i`, or -1. */
+function d2(s: string, i: number): number {
+  const a = s.charCodeAt(i) - C0
+  const b = s.charCodeAt(i + 1) - C0
+  // NaN (past the end) fails both comparisons, like a non-digit.
+  if (!(a >= 0 && a <= 9 && b >= 0 && b <= 9)) return -1
+  return a * 10 + b
+}
+
+/**
+ * Parses a wire timestamp. Returns epoch milliseconds (truncated to the millisecond),
+ * or `undefined` when `s` is not exactly of the accepted form (see the module doc).
+ */
+export function parseTimestamp(s: string): number | undefined {
+  const n = s.length
+  // Shortest: 2025-12-20T18:34:38Z (20); longest: 9 fraction digits and an offset (35).
+  if (n < 20 || n > 35) return undefined
+  const yHi = d2(s, 0)
+  const yLo = d2(s, 2)
+  const month = d2(s, 5)
+  const day = d2(s, 8)
+  const hour = d2(s, 11)
+  const minute = d2(s, 14)
+  const second = d2(s, 17)
+  if (yHi < 0 || yLo < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return undefined
+  if (minute < 0 || minute > 59 || second < 0 || second > 59) return undefined
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84) return undefined // - - T
+  if (s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined // : :
+  const year = yHi * 100 + yLo
+  if (day > daysInMonth(year, month)) return undefined
+
+  let i = 19
+  let millis = 0
+  if (s.charCodeAt(i) === 46) {
+    // '.': 1..9 digits; only the first three count, the rest is truncated.
+    i++
+    const start = i
+    while (i < n) {
+      const c = s.charCodeAt(i) - C0
+      if (c < 0 || c > 9) break
+      if (i - start < 3) millis = millis * 10 + c
+      i++
+    }
+    const digits = i - start
+    if (digits < 1 || digits > 9) return undefined
+    if (digits === 1) millis *= 100
+    else if (digits === 2) millis *= 10
+  }
+
+  let offsetMinutes = 0
+  const z = s.charCodeAt(i)
+  if (z === 90) {
+    // 'Z'
+    if (i + 1 !== n) return undefined
+  } else if (z === 43 || z === 45) {
+    // '+' or '-'
+    if (i + 6 !== n || s.charCodeAt(i + 3) !== 58) return undefined
+    const oh = d2(s, i + 1)
+    const om = d2(s, i + 4)
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return undefined
+    offsetMinutes = (oh * 60 + om) * (z === 43 ? 1 : -1)
+  } else {
+    return undefined
+  }
+
+  const days =
+    daysBeforeYear(year) + CUMULATIVE_DAYS[month - 1]! + (month > 2 && isLeap(year) ? 1 : 0) + day - 1
+  return days * DAY_MS + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis - offsetMinutes * 60_000
+}
+
+function pad(n: number, width: number): string {
+  return n.toString().padStart(width, '0')
+}
+
+/**
+ * Formats epoch microseconds the way the reference generator (Python's
+ * `datetime.isoformat()` in UTC) does: `2025-12-20T18:34:38.300308+00:00`, the
+ * fraction omitted when it is zero. Years 0000..9999 only (throws a RangeError otherwise).
+ */
+export function formatTimestampMicros(epochMicros: number): string {
+  const ms = Math.floor(epochMicros / 1000)
+  const micros = epochMicros - ms * 1000
+  const d = new Date(ms)
+  const year = d.getUTCFullYear()
+  if (!Number.isFinite(ms) || year < 0 || year > 9999) {
+    throw new RangeError(`timestamp out of range: ${epochMicros} µs`)
+  }
+  const base = `${pad(year, 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(
+    d.getUTCHours(),
+    2,
+  )}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`
+  const fraction = d.getUTCMilliseconds() * 1000 + micros
+  return fraction === 0 ? `${base}+00:00` : `${base}.${pad(fraction, 6)}+00:00`
+}
