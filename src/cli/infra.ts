@@ -7,6 +7,7 @@ import {
   kafkaSettings,
   localKafkaSettings,
   pgConnectionOf,
+  pgUrlOf,
   postgresSettings,
   startingOffsetsSetting,
 } from '../config/settings.ts'
@@ -69,10 +70,7 @@ export async function startInfra(
   })()
   const postgres = (async () => {
     if (hasExternalPostgres(c)) {
-      const conn = pgConnectionOf(c)
-      const url =
-        conn.connectionString ??
-        `postgres://${encodeURIComponent(conn.user ?? '')}:${encodeURIComponent(conn.password ?? '')}@${conn.host}:${conn.port}/${conn.database}`
+      const url = pgUrlOf(pgConnectionOf(c))
       await waitForPostgres(url, {
         timeoutMs: 15_000,
         settingName: c.databaseUrl !== undefined ? 'DATABASE_URL' : 'PGHOST',

@@ -100,3 +100,10 @@ export function hasExternalPostgres(c: {
 }): boolean {
   return c.databaseUrl !== undefined || c.pgHost !== undefined
 }
+
+/** The same connection as one URL (for tools that want a string). */
+export function pgUrlOf(c: PgConnection): string {
+  if (c.connectionString !== undefined) return c.connectionString
+  const auth = `${encodeURIComponent(c.user ?? '')}:${encodeURIComponent(c.password ?? '')}`
+  return `postgres://${auth}@${c.host ?? '127.0.0.1'}:${c.port ?? 5432}/${encodeURIComponent(c.database ?? '')}`
+}
