@@ -1,0 +1,47 @@
+import { hostname } from 'node:os'
+import { duration, integer, loadConfig, text } from '../config/define.ts'
+import {
+  commonSettings,
+  engineSettings,
+  kafkaSettings,
+  postgresSettings,
+  startingOffsetsSetting,
+} from '../config/settings.ts'
+
+/** Every setting of the stream processor (`rtsa process`). */
+export const processorSettings = {
+  ...commonSettings,
+  ...kafkaSettings,
+  ...postgresSettings,
+  ...engineSettings,
+  ...startingOffsetsSetting,
+  kafkaGroup: text('KAFKA_GROUP', 'rtsa-processor', 'Consumer group of the processors.'),
+  batchMaxRecords: integer(1, 1_000_000)(
+    'BATCH_MAX_RECORDS',
+    20_000,
+    'A batch closes at this many records...',
+  ),
+  batchMaxWait: duration('BATCH_MAX_WAIT', 200, '...or after this long, so results stay fresh.'),
+  sessionTimeout: duration(
+    'KAFKA_SESSION_TIMEOUT',
+    10_000,
+    'A processor silent this long loses its partitions.',
+  ),
+  metricsPort: integer(0, 65535)(
+    'METRICS_PORT',
+    9464,
+    'Port of the processor metrics and health endpoint (0: none).',
+  ),
+  metricsHost: text('METRICS_HOST', '127.0.0.1', 'Interface of the metrics endpoint.'),
+  instanceId: text(
+    'PROCESSOR_ID',
+    `${hostname()}-${process.pid}`,
+    'Name of this instance in checkpoints and logs.',
+  ),
+}
+
+export type ProcessorConfig = ReturnType<typeof loadProcessorConfig>
+
+export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(processorSettings, env)
+}

@@ -1,0 +1,56 @@
+import { createServer, type Server } from 'node:http'
+import type pg from 'pg'
+import type { ProcessorMetrics } from './metrics.ts'
+import type { Processor } from './processor.ts'
+
+/**
+ * The processor's own small HTTP endpoint: `/metrics` (Prometheus), `/health` (the
+ * loop is alive: it went round within the last 30 s) and `/ready` (running, owns
+ * partitions or is waiting for some, and the database answers).
+ */
+export function startProcessorHttp(
+  processor: Processor,
+  metrics: ProcessorMetrics,
+  pool: pg.Pool,
+  host: string,
+  port: number,
+): Promise<Server> {
+  const server = createServer(async (req, res) => {
+    const send = (status: number, body: unknown, type = 'application/json') => {
+      res.writeHead(status, { 'content-type': type })
+      res.end(typeof body === 'string' ? body : JSON.stringify(body))
+    }
+    try {
+      if (req.url === '/metrics')
+        return send(200, await metrics.registry.metrics(), metrics.registry.contentType)
+      const loopAgeMs = Date.now() - processor.lastLoopAt
+      const info = {
+        status: processor.status,
+        partitions: processor.owned(),
+        loop_age_ms: loopAgeMs,
+        last_commit_at:
+          processor.lastCommitAt === null ? null : new Date(processor.lastCommitAt).toISOString(),
+        committed_batches: processor.committedBatches,
+      }
+      if (req.url === '/health') {
+        const ok = processor.status !== 'stopped' && loopAgeMs < 30_000
+        return send(ok ? 200 : 503, { ok, ...info })
+      }
+      if (req.url === '/ready') {
+        let db = true
+        await pool.query('select 1').catch(() => {
+          db = false
+        })
+        const ok = db && processor.status === 'running'
+        return send(ok ? 200 : 503, { ok, database: db, ...info })
+      }
+      send(404, { error: 'not found' })
+    } catch (error) {
+      send(500, { error: String(error) })
+    }
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolve(server))
+  })
+}

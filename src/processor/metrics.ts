@@ -1,0 +1,95 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+/** The processor's Prometheus metrics (one registry per processor instance). */
+export function createProcessorMetrics() {
+  const registry = new Registry()
+  const recordsIn = new Counter({
+    name: 'rtsa_processor_records_in_total',
+    help: 'Records read from Kafka',
+    labelNames: ['partition'],
+    registers: [registry],
+  })
+  const applied = new Counter({
+    name: 'rtsa_processor_records_applied_total',
+    help: 'Records applied to the engine state',
+    registers: [registry],
+  })
+  const rejected = new Counter({
+    name: 'rtsa_processor_records_rejected_total',
+    help: 'Records not applied, by reason (invalid, late, duplicate)',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
+  const lag = new Gauge({
+    name: 'rtsa_processor_partition_lag',
+    help: 'Records behind the end of the partition',
+    labelNames: ['partition'],
+    registers: [registry],
+  })
+  const watermark = new Gauge({
+    name: 'rtsa_processor_partition_watermark_seconds',
+    help: 'Partition watermark (unix seconds)',
+    labelNames: ['partition'],
+    registers: [registry],
+  })
+  const batchSeconds = new Histogram({
+    name: 'rtsa_processor_batch_seconds',
+    help: 'Engine time per partition batch',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  })
+  const commitSeconds = new Histogram({
+    name: 'rtsa_processor_commit_seconds',
+    help: 'PostgreSQL commit time per partition batch',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  })
+  const commits = new Counter({
+    name: 'rtsa_processor_commits_total',
+    help: 'Committed partition batches',
+    registers: [registry],
+  })
+  const commitErrors = new Counter({
+    name: 'rtsa_processor_commit_errors_total',
+    help: 'Failed commit attempts (retried)',
+    registers: [registry],
+  })
+  const fenced = new Counter({
+    name: 'rtsa_processor_fenced_commits_total',
+    help: 'Commits refused because another instance owns the partition',
+    registers: [registry],
+  })
+  const rebalances = new Counter({
+    name: 'rtsa_processor_rebalances_total',
+    help: 'Group assignments received',
+    registers: [registry],
+  })
+  const owned = new Gauge({
+    name: 'rtsa_processor_partitions_owned',
+    help: 'Partitions this instance owns',
+    registers: [registry],
+  })
+  const dlqFailures = new Counter({
+    name: 'rtsa_processor_dlq_publish_failures_total',
+    help: 'Dead letters that could not be published to the DLQ topic',
+    registers: [registry],
+  })
+  return {
+    registry,
+    recordsIn,
+    applied,
+    rejected,
+    lag,
+    watermark,
+    batchSeconds,
+    commitSeconds,
+    commits,
+    commitErrors,
+    fenced,
+    rebalances,
+    owned,
+    dlqFailures,
+  }
+}
+
+export type ProcessorMetrics = ReturnType<typeof createProcessorMetrics>

@@ -1,0 +1,312 @@
+/**
+ * The stream processor: Kafka -> engine -> PostgreSQL, exactly once.
+ *
+ * For each assigned partition it claims ownership in PostgreSQL (a new fencing epoch),
+ * restores the engine from the stored state and reads from the stored next offset.
+ * Each micro-batch of a partition is committed in ONE transaction (rows, dead letters,
+ * engine state, next offset) guarded by the epoch; a refused (fenced) commit drops
+ * the partition. A failed commit is retried with the same content, which is
+ * idempotent, so an unknown outcome (connection lost during COMMIT) is safe too.
+ *
+ *   assigned ─claim─▶ owned ─batch─▶ commit ─ok─▶ owned
+ *                        │             └─fenced─▶ dropped (re-claimed if still assigned)
+ *                        └─revoked─▶ dropped (uncommitted work is simply redone by the next owner)
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import type { InputRecord } from '../engine/types.ts'
+import { messageOf } from '../errors/catalogue.ts'
+import { KafkaAdmin, KafkaProducer } from '../kafka/client.ts'
+import { GroupMember } from '../kafka/group.ts'
+import { claimPartition, commitBatch, releasePartition } from '../store/checkpoints.ts'
+import type { ProcessorConfig } from './config.ts'
+import type { EngineFactory, PartitionEnginePort } from './engine-port.ts'
+import type { ProcessorMetrics } from './metrics.ts'
+
+interface Owned {
+  readonly partition: number
+  readonly epoch: number
+  readonly engine: PartitionEnginePort
+}
+
+export type ProcessorStatus = 'starting' | 'running' | 'recovering' | 'stopping' | 'stopped'
+
+export interface ProcessorDeps {
+  readonly config: ProcessorConfig
+  readonly bootstrap: readonly string[]
+  readonly pool: pg.Pool
+  readonly engineFactory: EngineFactory
+  readonly log: Logger
+  readonly metrics: ProcessorMetrics
+}
+
+export class Processor {
+  readonly #deps: ProcessorDeps
+  readonly #owned = new Map<number, Owned>()
+  readonly #ends = new Map<number, bigint>()
+  #assigned: number[] = []
+  #claims: Promise<void> = Promise.resolve()
+  #member: GroupMember | undefined
+  #admin: KafkaAdmin | undefined
+  #dlq: KafkaProducer | undefined
+  #failure: unknown
+  #stopRequested = false
+  #loop: Promise<void> | undefined
+  status: ProcessorStatus = 'starting'
+  lastCommitAt: number | null = null
+  lastLoopAt = Date.now()
+  committedBatches = 0
+
+  constructor(deps: ProcessorDeps) {
+    this.#deps = deps
+  }
+
+  /** Partitions this instance owns right now. */
+  owned(): number[] {
+    return [...this.#owned.keys()].sort((a, b) => a - b)
+  }
+
+  /** Starts the loop in the background; `stop()` ends it. */
+  start(): void {
+    this.#loop = this.#run()
+  }
+
+  /** Finishes the batch in progress, commits it, gives the partitions up and leaves the group. */
+  async stop(): Promise<void> {
+    this.#stopRequested = true
+    this.status = 'stopping'
+    await this.#loop
+    this.status = 'stopped'
+  }
+
+  async #run(): Promise<void> {
+    let backoff = 500
+    while (!this.#stopRequested) {
+      try {
+        await this.#connect()
+        this.status = 'running'
+        backoff = 500
+        await this.#consume()
+      } catch (error) {
+        this.#deps.log.error({ err: messageOf(error) }, 'processor loop failed; reconnecting')
+        this.status = 'recovering'
+      }
+      await this.#disconnect()
+      if (!this.#stopRequested) {
+        await sleep(backoff)
+        backoff = Math.min(backoff * 2, 10_000)
+      }
+    }
+  }
+
+  async #connect(): Promise<void> {
+    const { config, bootstrap } = this.#deps
+    this.#failure = undefined
+    this.#admin = new KafkaAdmin(bootstrap)
+    this.#dlq = new KafkaProducer(bootstrap, { clientId: `${config.instanceId}-dlq` })
+    const placeholder = new Map(
+      (await this.#admin.offsets(config.kafkaTopic)).map((p) => [p.partition, p.earliest]),
+    )
+    this.#member = new GroupMember({
+      bootstrap,
+      groupId: config.kafkaGroup,
+      topic: config.kafkaTopic,
+      clientId: config.instanceId,
+      sessionTimeoutMs: config.sessionTimeout,
+      maxWaitMs: Math.min(config.batchMaxWait, 500),
+      maxBuffered: config.batchMaxRecords * 2,
+      onAssignment: (partitions) => this.#onAssignment(partitions),
+      onError: (error) => {
+        this.#failure = error
+      },
+    })
+    await this.#member.start(placeholder)
+  }
+
+  async #disconnect(): Promise<void> {
+    const owned = [...this.#owned.values()]
+    this.#owned.clear()
+    this.#deps.metrics.owned.set(0)
+    await this.#member?.close()
+    await this.#admin?.close()
+    await this.#dlq?.close()
+    this.#member = undefined
+    if (this.#stopRequested) {
+      for (const o of owned) {
+        await releasePartition(this.#deps.pool, this.#deps.config.kafkaTopic, o.partition, o.epoch).catch(
+          () => {},
+        )
+      }
+    }
+  }
+
+  #onAssignment(partitions: number[]): void {
+    this.#deps.metrics.rebalances.inc()
+    this.#assigned = partitions
+    this.#deps.log.info({ partitions }, 'partitions assigned')
+    for (const p of [...this.#owned.keys()]) {
+      if (!partitions.includes(p)) this.#drop(p, 'revoked')
+    }
+    for (const p of partitions) if (!this.#owned.has(p)) this.#claimLater(p)
+  }
+
+  #claimLater(partition: number): void {
+    // Claims run one at a time, in order, after any running one.
+    this.#claims = this.#claims.then(() => this.#claim(partition))
+  }
+
+  async #claim(partition: number): Promise<void> {
+    const { config, pool, log } = this.#deps
+    for (let attempt = 0; !this.#stopRequested; attempt++) {
+      if (!this.#assigned.includes(partition) || this.#owned.has(partition) || !this.#member) return
+      try {
+        const cp = await claimPartition(pool, config.kafkaTopic, partition, config.instanceId)
+        const engine = this.#deps.engineFactory(partition, cp.parts)
+        const start = cp.nextOffset ?? (await this.#startingOffset(partition))
+        if (!this.#assigned.includes(partition)) return
+        this.#owned.set(partition, { partition, epoch: cp.epoch, engine })
+        this.#deps.metrics.owned.set(this.#owned.size)
+        this.#member.seek(partition, start)
+        log.info({ partition, epoch: cp.epoch, offset: start.toString() }, 'partition claimed')
+        return
+      } catch (error) {
+        log.warn({ partition, err: messageOf(error), attempt }, 'claiming a partition failed; retrying')
+        await sleep(Math.min(200 * 2 ** attempt, 5000))
+      }
+    }
+  }
+
+  async #startingOffset(partition: number): Promise<bigint> {
+    const offsets = await this.#admin!.offsets(this.#deps.config.kafkaTopic)
+    const p = offsets.find((o) => o.partition === partition)
+    if (!p) return 0n
+    return this.#deps.config.startingOffsets === 'latest' ? p.latest : p.earliest
+  }
+
+  #drop(partition: number, why: string): void {
+    if (!this.#owned.delete(partition)) return
+    this.#member?.forget(partition)
+    this.#deps.metrics.owned.set(this.#owned.size)
+    this.#deps.log.info({ partition, why }, 'partition dropped')
+  }
+
+  async #consume(): Promise<void> {
+    const { config } = this.#deps
+    let lastEnds = 0
+    while (!this.#stopRequested) {
+      if (this.#failure !== undefined) throw this.#failure
+      this.lastLoopAt = Date.now()
+      if (Date.now() - lastEnds > 2000) {
+        lastEnds = Date.now()
+        await this.#refreshEnds()
+      }
+      const records = await this.#member!.poll(config.batchMaxRecords, config.batchMaxWait)
+      if (records.length === 0) continue
+      const byPartition = new Map<number, InputRecord[]>()
+      for (const r of records) {
+        let list = byPartition.get(r.partition)
+        if (!list) {
+          list = []
+          byPartition.set(r.partition, list)
+        }
+        list.push(r)
+      }
+      for (const [partition, list] of byPartition) await this.#processPartition(partition, list)
+    }
+    await this.#claims
+  }
+
+  async #refreshEnds(): Promise<void> {
+    try {
+      for (const p of await this.#admin!.offsets(this.#deps.config.kafkaTopic))
+        this.#ends.set(p.partition, p.latest)
+    } catch (error) {
+      this.#deps.log.warn({ err: messageOf(error) }, 'reading end offsets failed')
+    }
+  }
+
+  async #processPartition(partition: number, records: InputRecord[]): Promise<void> {
+    const owned = this.#owned.get(partition)
+    if (!owned) return
+    const { metrics, config, pool, log } = this.#deps
+    metrics.recordsIn.inc({ partition }, records.length)
+    const t0 = performance.now()
+    const result = owned.engine.process(records)
+    const parts = owned.engine.snapshotChanges()
+    metrics.batchSeconds.observe((performance.now() - t0) / 1000)
+    const nextOffset = records[records.length - 1]!.offset + 1n
+    const batch = {
+      topic: config.kafkaTopic,
+      partition,
+      epoch: owned.epoch,
+      nextOffset,
+      watermark: result.watermark,
+      endOffset: this.#ends.get(partition) ?? null,
+      windows: result.windows,
+      states: result.states,
+      deadLetters: result.deadLetters,
+      parts,
+    }
+    for (let attempt = 0; ; attempt++) {
+      const t1 = performance.now()
+      try {
+        const outcome = await commitBatch(pool, batch)
+        metrics.commitSeconds.observe((performance.now() - t1) / 1000)
+        if (outcome === 'fenced') {
+          metrics.fenced.inc()
+          log.warn({ partition, epoch: owned.epoch }, 'commit refused: another instance owns the partition')
+          this.#drop(partition, 'fenced')
+          // The engine's state ran ahead of what is stored: rebuild it by claiming again.
+          if (this.#assigned.includes(partition)) this.#claimLater(partition)
+          return
+        }
+        break
+      } catch (error) {
+        metrics.commitErrors.inc()
+        log.warn({ partition, err: messageOf(error), attempt }, 'commit failed; retrying the same batch')
+        if (this.#stopRequested && attempt >= 3) throw error
+        await sleep(Math.min(100 * 2 ** attempt, 5000))
+      }
+    }
+    this.lastCommitAt = Date.now()
+    this.committedBatches++
+    metrics.commits.inc()
+    metrics.applied.inc(result.accepted)
+    for (const d of result.deadLetters) metrics.rejected.inc({ reason: d.reason })
+    if (result.watermark !== null) metrics.watermark.set({ partition }, result.watermark / 1000)
+    const end = this.#ends.get(partition)
+    if (end !== undefined) metrics.lag.set({ partition }, Math.max(0, Number(end - nextOffset)))
+    if (result.deadLetters.length > 0) await this.#publishDeadLetters(result.deadLetters)
+  }
+
+  async #publishDeadLetters(letters: EngineBatchLetters): Promise<void> {
+    const { config, metrics, log } = this.#deps
+    try {
+      await this.#dlq!.send(
+        letters.map((d) => ({
+          topic: config.kafkaDlqTopic,
+          key: Buffer.from(`${config.kafkaTopic}:${d.partition}:${d.offset}`),
+          value: Buffer.from(
+            JSON.stringify({
+              source_topic: config.kafkaTopic,
+              source_partition: d.partition,
+              source_offset: d.offset.toString(),
+              reason: d.reason,
+              detail: d.detail,
+              stream_id: d.streamId,
+              key_base64: d.key?.toString('base64') ?? null,
+              value_base64: d.value.toString('base64'),
+            }),
+          ),
+        })),
+      )
+    } catch (error) {
+      // The dead letters are already stored in PostgreSQL (dead_letters) with the batch.
+      metrics.dlqFailures.inc(letters.length)
+      log.warn({ err: messageOf(error), count: letters.length }, 'publishing dead letters to Kafka failed')
+    }
+  }
+}
+
+type EngineBatchLetters = ReturnType<PartitionEnginePort['process']>['deadLetters']
