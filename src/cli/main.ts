@@ -4,6 +4,7 @@
  */
 import { isRtsaError, messageOf } from '../errors/catalogue.ts'
 import { startInfra, stopInfra } from './infra.ts'
+import { processCommand } from './process.ts'
 
 const log = (line: string) => console.log(`rtsa: ${line}`)
 
@@ -27,6 +28,14 @@ const commands: Record<string, { summary: string; run: Command }> = {
       await stopInfra(log)
       return 0
     },
+  },
+  process: {
+    summary: 'run one stream processor instance (Kafka -> engine -> PostgreSQL); several form a group',
+    run: (args) => processCommand(args),
+  },
+  serve: {
+    summary: 'run the HTTP API and dashboard (PORT, default 8000); Ctrl-C stops',
+    run: async () => (await import('../api/server.ts')).serve(log),
   },
   down: {
     summary: 'stop the local services, keeping data',

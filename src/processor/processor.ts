@@ -15,19 +15,19 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import type { Logger } from 'pino'
-import type { InputRecord } from '../engine/types.ts'
+import type { DeadLetter, InputRecord, PartitionEngine } from '../engine/types.ts'
 import { messageOf } from '../errors/catalogue.ts'
 import { KafkaAdmin, KafkaProducer } from '../kafka/client.ts'
 import { GroupMember } from '../kafka/group.ts'
 import { claimPartition, commitBatch, releasePartition } from '../store/checkpoints.ts'
 import type { ProcessorConfig } from './config.ts'
-import type { EngineFactory, PartitionEnginePort } from './engine-port.ts'
+import type { EngineFactory } from './engine-adapter.ts'
 import type { ProcessorMetrics } from './metrics.ts'
 
 interface Owned {
   readonly partition: number
   readonly epoch: number
-  readonly engine: PartitionEnginePort
+  readonly engine: PartitionEngine
 }
 
 export type ProcessorStatus = 'starting' | 'running' | 'recovering' | 'stopping' | 'stopped'
@@ -162,7 +162,7 @@ export class Processor {
       if (!this.#assigned.includes(partition) || this.#owned.has(partition) || !this.#member) return
       try {
         const cp = await claimPartition(pool, config.kafkaTopic, partition, config.instanceId)
-        const engine = this.#deps.engineFactory(partition, cp.parts)
+        const engine = this.#deps.engineFactory(partition, cp.pieces)
         const start = cp.nextOffset ?? (await this.#startingOffset(partition))
         if (!this.#assigned.includes(partition)) return
         this.#owned.set(partition, { partition, epoch: cp.epoch, engine })
@@ -233,9 +233,9 @@ export class Processor {
     metrics.recordsIn.inc({ partition }, records.length)
     const t0 = performance.now()
     const result = owned.engine.process(records)
-    const parts = owned.engine.snapshotChanges()
+    const snapshot = owned.engine.snapshotChanges()
     metrics.batchSeconds.observe((performance.now() - t0) / 1000)
-    const nextOffset = records[records.length - 1]!.offset + 1n
+    const nextOffset = result.nextOffset ?? records[records.length - 1]!.offset + 1n
     const batch = {
       topic: config.kafkaTopic,
       partition,
@@ -244,9 +244,10 @@ export class Processor {
       watermark: result.watermark,
       endOffset: this.#ends.get(partition) ?? null,
       windows: result.windows,
+      removedWindows: result.removedWindows,
       states: result.states,
       deadLetters: result.deadLetters,
-      parts,
+      snapshot,
     }
     for (let attempt = 0; ; attempt++) {
       const t1 = performance.now()
@@ -272,7 +273,7 @@ export class Processor {
     this.lastCommitAt = Date.now()
     this.committedBatches++
     metrics.commits.inc()
-    metrics.applied.inc(result.accepted)
+    metrics.applied.inc(result.counters.accepted)
     for (const d of result.deadLetters) metrics.rejected.inc({ reason: d.reason })
     if (result.watermark !== null) metrics.watermark.set({ partition }, result.watermark / 1000)
     const end = this.#ends.get(partition)
@@ -280,7 +281,7 @@ export class Processor {
     if (result.deadLetters.length > 0) await this.#publishDeadLetters(result.deadLetters)
   }
 
-  async #publishDeadLetters(letters: EngineBatchLetters): Promise<void> {
+  async #publishDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
     const { config, metrics, log } = this.#deps
     try {
       await this.#dlq!.send(
@@ -308,5 +309,3 @@ export class Processor {
     }
   }
 }
-
-type EngineBatchLetters = ReturnType<PartitionEnginePort['process']>['deadLetters']

@@ -4,7 +4,14 @@
  * offset in ONE transaction guarded by that epoch. This is rtsa's exactly-once sink.
  */
 import type pg from 'pg'
-import type { DeadLetter, StreamStateRow, WindowRow } from '../engine/types.ts'
+import type {
+  DeadLetter,
+  SnapshotChanges,
+  SnapshotPiece,
+  StreamStateRow,
+  WindowKey,
+  WindowRow,
+} from '../engine/types.ts'
 
 /** What a new owner of a partition resumes from. */
 export interface PartitionCheckpoint {
@@ -14,8 +21,8 @@ export interface PartitionCheckpoint {
   readonly epoch: number
   /** The next offset to read, or null when the partition was never committed. */
   readonly nextOffset: bigint | null
-  /** The engine's stored state, by part name. */
-  readonly parts: Map<string, Buffer>
+  /** The engine's stored state pieces. */
+  readonly pieces: SnapshotPiece[]
 }
 
 /** One batch of one partition, as the engine produced it. */
@@ -28,10 +35,12 @@ export interface BatchCommit {
   /** The broker's end offset seen at the last fetch (for lag). */
   readonly endOffset: bigint | null
   readonly windows: readonly WindowRow[]
+  /** Provisional windows that turned out to have no row. */
+  readonly removedWindows: readonly WindowKey[]
   readonly states: readonly StreamStateRow[]
   readonly deadLetters: readonly DeadLetter[]
-  /** Engine state parts to upsert (Buffer) or delete (null). */
-  readonly parts: ReadonlyMap<string, Buffer | null>
+  /** Engine state pieces to store and to delete. */
+  readonly snapshot: SnapshotChanges
 }
 
 export const COMMIT_CHANNEL = 'rtsa_commits'
@@ -59,19 +68,19 @@ export async function claimPartition(
         [topic, partition, owner],
       )
     ).rows[0]!
-    const parts = new Map<string, Buffer>()
+    const pieces: SnapshotPiece[] = []
     const snap = await client.query<{ part: string; data: Buffer }>(
       'select part, data from engine_snapshots where topic = $1 and partition = $2',
       [topic, partition],
     )
-    for (const r of snap.rows) parts.set(r.part, r.data)
+    for (const r of snap.rows) pieces.push({ key: r.part, data: r.data })
     await client.query('commit')
     return {
       topic,
       partition,
       epoch: Number(row.epoch),
       nextOffset: Number(row.next_offset) < 0 ? null : BigInt(row.next_offset),
-      parts,
+      pieces,
     }
   } catch (error) {
     await client.query('rollback').catch(() => {})
@@ -118,9 +127,10 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
       return 'fenced'
     }
     if (batch.windows.length > 0) await upsertWindows(client, batch.partition, batch.windows)
+    if (batch.removedWindows.length > 0) await deleteWindows(client, batch.removedWindows)
     if (batch.states.length > 0) await upsertStates(client, batch.states)
     if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch.topic, batch.deadLetters)
-    await writeParts(client, batch.topic, batch.partition, batch.parts)
+    await writeSnapshot(client, batch.topic, batch.partition, batch.snapshot)
     await client.query('select pg_notify($1, $2)', [COMMIT_CHANNEL, notification(batch)])
     await client.query('commit')
     return 'committed'
@@ -245,26 +255,33 @@ async function insertDeadLetters(client: pg.PoolClient, topic: string, rows: rea
   )
 }
 
-async function writeParts(
+async function deleteWindows(client: pg.PoolClient, keys: readonly WindowKey[]) {
+  await client.query(
+    `delete from stream_metrics_minute m
+      using unnest($1::bigint[], $2::text[]) as k(ws, sid)
+      where m.window_start = to_timestamp(k.ws / 1000.0) and m.stream_id = k.sid and not m.is_final`,
+    [keys.map((k) => k.windowStart), keys.map((k) => k.streamId)],
+  )
+}
+
+async function writeSnapshot(
   client: pg.PoolClient,
   topic: string,
   partition: number,
-  parts: ReadonlyMap<string, Buffer | null>,
+  changes: SnapshotChanges,
 ) {
-  const upserts = [...parts].filter((e): e is [string, Buffer] => e[1] !== null)
-  const deletes = [...parts].filter(([, v]) => v === null).map(([k]) => k)
-  if (upserts.length > 0) {
+  if (changes.put.length > 0) {
     await client.query(
       `insert into engine_snapshots (topic, partition, part, data, updated_at)
        select $1, $2, k, d, now() from unnest($3::text[], $4::bytea[]) as t(k, d)
        on conflict (topic, partition, part) do update set data = excluded.data, updated_at = excluded.updated_at`,
-      [topic, partition, upserts.map(([k]) => k), upserts.map(([, d]) => d)],
+      [topic, partition, changes.put.map((p) => p.key), changes.put.map((p) => p.data)],
     )
   }
-  if (deletes.length > 0) {
+  if (changes.delete.length > 0) {
     await client.query(
       'delete from engine_snapshots where topic = $1 and partition = $2 and part = any($3::text[])',
-      [topic, partition, deletes],
+      [topic, partition, changes.delete],
     )
   }
 }

@@ -1,0 +1,23 @@
+import { createPartitionEngine } from '../engine/index.ts'
+import type { PartitionEngine, SnapshotPiece } from '../engine/types.ts'
+import { decodeEvent } from '../events/decode.ts'
+import type { ProcessorConfig } from './config.ts'
+
+/** Builds the engine of `partition` from its stored pieces (none for a new partition). */
+export type EngineFactory = (partition: number, pieces: readonly SnapshotPiece[]) => PartitionEngine
+
+/** The engine factory for the processor's settings (WINDOW, WATERMARK, VIEWER_TIMEOUT). */
+export function createEngineFactory(
+  config: Pick<ProcessorConfig, 'window' | 'watermark' | 'viewerTimeout'>,
+): EngineFactory {
+  const engineConfig = {
+    windowMs: config.window,
+    watermarkMs: config.watermark,
+    viewerTimeoutMs: config.viewerTimeout,
+  }
+  return (partition, pieces) =>
+    createPartitionEngine(engineConfig, partition, {
+      decode: decodeEvent,
+      ...(pieces.length > 0 ? { snapshot: pieces } : {}),
+    })
+}

@@ -1,0 +1,264 @@
+/**
+ * Shared pieces of the processor's integration tests: a deterministic input with
+ * disorder, duplicates, late and malformed records; producing it; running processors
+ * (in this process or as real child processes that can be SIGKILLed); waiting until
+ * they caught up; and reading the tables for comparison.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type pg from 'pg'
+import pino from 'pino'
+import { encodeEvent } from '../../src/events/decode.ts'
+import type { EventType, WireEvent } from '../../src/events/types.ts'
+import {
+  type IncomingRecord,
+  KafkaAdmin,
+  KafkaProducer,
+  type OutgoingRecord,
+} from '../../src/kafka/client.ts'
+import { loadProcessorConfig } from '../../src/processor/config.ts'
+import { createEngineFactory } from '../../src/processor/engine-adapter.ts'
+import { createProcessorMetrics } from '../../src/processor/metrics.ts'
+import { Processor } from '../../src/processor/processor.ts'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same input. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export interface InputOptions {
+  readonly seed: number
+  readonly count: number
+  readonly streams: number
+  readonly users: number
+  /** Event time of the first record (ms). */
+  readonly start: number
+  /** Average event-time step between records (ms). */
+  readonly stepMs: number
+}
+
+/**
+ * Records of a busy little platform: sessions (join, heartbeats, chat, donations,
+ * leave or silence), stream starts and stops, with disorder within 2 minutes, 2%
+ * exact duplicates, 1% late records (older than the 10-minute watermark) and 1%
+ * malformed records. Ends with one far-future record per stream, so that every
+ * window but the last is final.
+ */
+export function makeInput(o: InputOptions): OutgoingRecord[] {
+  const rnd = prng(o.seed)
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!
+  const streams = Array.from({ length: o.streams }, (_, i) => `stream_${1001 + i}`)
+  const types: EventType[] = [
+    'viewer_join',
+    'viewer_join',
+    'viewer_join',
+    'viewer_leave',
+    'viewer_leave',
+    'heartbeat',
+    'heartbeat',
+    'heartbeat',
+    'chat_message',
+    'chat_message',
+    'donation',
+    'stream_start',
+    'stream_stop',
+  ]
+  const out: { key: string; value: Buffer; ts: number }[] = []
+  let clock = o.start
+  let n = 0
+  const event = (ts: number, stream: string, type: EventType, user: string): WireEvent => ({
+    event_id: `e${o.seed}-${n++}`,
+    ts: new Date(ts).toISOString().replace('Z', '+00:00'),
+    event_type: type,
+    stream_id: stream,
+    user_id: user,
+    ...(type === 'chat_message' ? { message_len: 1 + Math.floor(rnd() * 200) } : {}),
+    ...(type === 'donation' ? { amount_usd: Math.round(rnd() * 20000) / 100 } : {}),
+  })
+  while (out.length < o.count) {
+    clock += Math.floor(rnd() * 2 * o.stepMs)
+    const stream = pick(streams)
+    const user = `user_${1 + Math.floor(rnd() * o.users)}`
+    const type = rnd() < 0.005 ? pick(['stream_start', 'stream_stop'] as const) : pick(types)
+    const roll = rnd()
+    let ts = clock - (rnd() < 0.3 ? Math.floor(rnd() * 120_000) : 0)
+    if (roll < 0.01) ts = clock - 11 * 60_000 - Math.floor(rnd() * 60_000)
+    if (roll >= 0.01 && roll < 0.02) {
+      const bad = pick([
+        '{not json',
+        '[]',
+        '{"event_id":"x"}',
+        `{"event_id":"b${n++}","ts":"yesterday","event_type":"chat_message","stream_id":"${stream}","user_id":"u"}`,
+      ])
+      out.push({ key: stream, value: Buffer.from(bad), ts })
+      continue
+    }
+    const value = encodeEvent(event(ts, stream, type, user))
+    out.push({ key: stream, value, ts })
+    if (roll >= 0.02 && roll < 0.04) out.push({ key: stream, value, ts })
+  }
+  for (const stream of streams) {
+    out.push({
+      key: stream,
+      value: encodeEvent(event(clock + 3_600_000, stream, 'heartbeat', 'user_flush')),
+      ts: 0,
+    })
+  }
+  return out.map((r) => ({ topic: '', key: Buffer.from(r.key), value: r.value }))
+}
+
+/** Produces records to `topic` in order (keyed, so each stream keeps its order in its partition). */
+export async function produceAll(bootstrap: string[], topic: string, records: readonly OutgoingRecord[]) {
+  const producer = new KafkaProducer(bootstrap)
+  try {
+    for (let i = 0; i < records.length; i += 2000) {
+      await producer.send(records.slice(i, i + 2000).map((r) => ({ ...r, topic })))
+    }
+  } finally {
+    await producer.close()
+  }
+}
+
+/** Records of a topic grouped by partition, in offset order. */
+export function byPartition(records: readonly IncomingRecord[]): Map<number, IncomingRecord[]> {
+  const out = new Map<number, IncomingRecord[]>()
+  for (const r of [...records].sort((a, b) => a.partition - b.partition || Number(a.offset - b.offset))) {
+    const list = out.get(r.partition) ?? []
+    list.push(r)
+    out.set(r.partition, list)
+  }
+  return out
+}
+
+/** The env of a processor for this test's topic, group and database. */
+export function processorEnv(o: {
+  bootstrap: string[]
+  databaseUrl: string
+  topic: string
+  group: string
+  extra?: Record<string, string>
+}): Record<string, string> {
+  return {
+    KAFKA_BOOTSTRAP: o.bootstrap.join(','),
+    DATABASE_URL: o.databaseUrl,
+    KAFKA_TOPIC: o.topic,
+    KAFKA_DLQ_TOPIC: `${o.topic}.dlq`,
+    KAFKA_GROUP: o.group,
+    METRICS_PORT: '0',
+    KAFKA_SESSION_TIMEOUT: '6s',
+    BATCH_MAX_RECORDS: '500',
+    BATCH_MAX_WAIT: '50ms',
+    LOG_LEVEL: 'warn',
+    ...o.extra,
+  }
+}
+
+/** A processor running inside the test process. */
+export function startInProcess(env: Record<string, string>, pool: pg.Pool): Processor {
+  const config = loadProcessorConfig(env)
+  const processor = new Processor({
+    config,
+    bootstrap: config.kafkaBootstrap!,
+    pool,
+    engineFactory: createEngineFactory(config),
+    log: pino({ level: 'warn' }),
+    metrics: createProcessorMetrics(),
+  })
+  processor.start()
+  return processor
+}
+
+/** A processor as a real child process (`rtsa process`), so it can be SIGKILLed or SIGSTOPped. */
+export function spawnProcessor(env: Record<string, string>, name: string): ChildProcess {
+  const child = spawn(process.execPath, [resolve(ROOT, 'src/cli/main.ts'), 'process'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PROCESSOR_ID: name },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  child.stderr?.on('data', () => {})
+  return child
+}
+
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill(signal)
+  await exited
+}
+
+/**
+ * Waits until the committed offsets of every partition reach the topic's end
+ * offsets. Fails after `timeoutMs` with what is missing.
+ */
+export async function waitCaughtUp(
+  pool: pg.Pool,
+  bootstrap: string[],
+  topic: string,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const admin = new KafkaAdmin(bootstrap)
+  try {
+    const ends = await admin.offsets(topic)
+    const deadline = Date.now() + timeoutMs
+    let behind = ''
+    while (Date.now() < deadline) {
+      const rows = (
+        await pool
+          .query<{ partition: number; next_offset: number }>(
+            'select partition, next_offset from partition_checkpoints where topic = $1',
+            [topic],
+          )
+          .catch(() => ({ rows: [] }))
+      ).rows
+      const next = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]))
+      behind = ends
+        .filter((e) => e.latest > e.earliest && (next.get(e.partition) ?? -1n) < e.latest)
+        .map((e) => `p${e.partition}: ${next.get(e.partition) ?? 'none'}/${e.latest}`)
+        .join(', ')
+      if (behind === '') return
+      await sleep(200)
+    }
+    throw new Error(`processors did not catch up within ${timeoutMs} ms: ${behind}`)
+  } finally {
+    await admin.close()
+  }
+}
+
+export interface Tables {
+  readonly windows: string[]
+  readonly states: string[]
+  readonly deadLetters: string[]
+}
+
+/** Every row of the result tables, as comparable strings (without updated_at and ids). */
+export async function readTables(pool: pg.Pool): Promise<Tables> {
+  const windows = await pool.query(
+    `select window_start, window_end, stream_id, active_viewers, peak_viewers, unique_viewers, viewer_joins,
+            viewer_leaves, chat_messages, unique_chatters, donations_cents, donations_usd, donation_count, events,
+            is_final, partition
+       from stream_metrics_minute order by stream_id, window_start`,
+  )
+  const states = await pool.query(
+    `select stream_id, active_viewers, live, last_event_ts, accepted_count, late_count, duplicate_count,
+            rejected_count, partition, watermark
+       from stream_state order by stream_id`,
+  )
+  const dead = await pool.query(
+    `select partition, "offset", reason, stream_id, event_ts, encode(value, 'hex') as value
+       from dead_letters order by partition, "offset"`,
+  )
+  const line = (r: Record<string, unknown>) =>
+    JSON.stringify(r, (_k, v) => (v instanceof Date ? v.toISOString() : v))
+  return { windows: windows.rows.map(line), states: states.rows.map(line), deadLetters: dead.rows.map(line) }
+}
