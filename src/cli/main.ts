@@ -3,8 +3,9 @@
  * dispatches and turns errors into one clear line and an exit code.
  */
 import { isRtsaError, messageOf } from '../errors/catalogue.ts'
-import { startInfra, stopInfra } from './infra.ts'
+import { downCommand, logsCommand, statusCommand } from './ops.ts'
 import { processCommand } from './process.ts'
+import { upCommand } from './up.ts'
 
 const log = (line: string) => console.log(`rtsa: ${line}`)
 
@@ -12,22 +13,9 @@ type Command = (args: string[]) => Promise<number>
 
 const commands: Record<string, { summary: string; run: Command }> = {
   up: {
-    summary: 'start the local Kafka broker and PostgreSQL (and, as they land, the pipeline); Ctrl-C stops',
-    run: async () => {
-      const infra = await startInfra(log)
-      log(`kafka      ${infra.kafkaBootstrap.join(',')}${infra.localKafka ? ' (local)' : ''}`)
-      log(
-        `postgres   ${infra.databaseUrl.replace(/:[^:@/]*@/, ':***@')}${infra.localPostgres ? ' (local)' : ''}`,
-      )
-      log('running; press Ctrl-C to stop (data is kept)')
-      await new Promise<void>((done) => {
-        process.once('SIGINT', done)
-        process.once('SIGTERM', done)
-      })
-      log('stopping')
-      await stopInfra(log)
-      return 0
-    },
+    summary:
+      'run the whole pipeline (local Kafka + PostgreSQL unless given, processor, API, generator); Ctrl-C stops',
+    run: (args) => upCommand(args, log),
   },
   process: {
     summary: 'run one stream processor instance (Kafka -> engine -> PostgreSQL); several form a group',
@@ -38,11 +26,20 @@ const commands: Record<string, { summary: string; run: Command }> = {
     run: async () => (await import('../api/server.ts')).serve(log),
   },
   down: {
-    summary: 'stop the local services, keeping data',
-    run: async () => {
-      await stopInfra(log)
-      return 0
+    summary: 'stop everything, keeping data (--reset: also delete metrics, state, offsets; --yes to confirm)',
+    run: (args) => downCommand(args, log),
+  },
+  reset: {
+    summary: 'full reset (down --reset --yes), then up',
+    run: async (args) => {
+      await downCommand(['--reset', '--yes'], log)
+      return upCommand(args, log)
     },
+  },
+  status: { summary: 'what runs, and how the pipeline is doing', run: (args) => statusCommand(args, log) },
+  logs: {
+    summary: 'follow the logs of the parts (rtsa logs [processor|api|generator])',
+    run: (args) => logsCommand(args, log),
   },
 }
 

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { resolve } from 'node:path'
+import type { TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import pino from 'pino'
@@ -22,6 +23,9 @@ import { loadProcessorConfig } from '../../src/processor/config.ts'
 import { createEngineFactory } from '../../src/processor/engine-adapter.ts'
 import { createProcessorMetrics } from '../../src/processor/metrics.ts'
 import { Processor } from '../../src/processor/processor.ts'
+import { migrate } from '../../src/store/migrations.ts'
+import { createPool } from '../../src/store/pool.ts'
+import { defer, freshDatabase } from '../helpers/services.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 
@@ -180,14 +184,22 @@ export function startInProcess(env: Record<string, string>, pool: pg.Pool): Proc
 }
 
 /** A processor as a real child process (`rtsa process`), so it can be SIGKILLed or SIGSTOPped. */
-export function spawnProcessor(env: Record<string, string>, name: string): ChildProcess {
+export function spawnProcessor(
+  env: Record<string, string>,
+  name: string,
+): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, [resolve(ROOT, 'src/cli/main.ts'), 'process'], {
     cwd: ROOT,
     env: { ...process.env, ...env, PROCESSOR_ID: name },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  child.stderr?.on('data', () => {})
-  return child
+  let output = ''
+  const collect = (d: Buffer) => {
+    output += d.toString()
+  }
+  child.stdout?.on('data', collect)
+  child.stderr?.on('data', collect)
+  return Object.assign(child, { output: () => output })
 }
 
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -261,4 +273,32 @@ export async function readTables(pool: pg.Pool): Promise<Tables> {
   const line = (r: Record<string, unknown>) =>
     JSON.stringify(r, (_k, v) => (v instanceof Date ? v.toISOString() : v))
   return { windows: windows.rows.map(line), states: states.rows.map(line), deadLetters: dead.rows.map(line) }
+}
+
+/** A migrated fresh database and a pool on it, both cleaned up after the test. */
+export async function freshStore(t: TestContext): Promise<{ url: string; pool: pg.Pool }> {
+  const url = await freshDatabase(t)
+  const pool = createPool(url, { max: 4 })
+  defer(t, () => pool.end())
+  await migrate(pool)
+  return { url, pool }
+}
+
+/** Waits until `check` returns true, polling; fails with `what` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await sleep(100)
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+/** Sum of committed offsets of a topic's partitions (progress of the processors). */
+export async function committedTotal(pool: pg.Pool, topic: string): Promise<number> {
+  const r = await pool.query<{ n: number | null }>(
+    'select sum(greatest(next_offset, 0))::bigint as n from partition_checkpoints where topic = $1',
+    [topic],
+  )
+  return Number(r.rows[0]?.n ?? 0)
 }

@@ -1,0 +1,92 @@
+/**
+ * The parts `rtsa up` runs, each as its own process with its own log file
+ * (`<home>/logs/<part>.log`) and pid file (`<home>/run/<part>.pid`), so that
+ * `rtsa down`, `rtsa status` and `rtsa logs` work from another terminal.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { isAlive } from '../infra/exec.ts'
+
+export const PARTS = ['processor', 'api', 'generator'] as const
+export type PartName = (typeof PARTS)[number]
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
+
+/** The `rtsa` sub-command that runs each part. */
+const COMMAND: Record<PartName, string> = { processor: 'process', api: 'serve', generator: 'generate' }
+
+export function runDir(home: string): string {
+  return join(resolve(home), 'run')
+}
+
+export function logFile(home: string, part: string): string {
+  return join(resolve(home), 'logs', `${part}.log`)
+}
+
+function pidFile(home: string, name: string): string {
+  return join(runDir(home), `${name}.pid`)
+}
+
+export function writePid(home: string, name: string, pid: number): void {
+  mkdirSync(runDir(home), { recursive: true })
+  writeFileSync(pidFile(home, name), String(pid))
+}
+
+export function removePid(home: string, name: string): void {
+  rmSync(pidFile(home, name), { force: true })
+}
+
+/** The pid of a running part (or of `up` itself), if any. */
+export function runningPid(home: string, name: string): number | undefined {
+  const file = pidFile(home, name)
+  if (!existsSync(file)) return undefined
+  const pid = Number(readFileSync(file, 'utf8').trim())
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined
+}
+
+/** Starts a part in its own process, appending its output to its log file. */
+export function spawnPart(
+  home: string,
+  part: PartName,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): ChildProcess {
+  const file = logFile(home, part)
+  mkdirSync(join(resolve(home), 'logs'), { recursive: true })
+  const out = openSync(file, 'a')
+  const child = spawn(process.execPath, [MAIN, COMMAND[part], ...args], {
+    env,
+    stdio: ['ignore', out, out],
+    detached: true,
+  })
+  if (child.pid !== undefined) writePid(home, part, child.pid)
+  return child
+}
+
+/** Stops a process by pid: SIGTERM, then SIGKILL after `timeoutMs`. Resolves when it is gone. */
+export async function stopPid(pid: number, timeoutMs = 30_000): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM')
+  } catch {
+    return
+  }
+  const deadline = Date.now() + timeoutMs
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100)
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+  while (isAlive(pid)) await sleep(50)
+}
+
+/** Stops every running part in order (generator first, so the processor can drain), keeping data. */
+export async function stopParts(home: string, log: (line: string) => void): Promise<void> {
+  for (const part of ['generator', 'processor', 'api'] as const) {
+    const pid = runningPid(home, part)
+    if (pid !== undefined) {
+      await stopPid(pid)
+      log(`stopped ${part} (pid ${pid})`)
+    }
+    removePid(home, part)
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * `rtsa up` (= `npm start`): the whole pipeline on one machine with one command.
+ *
+ *   infra (local Kafka + PostgreSQL, or KAFKA_BOOTSTRAP / DATABASE_URL)
+ *     -> topic + schema -> processor, API + dashboard, generator (each its own process)
+ *     -> live status line ... Ctrl-C -> generator, processor, API, infra stop in order
+ */
+import type { ChildProcess } from 'node:child_process'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { apiSettings } from '../api/config.ts'
+import { loadConfig } from '../config/define.ts'
+import { localKafkaSettings } from '../config/settings.ts'
+import { RtsaError } from '../errors/catalogue.ts'
+import { KafkaAdmin } from '../kafka/client.ts'
+import { processorSettings } from '../processor/config.ts'
+import { migrate } from '../store/migrations.ts'
+import { createPool } from '../store/pool.ts'
+import { pipelineStatus } from '../store/status.ts'
+import { startInfra, stopInfra } from './infra.ts'
+import { logFile, type PartName, removePid, runningPid, spawnPart, stopParts, writePid } from './parts.ts'
+
+export const upSettings = { ...processorSettings, ...apiSettings, ...localKafkaSettings }
+
+export async function upCommand(args: string[], log: (line: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      rate: { type: 'string' },
+      'no-generator': { type: 'boolean', default: false },
+      'keep-infra': { type: 'boolean', default: false },
+    },
+  })
+  const rate = values.rate === undefined ? undefined : Number(values.rate)
+  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
+    throw new RtsaError('INPUT_INVALID', `--rate ${values.rate} is invalid: expected events per second > 0`)
+  }
+  const config = loadConfig(upSettings)
+  const home = resolve(config.home)
+  const already = runningPid(home, 'up')
+  if (already !== undefined) {
+    throw new RtsaError('INPUT_INVALID', `rtsa is already running (pid ${already}); stop it with: rtsa down`)
+  }
+  writePid(home, 'up', process.pid)
+  let stopping = false
+  const children = new Map<PartName, ChildProcess>()
+  try {
+    const infra = await startInfra(log)
+    const pool = createPool(infra.databaseUrl, { max: 2, applicationName: 'rtsa-up' })
+    await migrate(pool)
+    const admin = new KafkaAdmin(infra.kafkaBootstrap)
+    try {
+      if (await admin.ensureTopic(config.kafkaTopic, config.kafkaPartitions))
+        log(`created topic ${config.kafkaTopic} with ${config.kafkaPartitions} partitions`)
+      await admin.ensureTopic(config.kafkaDlqTopic, config.kafkaPartitions)
+    } finally {
+      await admin.close()
+    }
+    const env = {
+      ...process.env,
+      KAFKA_BOOTSTRAP: infra.kafkaBootstrap.join(','),
+      DATABASE_URL: infra.databaseUrl,
+    }
+    const start = (part: PartName, partArgs: string[] = []) => {
+      const child = spawnPart(home, part, partArgs, env)
+      children.set(part, child)
+      child.on('exit', (code, signal) => {
+        if (stopping) return
+        removePid(home, part)
+        log(`ERROR: ${part} exited (${signal ?? `code ${code}`}); see ${logFile(home, part)}`)
+      })
+    }
+    start('processor')
+    start('api')
+    if (!values['no-generator']) start('generator', rate === undefined ? [] : ['--rate', String(rate)])
+    const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`
+    log(`dashboard  ${apiUrl}/`)
+    log(`API docs   ${apiUrl}/docs`)
+    if (config.metricsPort !== 0) log(`processor  http://${config.metricsHost}:${config.metricsPort}/metrics`)
+    log(`logs       ${resolve(home, 'logs')} (rtsa logs [processor|api|generator])`)
+    log('running; press Ctrl-C to stop (data is kept; rtsa down --reset wipes it)')
+    const done = new Promise<void>((resolveDone) => {
+      process.once('SIGINT', resolveDone)
+      process.once('SIGTERM', resolveDone)
+    })
+    await statusLoop(pool, config.kafkaTopic, done)
+    stopping = true
+    process.stdout.write('\n')
+    log('stopping')
+    await pool.end()
+    await stopParts(home, log)
+    if (!values['keep-infra']) await stopInfra(log)
+    return 0
+  } finally {
+    stopping = true
+    for (const [part, child] of children) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      removePid(home, part)
+    }
+    removePid(home, 'up')
+  }
+}
+
+/** Prints the live one-line status until `done` resolves. */
+async function statusLoop(pool: ReturnType<typeof createPool>, topic: string, done: Promise<void>) {
+  let finished = false
+  void done.then(() => {
+    finished = true
+  })
+  const tty = process.stdout.isTTY === true
+  let previous: { accepted: number; at: number } | undefined
+  let lastPrinted = 0
+  while (!finished) {
+    await Promise.race([done, new Promise((r) => setTimeout(r, 2000))])
+    if (finished) break
+    let line: string
+    try {
+      const s = await pipelineStatus(pool, topic)
+      const now = Date.now()
+      const rate = previous ? ((s.accepted - previous.accepted) * 1000) / (now - previous.at) : 0
+      previous = { accepted: s.accepted, at: now }
+      const age = s.lastCommitAgeSeconds === null ? 'none yet' : `${s.lastCommitAgeSeconds.toFixed(1)}s ago`
+      line = `${rate.toFixed(0)} events/s | lag ${s.lag ?? '-'} | last commit ${age} | ${s.streams} streams | late ${s.late} dup ${s.duplicate} rejected ${s.rejected}`
+    } catch (error) {
+      line = `database not answering: ${(error as Error).message}`
+    }
+    if (tty) process.stdout.write(`\r\x1b[2K${line}`)
+    else if (Date.now() - lastPrinted > 10_000) {
+      console.log(line)
+      lastPrinted = Date.now()
+    }
+  }
+}
