@@ -1,17 +1,446 @@
+/**
+ * The engine of one partition: reads records in offset order, decides late /
+ * duplicate / accepted with the per-record watermark, hands accepted records to their
+ * stream, and at the end of each batch folds the windows the watermark passed (final
+ * rows), emits provisional rows of the changed windows, and the state rows.
+ *
+ *   record ─▶ decode ─▶ ts < watermark? ── yes ─▶ late (dead letter)
+ *                          │ no
+ *                          ▼
+ *                 id seen with ts >= watermark? ── yes ─▶ duplicate (dead letter)
+ *                          │ no
+ *                          ▼
+ *                 accepted: newest ts, dedup, stream.apply, log chunk
+ */
+
 import { RtsaError } from '../errors/catalogue.ts'
-import type { EngineConfig, PartitionEngine, PartitionEngineOptions } from './types.ts'
+import type { StreamEvent } from '../events/types.ts'
+import { Dedup } from './dedup.ts'
+import {
+  BASE,
+  baseKey,
+  decodeBase,
+  decodeHead,
+  decodeHeader,
+  decodeLog,
+  encodeBase,
+  encodeHead,
+  encodeHeader,
+  encodeLog,
+  HEAD,
+  HEADER,
+  HEADER_KEY,
+  headKey,
+  LOG,
+  logKey,
+  open,
+  packPieces,
+  unpackPieces,
+} from './snapshot.ts'
+import { type Ctx, Stream } from './stream.ts'
+import type {
+  BatchCounters,
+  BatchResult,
+  DeadLetter,
+  DecodedRecord,
+  Decoder,
+  EngineConfig,
+  EngineStats,
+  InputRecord,
+  PartitionEngine,
+  PartitionEngineOptions,
+  SnapshotChanges,
+  SnapshotPiece,
+  StreamStateRow,
+  WindowKey,
+  WindowRow,
+} from './types.ts'
+
+const EMPTY = Buffer.alloc(0)
+
+interface Chunk {
+  readonly maxTs: number
+  readonly data: Buffer
+}
+
+class Partition implements PartitionEngine {
+  readonly partition: number
+  readonly config: EngineConfig
+  private readonly decode: Decoder | undefined
+  private readonly ctx: Ctx
+  private maxTs = Number.NEGATIVE_INFINITY
+  private next: bigint | null = null
+  private readonly dedup: Dedup
+  private readonly streams = new Map<string, Stream>()
+  /** Streams holding state above the fold frontier (the ones a fold must visit). */
+  private readonly active = new Set<Stream>()
+  /** Streams with changed windows not yet emitted as provisional rows. */
+  private readonly dirty = new Set<Stream>()
+  // Snapshot log: the live chunks, and what changed since the last snapshotChanges().
+  private seq = 0
+  private readonly chunks = new Map<number, Chunk>()
+  private readonly newChunks: number[] = []
+  private readonly droppedChunks: number[] = []
+  private allDirty = false
+  // The batch being processed.
+  private batchLog: StreamEvent[] = []
+  private touched = new Set<Stream>()
+  private letters: DeadLetter[] = []
+  private counters: BatchCounters = newCounters()
+
+  constructor(config: EngineConfig, partition: number, decode: Decoder | undefined) {
+    const settings = {
+      windowMs: config.windowMs,
+      watermarkMs: config.watermarkMs,
+      viewerTimeoutMs: config.viewerTimeoutMs,
+    }
+    for (const [name, v] of Object.entries(settings)) {
+      // A zero watermark (no lateness allowed) makes sense; a zero window or timeout does not.
+      if (!Number.isSafeInteger(v) || v < 0 || (v === 0 && name !== 'watermarkMs')) {
+        throw new RtsaError('CONFIG_INVALID', `engine setting ${name} must be a positive whole number of ms`)
+      }
+    }
+    this.config = settings
+    this.partition = partition
+    this.decode = decode
+    this.ctx = {
+      windowMs: config.windowMs,
+      timeoutMs: config.viewerTimeoutMs,
+      foldIdx: Number.NEGATIVE_INFINITY,
+    }
+    this.dedup = new Dedup(config.windowMs)
+  }
+
+  watermark(): number | null {
+    return this.maxTs === Number.NEGATIVE_INFINITY ? null : this.maxTs - this.config.watermarkMs
+  }
+
+  nextOffset(): bigint | null {
+    return this.next
+  }
+
+  process(records: readonly InputRecord[]): BatchResult {
+    const decode = this.decode
+    if (decode === undefined)
+      throw new RtsaError('INTERNAL', 'process() needs a decoder: pass options.decode')
+    for (const r of records) {
+      if (this.skip(r.offset)) continue
+      const d = decode(r.value, r.key)
+      if (d.ok) this.step(r.offset, d.event, r.key, r.value)
+      else {
+        const c = this.counters
+        c.rejected++
+        c.rejectedByReason[d.reason] = (c.rejectedByReason[d.reason] ?? 0) + 1
+        const streamId = d.streamId ?? null
+        if (streamId !== null) {
+          const s = this.stream(streamId)
+          s.rejected++
+          this.noteRecord(s)
+        }
+        this.letters.push({
+          partition: this.partition,
+          offset: r.offset,
+          key: r.key,
+          value: r.value,
+          reason: d.reason,
+          detail: d.detail,
+          streamId,
+          ts: null,
+        })
+      }
+    }
+    return this.endBatch()
+  }
+
+  processEvents(records: readonly DecodedRecord[]): BatchResult {
+    for (const r of records) {
+      if (this.skip(r.offset)) continue
+      this.step(r.offset, r.event, r.key ?? null, r.value ?? EMPTY)
+    }
+    return this.endBatch()
+  }
+
+  private skip(offset: bigint): boolean {
+    if (this.next !== null && offset < this.next) {
+      this.counters.skipped++
+      return true
+    }
+    this.next = offset + 1n
+    return false
+  }
+
+  private stream(id: string): Stream {
+    let s = this.streams.get(id)
+    if (s === undefined) {
+      s = new Stream(id, this.ctx)
+      this.streams.set(id, s)
+    }
+    return s
+  }
+
+  private noteRecord(s: Stream): void {
+    s.watermarkAtLast = this.watermark()
+    s.headDirty = true
+    this.touched.add(s)
+  }
+
+  private step(offset: bigint, ev: StreamEvent, key: Buffer | null, value: Buffer): void {
+    const wm = this.maxTs - this.config.watermarkMs
+    const s = this.stream(ev.streamId)
+    let reason: 'late' | 'duplicate' | null = null
+    if (ev.ts < wm) {
+      reason = 'late'
+      s.late++
+      this.counters.late++
+    } else if (this.dedup.isDuplicate(ev.eventId, wm)) {
+      reason = 'duplicate'
+      s.duplicate++
+      this.counters.duplicate++
+    } else {
+      this.counters.accepted++
+      s.accepted++
+      if (ev.ts > this.maxTs) this.maxTs = ev.ts
+      if (ev.ts > s.lastEventTs) s.lastEventTs = ev.ts
+      this.dedup.add(ev.eventId, ev.ts)
+      s.apply(ev)
+      this.batchLog.push(ev)
+      this.active.add(s)
+      this.dirty.add(s)
+    }
+    this.noteRecord(s)
+    if (reason !== null) {
+      this.letters.push({
+        partition: this.partition,
+        offset,
+        key,
+        value,
+        reason,
+        detail:
+          reason === 'late'
+            ? `ts ${ev.ts} is below the partition watermark ${wm} (ms)`
+            : `event_id already accepted in partition ${this.partition}`,
+        streamId: ev.streamId,
+        ts: ev.ts,
+      })
+    }
+  }
+
+  private endBatch(): BatchResult {
+    const windows: WindowRow[] = []
+    const removed: WindowKey[] = []
+    const wm = this.watermark()
+    const w = this.config.windowMs
+    if (wm !== null) {
+      const foldIdx = Math.floor(wm / w)
+      if (foldIdx > this.ctx.foldIdx) {
+        for (const s of this.active) s.fold(foldIdx, windows, removed)
+        this.ctx.foldIdx = foldIdx
+        for (const s of this.active) if (!s.hasLiveState()) this.active.delete(s)
+        const frontier = foldIdx * w
+        for (const [seq, c] of this.chunks) {
+          if (c.maxTs < frontier) {
+            this.chunks.delete(seq)
+            this.droppedChunks.push(seq)
+          }
+        }
+      }
+      this.dedup.evict(wm)
+      const horizon = Math.floor(this.maxTs / w)
+      for (const s of this.dirty) {
+        s.provisional(horizon, windows, removed)
+        if (s.dirtyFrom === Number.POSITIVE_INFINITY) this.dirty.delete(s)
+      }
+    }
+    if (this.batchLog.length > 0) {
+      const seq = this.seq++
+      this.chunks.set(seq, encodeLog(seq, this.batchLog))
+      this.newChunks.push(seq)
+      this.batchLog = []
+    }
+    const states: StreamStateRow[] = []
+    for (const s of this.touched) {
+      s.refreshActive()
+      const row = s.stateRow(this.partition)
+      if (row !== null) states.push(row)
+    }
+    const result: BatchResult = {
+      partition: this.partition,
+      windows,
+      removedWindows: removed,
+      states,
+      deadLetters: this.letters,
+      watermark: wm,
+      nextOffset: this.next,
+      counters: this.counters,
+    }
+    this.touched = new Set()
+    this.letters = []
+    this.counters = newCounters()
+    return result
+  }
+
+  // ---- snapshots -----------------------------------------------------------
+
+  private header(): SnapshotPiece {
+    const data = encodeHeader({
+      config: this.config,
+      partition: this.partition,
+      maxTs: this.maxTs,
+      foldIdx: this.ctx.foldIdx,
+      next: this.next,
+      seq: this.seq,
+    })
+    return { key: HEADER_KEY, data }
+  }
+
+  private *allPieces(): Generator<SnapshotPiece> {
+    yield this.header()
+    for (const s of this.streams.values()) {
+      yield { key: headKey(s.id), data: encodeHead(s) }
+      if (s.baseCount > 0) yield { key: baseKey(s.id), data: encodeBase(s) }
+    }
+    for (const [seq, c] of this.chunks) yield { key: logKey(seq), data: c.data }
+  }
+
+  snapshot(): Buffer {
+    return packPieces(this.allPieces())
+  }
+
+  snapshotChanges(): SnapshotChanges {
+    const put: SnapshotPiece[] = []
+    const del: string[] = []
+    if (this.allDirty) {
+      put.push(...this.allPieces())
+      this.allDirty = false
+    } else {
+      put.push(this.header())
+      for (const s of this.streams.values()) {
+        if (s.headDirty) put.push({ key: headKey(s.id), data: encodeHead(s) })
+        if (s.baseDirty) {
+          if (s.baseCount > 0) put.push({ key: baseKey(s.id), data: encodeBase(s) })
+          else del.push(baseKey(s.id))
+        }
+      }
+      for (const seq of this.newChunks) {
+        const c = this.chunks.get(seq)
+        if (c !== undefined) put.push({ key: logKey(seq), data: c.data })
+      }
+      for (const seq of this.droppedChunks) del.push(logKey(seq))
+    }
+    for (const s of this.streams.values()) {
+      s.headDirty = false
+      s.baseDirty = false
+    }
+    this.newChunks.length = 0
+    this.droppedChunks.length = 0
+    return { put, delete: del }
+  }
+
+  /** Loads stored pieces into this (new) engine. */
+  restore(pieces: Iterable<SnapshotPiece>, fromBuffer: boolean): void {
+    const bases: { streamId: string; users: [string, number][] }[] = []
+    const logs: { seq: number; maxTs: number; events: StreamEvent[]; data: Buffer }[] = []
+    let sawHeader = false
+    for (const p of pieces) {
+      const { kind, r } = open(p.data)
+      if (kind === HEADER) {
+        const h = decodeHeader(r)
+        const c = h.config
+        if (
+          c.windowMs !== this.config.windowMs ||
+          c.watermarkMs !== this.config.watermarkMs ||
+          c.viewerTimeoutMs !== this.config.viewerTimeoutMs ||
+          h.partition !== this.partition
+        ) {
+          throw new RtsaError(
+            'SNAPSHOT_INCOMPATIBLE',
+            `engine snapshot was taken with other settings (partition ${h.partition}, WINDOW ${c.windowMs}ms, ` +
+              `WATERMARK ${c.watermarkMs}ms, VIEWER_TIMEOUT ${c.viewerTimeoutMs}ms); reset the state to change them`,
+            {
+              details: {
+                stored: { ...c, partition: h.partition },
+                current: { ...this.config, partition: this.partition },
+              },
+            },
+          )
+        }
+        this.maxTs = h.maxTs
+        this.ctx.foldIdx = h.foldIdx
+        this.next = h.next
+        this.seq = h.seq
+        sawHeader = true
+      } else if (kind === HEAD) {
+        const s = decodeHead(r, (id) => new Stream(id, this.ctx))
+        this.streams.set(s.id, s)
+      } else if (kind === BASE) bases.push(decodeBase(r))
+      else if (kind === LOG) logs.push({ ...decodeLog(r), data: p.data })
+      else
+        throw new RtsaError('SNAPSHOT_INCOMPATIBLE', `unknown engine snapshot piece kind ${kind} (${p.key})`)
+    }
+    if (!sawHeader) throw new RtsaError('SNAPSHOT_INCOMPATIBLE', 'engine snapshot has no partition header')
+    for (const b of bases) this.stream(b.streamId).restoreBase(b.users)
+    const frontier = this.ctx.foldIdx * this.config.windowMs
+    logs.sort((a, b) => a.seq - b.seq)
+    for (const log of logs) {
+      this.chunks.set(log.seq, { maxTs: log.maxTs, data: log.data })
+      for (const ev of log.events) {
+        this.dedup.add(ev.eventId, ev.ts)
+        if (ev.ts >= frontier) this.stream(ev.streamId).apply(ev)
+      }
+    }
+    const wm = this.watermark()
+    if (wm !== null) this.dedup.evict(wm)
+    for (const s of this.streams.values()) {
+      s.clean()
+      if (s.hasLiveState()) this.active.add(s)
+      if (s.dirtyFrom !== Number.POSITIVE_INFINITY) this.dirty.add(s)
+    }
+    this.allDirty = fromBuffer
+  }
+
+  stats(): EngineStats {
+    let users = 0
+    let present = 0
+    let pending = 0
+    let windows = 0
+    for (const s of this.active) {
+      users += s.users.size
+      windows += s.windows.size
+      for (const u of s.users.values()) {
+        pending += u.pTs.length
+        if (u.tPresent) present++
+      }
+    }
+    return {
+      streams: this.streams.size,
+      users,
+      presentUsers: present,
+      pendingRecords: pending,
+      openWindows: windows,
+      dedupIds: this.dedup.size,
+    }
+  }
+}
+
+function newCounters(): BatchCounters {
+  return { accepted: 0, late: 0, duplicate: 0, rejected: 0, skipped: 0, rejectedByReason: {} }
+}
 
 /**
- * Creates the engine of one partition, empty or restored from a snapshot
- * (throws RtsaError SNAPSHOT_INCOMPATIBLE for another format version or other settings).
+ * Creates the engine of one partition, empty or restored from a snapshot (a
+ * `snapshot()` buffer, or every stored piece of `snapshotChanges()`). Throws RtsaError
+ * SNAPSHOT_INCOMPATIBLE for another format version or other settings.
  */
 export function createPartitionEngine(
   config: EngineConfig,
   partition: number,
   options: PartitionEngineOptions = {},
 ): PartitionEngine {
-  void config
-  void partition
-  void options
-  throw new RtsaError('INTERNAL', 'engine not implemented yet')
+  const engine = new Partition(config, partition, options.decode)
+  const snap = options.snapshot
+  if (snap !== undefined) {
+    if (Buffer.isBuffer(snap)) engine.restore(unpackPieces(snap), true)
+    else engine.restore(snap, false)
+  }
+  return engine
 }

@@ -1,0 +1,128 @@
+/**
+ * A small binary writer/reader for snapshots: unsigned varints for counts and
+ * lengths, float64 for times (they can be -Infinity), UTF-8 strings with a length.
+ */
+import { RtsaError } from '../errors/catalogue.ts'
+
+export class Writer {
+  private buf = Buffer.allocUnsafe(256)
+  private pos = 0
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
+    this.buf.copy(next, 0, 0, this.pos)
+    this.buf = next
+  }
+
+  u8(v: number): void {
+    this.room(1)
+    this.buf[this.pos++] = v
+  }
+
+  /** An unsigned integer up to 2^53 in 7-bit groups. */
+  uint(v: number): void {
+    this.room(8)
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80
+      v = Math.floor(v / 0x80)
+    }
+    this.buf[this.pos++] = v
+  }
+
+  f64(v: number): void {
+    this.room(8)
+    this.buf.writeDoubleLE(v, this.pos)
+    this.pos += 8
+  }
+
+  i64(v: bigint): void {
+    this.room(8)
+    this.buf.writeBigInt64LE(v, this.pos)
+    this.pos += 8
+  }
+
+  str(s: string): void {
+    const n = Buffer.byteLength(s)
+    this.uint(n)
+    this.room(n)
+    this.buf.write(s, this.pos, 'utf8')
+    this.pos += n
+  }
+
+  bytes(b: Buffer): void {
+    this.uint(b.length)
+    this.room(b.length)
+    b.copy(this.buf, this.pos)
+    this.pos += b.length
+  }
+
+  done(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos))
+  }
+}
+
+export class Reader {
+  private readonly buf: Buffer
+  private pos = 0
+
+  constructor(buf: Buffer) {
+    this.buf = buf
+  }
+
+  get atEnd(): boolean {
+    return this.pos >= this.buf.length
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) {
+      throw new RtsaError('SNAPSHOT_INCOMPATIBLE', 'engine snapshot is truncated')
+    }
+  }
+
+  u8(): number {
+    this.need(1)
+    return this.buf[this.pos++]!
+  }
+
+  uint(): number {
+    let v = 0
+    let scale = 1
+    for (;;) {
+      const b = this.u8()
+      v += (b & 0x7f) * scale
+      if (b < 0x80) return v
+      scale *= 0x80
+    }
+  }
+
+  f64(): number {
+    this.need(8)
+    const v = this.buf.readDoubleLE(this.pos)
+    this.pos += 8
+    return v
+  }
+
+  i64(): bigint {
+    this.need(8)
+    const v = this.buf.readBigInt64LE(this.pos)
+    this.pos += 8
+    return v
+  }
+
+  str(): string {
+    const n = this.uint()
+    this.need(n)
+    const s = this.buf.toString('utf8', this.pos, this.pos + n)
+    this.pos += n
+    return s
+  }
+
+  bytes(): Buffer {
+    const n = this.uint()
+    this.need(n)
+    const b = this.buf.subarray(this.pos, this.pos + n)
+    this.pos += n
+    return b
+  }
+}

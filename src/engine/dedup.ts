@@ -1,0 +1,54 @@
+/**
+ * De-duplication of one partition (spec section 3): an accepted record's event id is
+ * remembered with its ts; a later record with that id is a duplicate while the
+ * remembered ts is not below the watermark. Ids are forgotten in whole windows once
+ * the watermark passed the window (a copy arriving later is late anyway); an id whose
+ * ts fell below the watermark but is not evicted yet is ignored by the ts check, so
+ * when eviction runs never changes a verdict.
+ */
+export class Dedup {
+  private readonly seen = new Map<string, number>()
+  /** Ids by the window of their ts, for eviction. */
+  private readonly byWindow = new Map<number, string[]>()
+  private readonly windowMs: number
+
+  constructor(windowMs: number) {
+    this.windowMs = windowMs
+  }
+
+  get size(): number {
+    return this.seen.size
+  }
+
+  /** True when `id` was accepted before with a ts at or above `watermark`. */
+  isDuplicate(id: string, watermark: number): boolean {
+    const ts = this.seen.get(id)
+    return ts !== undefined && ts >= watermark
+  }
+
+  /** Remembers an accepted record (replacing an older, forgotten-in-effect entry of the same id). */
+  add(id: string, ts: number): void {
+    // A second accepted record with the same id always has a later ts (the first one fell below the
+    // watermark), so keeping the largest ts also makes a restore independent of replay order.
+    const prev = this.seen.get(id)
+    if (prev !== undefined && prev >= ts) return
+    this.seen.set(id, ts)
+    const idx = Math.floor(ts / this.windowMs)
+    const list = this.byWindow.get(idx)
+    if (list === undefined) this.byWindow.set(idx, [id])
+    else list.push(id)
+  }
+
+  /** Forgets the ids of windows that end at or below the watermark. */
+  evict(watermark: number): void {
+    const limit = Math.floor(watermark / this.windowMs)
+    for (const [idx, ids] of this.byWindow) {
+      if (idx >= limit) continue
+      for (const id of ids) {
+        const ts = this.seen.get(id)
+        if (ts !== undefined && ts < watermark) this.seen.delete(id)
+      }
+      this.byWindow.delete(idx)
+    }
+  }
+}

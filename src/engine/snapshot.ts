@@ -1,0 +1,232 @@
+/**
+ * The engine's stored state, as pieces that change little per batch:
+ *
+ *   key            holds                                                changes
+ *   'partition'    settings, newest ts, fold frontier, next offset      every batch (tiny)
+ *   'h:<stream>'   counters, live, last record, emitted windows         batches naming the stream (tiny)
+ *   'b:<stream>'   users present just before the fold frontier          when the frontier moves
+ *   'l:<seq>'      the accepted records of one batch (a log chunk)      written once, deleted once
+ *                                                                       all its records are folded
+ *
+ * Restoring = the bases, then the log chunks' records at or above the frontier
+ * replayed into the streams (and all of them into de-duplication). Every piece starts
+ * with the format version and its kind; another version is SNAPSHOT_INCOMPATIBLE.
+ */
+
+import { RtsaError } from '../errors/catalogue.ts'
+import type { EventType, StreamEvent } from '../events/types.ts'
+import { EVENT_TYPES } from '../events/types.ts'
+import { Reader, Writer } from './codec.ts'
+import type { Stream } from './stream.ts'
+import type { EngineConfig, SnapshotPiece } from './types.ts'
+
+export const SNAPSHOT_VERSION = 1
+export const HEADER = 1
+export const HEAD = 2
+export const BASE = 3
+export const LOG = 4
+const PACK = 9
+
+export const HEADER_KEY = 'partition'
+export const headKey = (streamId: string): string => `h:${streamId}`
+export const baseKey = (streamId: string): string => `b:${streamId}`
+/** Zero-padded so that keys sort in batch order. */
+export const logKey = (seq: number): string => `l:${String(seq).padStart(12, '0')}`
+
+function start(kind: number): Writer {
+  const w = new Writer()
+  w.u8(SNAPSHOT_VERSION)
+  w.u8(kind)
+  return w
+}
+
+/** Opens a piece: checks the format version and returns the kind and a reader after it. */
+export function open(data: Buffer): { kind: number; r: Reader } {
+  const r = new Reader(data)
+  const version = r.u8()
+  if (version !== SNAPSHOT_VERSION) {
+    throw new RtsaError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `engine snapshot has format version ${version}, this rtsa reads version ${SNAPSHOT_VERSION}`,
+      { details: { version, expected: SNAPSHOT_VERSION } },
+    )
+  }
+  return { kind: r.u8(), r }
+}
+
+export interface Header {
+  readonly config: EngineConfig
+  readonly partition: number
+  readonly maxTs: number
+  readonly foldIdx: number
+  readonly next: bigint | null
+  readonly seq: number
+}
+
+export function encodeHeader(h: Header): Buffer {
+  const w = start(HEADER)
+  w.f64(h.config.windowMs)
+  w.f64(h.config.watermarkMs)
+  w.f64(h.config.viewerTimeoutMs)
+  w.uint(h.partition)
+  w.f64(h.maxTs)
+  w.f64(h.foldIdx)
+  w.u8(h.next === null ? 0 : 1)
+  if (h.next !== null) w.i64(h.next)
+  w.uint(h.seq)
+  return w.done()
+}
+
+export function decodeHeader(r: Reader): Header {
+  const config = { windowMs: r.f64(), watermarkMs: r.f64(), viewerTimeoutMs: r.f64() }
+  const partition = r.uint()
+  const maxTs = r.f64()
+  const foldIdx = r.f64()
+  const next = r.u8() === 1 ? r.i64() : null
+  return { config, partition, maxTs, foldIdx, next, seq: r.uint() }
+}
+
+export function encodeHead(s: Stream): Buffer {
+  const w = start(HEAD)
+  w.str(s.id)
+  w.uint(s.accepted)
+  w.uint(s.late)
+  w.uint(s.duplicate)
+  w.uint(s.rejected)
+  w.u8(s.live === null ? 2 : s.live ? 1 : 0)
+  w.f64(s.liveTs)
+  w.str(s.liveId)
+  w.f64(s.lastEventTs)
+  w.uint(s.activeAtLast)
+  w.f64(s.watermarkAtLast ?? Number.NaN)
+  w.uint(s.emitted.size)
+  for (const idx of s.emitted) w.f64(idx)
+  w.f64(s.dirtyFrom)
+  w.f64(s.dirtyTo)
+  return w.done()
+}
+
+/** Reads a head piece into a fresh stream made by `make(id)`. */
+export function decodeHead(r: Reader, make: (id: string) => Stream): Stream {
+  const s = make(r.str())
+  s.accepted = r.uint()
+  s.late = r.uint()
+  s.duplicate = r.uint()
+  s.rejected = r.uint()
+  const live = r.u8()
+  s.live = live === 2 ? null : live === 1
+  s.liveTs = r.f64()
+  s.liveId = r.str()
+  s.lastEventTs = r.f64()
+  s.activeAtLast = r.uint()
+  const wm = r.f64()
+  s.watermarkAtLast = Number.isNaN(wm) ? null : wm
+  for (let n = r.uint(); n > 0; n--) s.emitted.add(r.f64())
+  s.savedDirty = [r.f64(), r.f64()]
+  return s
+}
+
+export function encodeBase(s: Stream): Buffer {
+  const w = start(BASE)
+  w.str(s.id)
+  w.uint(s.baseCount)
+  for (const u of s.users.values()) {
+    if (!u.basePresent) continue
+    w.str(u.id)
+    w.f64(u.baseLast)
+  }
+  return w.done()
+}
+
+export function decodeBase(r: Reader): { streamId: string; users: [string, number][] } {
+  const streamId = r.str()
+  const users: [string, number][] = []
+  for (let n = r.uint(); n > 0; n--) users.push([r.str(), r.f64()])
+  return { streamId, users }
+}
+
+const TYPE_CODE = new Map<EventType, number>(EVENT_TYPES.map((t, i) => [t, i]))
+
+/** Encodes the accepted records of one batch, grouped by stream. */
+export function encodeLog(seq: number, events: readonly StreamEvent[]): { maxTs: number; data: Buffer } {
+  const groups = new Map<string, StreamEvent[]>()
+  let maxTs = Number.NEGATIVE_INFINITY
+  for (const e of events) {
+    if (e.ts > maxTs) maxTs = e.ts
+    const g = groups.get(e.streamId)
+    if (g === undefined) groups.set(e.streamId, [e])
+    else g.push(e)
+  }
+  const w = start(LOG)
+  w.uint(seq)
+  w.f64(maxTs)
+  w.uint(groups.size)
+  for (const [streamId, list] of groups) {
+    w.str(streamId)
+    w.uint(list.length)
+    for (const e of list) {
+      w.str(e.eventId)
+      w.f64(e.ts)
+      w.u8(
+        TYPE_CODE.get(e.eventType)! |
+          (e.messageLen === undefined ? 0 : 16) |
+          (e.amountCents === undefined ? 0 : 32),
+      )
+      w.str(e.userId)
+      if (e.messageLen !== undefined) w.uint(e.messageLen)
+      if (e.amountCents !== undefined) w.uint(e.amountCents)
+    }
+  }
+  return { maxTs, data: w.done() }
+}
+
+export function decodeLog(r: Reader): { seq: number; maxTs: number; events: StreamEvent[] } {
+  const seq = r.uint()
+  const maxTs = r.f64()
+  const events: StreamEvent[] = []
+  for (let g = r.uint(); g > 0; g--) {
+    const streamId = r.str()
+    for (let n = r.uint(); n > 0; n--) {
+      const eventId = r.str()
+      const ts = r.f64()
+      const code = r.u8()
+      const eventType = EVENT_TYPES[code & 15]
+      if (eventType === undefined)
+        throw new RtsaError('SNAPSHOT_INCOMPATIBLE', `unknown event type code ${code}`)
+      const userId = r.str()
+      const messageLen = code & 16 ? r.uint() : undefined
+      const amountCents = code & 32 ? r.uint() : undefined
+      const e: StreamEvent = { eventId, ts, eventType, streamId, userId }
+      events.push(
+        messageLen === undefined && amountCents === undefined
+          ? e
+          : {
+              ...e,
+              ...(messageLen === undefined ? {} : { messageLen }),
+              ...(amountCents === undefined ? {} : { amountCents }),
+            },
+      )
+    }
+  }
+  return { seq, maxTs, events }
+}
+
+/** All pieces in one buffer (what `snapshot()` returns). */
+export function packPieces(pieces: Iterable<SnapshotPiece>): Buffer {
+  const w = start(PACK)
+  const list = [...pieces]
+  w.uint(list.length)
+  for (const p of list) {
+    w.str(p.key)
+    w.bytes(p.data)
+  }
+  return w.done()
+}
+
+export function unpackPieces(buf: Buffer): SnapshotPiece[] {
+  const { kind, r } = open(buf)
+  if (kind !== PACK) throw new RtsaError('SNAPSHOT_INCOMPATIBLE', 'not an engine snapshot buffer')
+  const out: SnapshotPiece[] = []
+  for (let n = r.uint(); n > 0; n--) out.push({ key: r.str(), data: Buffer.from(r.bytes()) })
+  return out
+}

@@ -1,0 +1,396 @@
+/**
+ * The state of one stream of a partition: its users, the accumulators of its
+ * non-final windows, its pending stream_stop records and its counters.
+ *
+ * Everything below the fold frontier F (a window boundary at or below the partition
+ * watermark) is folded: windows before F were emitted final and dropped, and each
+ * user keeps only a base (present just before F, last activity). Everything at or
+ * above F is kept as records and derived points, so an out-of-order record changes
+ * only the points of its own user (or of every user, for a stream_stop).
+ */
+import type { StreamEvent } from '../events/types.ts'
+import type { StreamStateRow, WindowKey, WindowRow } from './types.ts'
+import {
+  appendUser,
+  baseAt,
+  before,
+  insertPending,
+  JOIN,
+  LEAVE,
+  newUser,
+  REFRESH,
+  replayUser,
+  type Stops,
+  type User,
+} from './viewers.ts'
+import { addPoint, countAt, newWindowAcc, nextEntering, type WindowAcc, windowRow } from './window.ts'
+
+/** Settings and the partition's fold frontier, shared by the streams of a partition. */
+export interface Ctx {
+  readonly windowMs: number
+  readonly timeoutMs: number
+  /** Index of the first non-final window (F = foldIdx * windowMs); -Infinity before the first fold. */
+  foldIdx: number
+}
+
+export class Stream {
+  readonly id: string
+  readonly ctx: Ctx
+  readonly users = new Map<string, User>()
+  readonly windows = new Map<number, WindowAcc>()
+  readonly stops: Stops = { ts: [], id: [] }
+  /** Users present just before F. */
+  baseCount = 0
+  // Head: counters and what the state row shows.
+  accepted = 0
+  late = 0
+  duplicate = 0
+  rejected = 0
+  live: boolean | null = null
+  liveTs = Number.NEGATIVE_INFINITY
+  liveId = ''
+  lastEventTs = Number.NEGATIVE_INFINITY
+  /** Present users at lastEventTs, as of the last computation. */
+  activeAtLast = 0
+  watermarkAtLast: number | null = null
+  /** Non-final windows emitted as provisional rows (to delete them if they end up without a row). */
+  readonly emitted = new Set<number>()
+  /** Window range changed since provisional rows were last emitted. */
+  dirtyFrom = Number.POSITIVE_INFINITY
+  dirtyTo = Number.NEGATIVE_INFINITY
+  /** The dirty range read from a snapshot, set again after the restore replay (see clean()). */
+  savedDirty: [number, number] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]
+  /** Snapshot bookkeeping: head / base pieces changed since the last snapshotChanges(). */
+  headDirty = false
+  baseDirty = false
+
+  constructor(id: string, ctx: Ctx) {
+    this.id = id
+    this.ctx = ctx
+  }
+
+  private acc(idx: number): WindowAcc {
+    let a = this.windows.get(idx)
+    if (a === undefined) {
+      a = newWindowAcc()
+      this.windows.set(idx, a)
+    }
+    return a
+  }
+
+  private touch(idx: number): void {
+    if (idx < this.dirtyFrom) this.dirtyFrom = idx
+    if (idx > this.dirtyTo) this.dirtyTo = idx
+  }
+
+  /** Applies an accepted record (counters are the caller's). */
+  apply(ev: StreamEvent): void {
+    const w = this.ctx.windowMs
+    const t = ev.ts
+    const idx = Math.floor(t / w)
+    const a = this.acc(idx)
+    this.touch(idx)
+    a.events++
+    switch (ev.eventType) {
+      case 'viewer_join':
+        a.joins++
+        this.applyUser(ev, JOIN)
+        break
+      case 'viewer_leave':
+        a.leaves++
+        this.applyUser(ev, LEAVE)
+        break
+      case 'heartbeat':
+        this.applyUser(ev, REFRESH)
+        break
+      case 'chat_message':
+        a.chat++
+        if (a.chatters === null) a.chatters = new Set()
+        a.chatters.add(ev.userId)
+        this.applyUser(ev, REFRESH)
+        break
+      case 'donation':
+        a.donationCount++
+        a.donationsCents += ev.amountCents ?? 0
+        this.applyUser(ev, REFRESH)
+        break
+      case 'stream_start':
+        this.setLive(ev, true)
+        break
+      case 'stream_stop':
+        this.setLive(ev, false)
+        this.applyStop(ev)
+        break
+    }
+  }
+
+  private setLive(ev: StreamEvent, live: boolean): void {
+    if (before(this.liveTs, this.liveId, ev.ts, ev.eventId)) {
+      this.live = live
+      this.liveTs = ev.ts
+      this.liveId = ev.eventId
+    }
+  }
+
+  private applyUser(ev: StreamEvent, kind: number): void {
+    let u = this.users.get(ev.userId)
+    if (u === undefined) {
+      u = newUser(ev.userId)
+      this.users.set(ev.userId, u)
+    }
+    const old = u.iv
+    const atEnd = insertPending(u, ev.ts, ev.eventId, kind)
+    const s = this.stops
+    const n = s.ts.length
+    if (atEnd && (n === 0 || before(s.ts[n - 1]!, s.id[n - 1]!, ev.ts, ev.eventId))) {
+      appendUser(u, ev.ts, kind, this.ctx.timeoutMs)
+    } else replayUser(u, s, this.ctx.timeoutMs)
+    this.diff(old, u.iv)
+  }
+
+  private applyStop(ev: StreamEvent): void {
+    const s = this.stops
+    let i = s.ts.length
+    while (i > 0 && before(ev.ts, ev.eventId, s.ts[i - 1]!, s.id[i - 1]!)) i--
+    s.ts.splice(i, 0, ev.ts)
+    s.id.splice(i, 0, ev.eventId)
+    // A stop ends every presence: replay every user whose intervals reach past it.
+    for (const u of this.users.values()) {
+      const iv = u.iv
+      if (iv.length === 0 || iv[iv.length - 1]! <= ev.ts) continue
+      replayUser(u, s, this.ctx.timeoutMs)
+      this.diff(iv, u.iv)
+    }
+  }
+
+  /** Moves the window points from the old intervals of a user to the new ones (from the first difference on). */
+  private diff(old: number[], iv: number[]): void {
+    let k = 0
+    const n = Math.min(old.length, iv.length)
+    while (k < n && old[k] === iv[k] && old[k + 1] === iv[k + 1]) k += 2
+    if (k === old.length && k === iv.length) return
+    this.intervals(old, k, -1)
+    this.intervals(iv, k, 1)
+  }
+
+  private intervals(iv: number[], k: number, sign: number): void {
+    const w = this.ctx.windowMs
+    const f = this.ctx.foldIdx * w
+    // The gap before interval k changes with it.
+    for (let i = k === 0 ? 0 : k - 2; i < iv.length; i += 2) {
+      if (i >= k) {
+        const a = iv[i]!
+        const b = iv[i + 1]!
+        if (a >= f && a !== Number.NEGATIVE_INFINITY) {
+          const ai = Math.floor(a / w)
+          const acc = this.acc(ai)
+          acc.starts += sign
+          addPoint(acc, a, sign)
+          this.touch(ai)
+        }
+        const bi = Math.floor(b / w)
+        const acc = this.acc(bi)
+        acc.ends += sign
+        if (b === bi * w) acc.endsAtStart += sign
+        addPoint(acc, b, -sign)
+        this.touch(bi)
+      }
+      if (i + 2 < iv.length) {
+        const g1 = iv[i + 1]!
+        const g2 = iv[i + 2]!
+        const gi = Math.floor(g1 / w)
+        if (g1 >= f && g1 !== gi * w && Math.floor(g2 / w) === gi) {
+          this.acc(gi).gaps += sign
+          this.touch(gi)
+        }
+      }
+    }
+  }
+
+  /** Sets the users present just before the fold frontier (restore), with their carried intervals. */
+  restoreBase(users: readonly [string, number][]): void {
+    for (const [id, last] of users) {
+      const u = newUser(id)
+      u.basePresent = true
+      u.baseLast = last
+      this.users.set(id, u)
+      replayUser(u, this.stops, this.ctx.timeoutMs)
+      this.diff([], u.iv)
+    }
+    this.baseCount = users.length
+  }
+
+  /** After a restore: only the windows that were still waiting for the horizon are changed. */
+  clean(): void {
+    this.dirtyFrom = this.savedDirty[0]
+    this.dirtyTo = this.savedDirty[1]
+    this.headDirty = false
+    this.baseDirty = false
+  }
+
+  /** True while the stream holds anything above the fold frontier. */
+  hasLiveState(): boolean {
+    return this.users.size > 0 || this.windows.size > 0 || this.stops.ts.length > 0
+  }
+
+  /**
+   * Walks the windows from F to `toIdx` (inclusive), calling `visit` for each window
+   * that has an accumulator or present users; returns users entering `toIdx + 1`.
+   */
+  private walk(
+    toIdx: number,
+    visit: (idx: number, acc: WindowAcc | undefined, entering: number) => void,
+  ): number {
+    const keys = [...this.windows.keys()].sort((x, y) => x - y)
+    let k = 0
+    let entering = this.baseCount
+    let idx = this.ctx.foldIdx
+    if (entering === 0 || !Number.isFinite(idx)) idx = keys.length > 0 ? keys[0]! : toIdx + 1
+    while (idx <= toIdx) {
+      while (k < keys.length && keys[k]! < idx) k++
+      const acc = keys[k] === idx ? this.windows.get(idx) : undefined
+      if (acc === undefined && entering === 0) {
+        // Nobody present and no record: jump to the next window that has something.
+        idx = k < keys.length ? keys[k]! : toIdx + 1
+        continue
+      }
+      visit(idx, acc, entering)
+      entering = nextEntering(acc, entering)
+      idx++
+    }
+    return entering
+  }
+
+  /** Emits the final rows of the windows before `newFoldIdx` and folds everything before it. */
+  fold(newFoldIdx: number, rows: WindowRow[], removed: WindowKey[]): void {
+    const w = this.ctx.windowMs
+    const entering = this.walk(newFoldIdx - 1, (idx, acc, ent) => {
+      const row = windowRow(this.id, idx, w, acc, ent, true)
+      if (row !== null) {
+        rows.push(row)
+        if (this.emitted.delete(idx)) this.headDirty = true
+      }
+    })
+    for (const idx of this.emitted) {
+      if (idx < newFoldIdx) {
+        removed.push({ streamId: this.id, windowStart: idx * w })
+        this.emitted.delete(idx)
+        this.headDirty = true
+      }
+    }
+    for (const idx of this.windows.keys()) if (idx < newFoldIdx) this.windows.delete(idx)
+    const frontier = newFoldIdx * w
+    const t = this.ctx.timeoutMs
+    let count = 0
+    for (const u of this.users.values()) {
+      if ((u.pTs.length > 0 && u.pTs[0]! < frontier) || this.stopsBefore(frontier) || u.basePresent) {
+        const [p, l] = baseAt(u, this.stops, t, frontier)
+        if (p !== u.basePresent || l !== u.baseLast) this.baseDirty = true
+        u.basePresent = p
+        u.baseLast = l
+        let n = 0
+        while (n < u.pTs.length && u.pTs[n]! < frontier) n++
+        if (n > 0) {
+          u.pTs.splice(0, n)
+          u.pId.splice(0, n)
+          u.pKind.splice(0, n)
+        }
+      }
+      if (u.basePresent) count++
+      else if (u.pTs.length === 0) this.users.delete(u.id)
+    }
+    let n = 0
+    while (n < this.stops.ts.length && this.stops.ts[n]! < frontier) n++
+    if (n > 0) {
+      this.stops.ts.splice(0, n)
+      this.stops.id.splice(0, n)
+    }
+    // Re-derive intervals from the new base: same points above the frontier, carried starts become
+    // -Infinity. (The caller moves ctx.foldIdx once every stream of the partition is folded.)
+    for (const u of this.users.values()) replayUser(u, this.stops, t)
+    if (count !== entering)
+      throw new Error(`engine invariant: ${count} users present at fold, ${entering} counted`)
+    this.baseCount = count
+    if (this.dirtyFrom < newFoldIdx) {
+      this.dirtyFrom = newFoldIdx
+      this.headDirty = true
+    }
+  }
+
+  private stopsBefore(frontier: number): boolean {
+    return this.stops.ts.length > 0 && this.stops.ts[0]! < frontier
+  }
+
+  /**
+   * Emits provisional rows for the changed windows up to `horizonIdx` (the window of
+   * the partition's newest record); changes beyond it wait until the horizon reaches them.
+   */
+  provisional(horizonIdx: number, rows: WindowRow[], removed: WindowKey[]): void {
+    if (this.dirtyTo < this.ctx.foldIdx) {
+      this.headDirty = true
+      this.dirtyFrom = Number.POSITIVE_INFINITY
+      this.dirtyTo = Number.NEGATIVE_INFINITY
+      return
+    }
+    const lo = Math.max(this.dirtyFrom, this.ctx.foldIdx)
+    const hi = Math.min(this.dirtyTo, horizonIdx)
+    if (lo > hi) return
+    const w = this.ctx.windowMs
+    const seen = new Set<number>()
+    this.walk(hi, (idx, acc, ent) => {
+      if (idx < lo) return
+      const row = windowRow(this.id, idx, w, acc, ent, false)
+      if (row === null) return
+      rows.push(row)
+      seen.add(idx)
+      if (!this.emitted.has(idx)) {
+        this.emitted.add(idx)
+        this.headDirty = true
+      }
+    })
+    for (const idx of this.emitted) {
+      if (idx >= lo && idx <= hi && !seen.has(idx)) {
+        removed.push({ streamId: this.id, windowStart: idx * w })
+        this.emitted.delete(idx)
+        this.headDirty = true
+      }
+    }
+    this.headDirty = true
+    if (this.dirtyTo > hi) this.dirtyFrom = hi + 1
+    else {
+      this.dirtyFrom = Number.POSITIVE_INFINITY
+      this.dirtyTo = Number.NEGATIVE_INFINITY
+    }
+  }
+
+  /** Present users at the newest record (recomputed while that instant is above the fold frontier). */
+  refreshActive(): void {
+    const w = this.ctx.windowMs
+    const t = this.lastEventTs
+    const ti = Math.floor(t / w)
+    if (!Number.isFinite(t) || ti < this.ctx.foldIdx) return
+    let result = 0
+    const entering = this.walk(ti - 1, () => {})
+    result = countAt(this.windows.get(ti), entering, t)
+    if (result !== this.activeAtLast) {
+      this.activeAtLast = result
+      this.headDirty = true
+    }
+  }
+
+  stateRow(partition: number): StreamStateRow | null {
+    if (this.accepted === 0) return null
+    return {
+      streamId: this.id,
+      partition,
+      activeViewers: this.activeAtLast,
+      live: this.live,
+      lastEventTs: this.lastEventTs,
+      acceptedCount: this.accepted,
+      lateCount: this.late,
+      duplicateCount: this.duplicate,
+      rejectedCount: this.rejected,
+      watermark: this.watermarkAtLast,
+    }
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * One user's presence in one stream, replayed in event-time order.
+ *
+ * A user's state above the fold frontier F is: a base (present just before F, and the
+ * last activity then), the user's own pending records (ts >= F, sorted by ts then
+ * event id), and the stream's pending stream_stop records. Replaying them gives the
+ * user's presence intervals from F on, the last one ending at its provisional timeout.
+ *
+ *              join                          leave / stream_stop / timeout (a + T)
+ *   ABSENT ─────────────▶ PRESENT(from, a) ─────────────────────────────────────▶ ABSENT
+ *     │  ▲                  │  ▲
+ *     └──┘ leave, hb,       └──┘ join, heartbeat, chat, donation: a = t
+ *          chat, donation
+ *
+ * Before a record at t, a present user with a + T <= t times out at a + T (a timeout
+ * at the instant of a record comes first). Intervals are half-open [from, until);
+ * an interval that starts where the previous one ended continues it, and an empty
+ * one (join and leave at the same instant, in that order) is dropped.
+ */
+
+/** Presence-relevant record kinds of a user. stream_start changes nothing and is not kept. */
+export const JOIN = 0
+export const LEAVE = 1
+export const REFRESH = 2
+
+export interface User {
+  readonly id: string
+  /** Present just before the fold frontier F, and the last activity then. */
+  basePresent: boolean
+  baseLast: number
+  /** Pending own records, sorted by (ts, event id): parallel arrays. */
+  readonly pTs: number[]
+  readonly pId: string[]
+  readonly pKind: number[]
+  /** Provisional intervals from F on, flat [from0, until0, from1, until1, ...]; a carried start is -Infinity. */
+  iv: number[]
+  /** State after all pending records and stops (the last interval of `iv` is its provisional timeout). */
+  tPresent: boolean
+  tFrom: number
+  tLast: number
+}
+
+export function newUser(id: string): User {
+  return {
+    id,
+    basePresent: false,
+    baseLast: 0,
+    pTs: [],
+    pId: [],
+    pKind: [],
+    iv: [],
+    tPresent: false,
+    tFrom: 0,
+    tLast: 0,
+  }
+}
+
+/** The stream's pending stream_stop records, sorted by (ts, event id). */
+export interface Stops {
+  readonly ts: number[]
+  readonly id: string[]
+}
+
+/** Orders (ts, id) pairs as the spec does: event time, then event id by plain string comparison. */
+export function before(t1: number, id1: string, t2: number, id2: string): boolean {
+  return t1 < t2 || (t1 === t2 && id1 < id2)
+}
+
+/** Inserts a record into the user's pending arrays; returns true when it went last (the common case). */
+export function insertPending(u: User, ts: number, id: string, kind: number): boolean {
+  const n = u.pTs.length
+  let i = n
+  while (i > 0 && before(ts, id, u.pTs[i - 1]!, u.pId[i - 1]!)) i--
+  if (i === n) {
+    u.pTs.push(ts)
+    u.pId.push(id)
+    u.pKind.push(kind)
+    return true
+  }
+  u.pTs.splice(i, 0, ts)
+  u.pId.splice(i, 0, id)
+  u.pKind.splice(i, 0, kind)
+  return false
+}
+
+// The replay machine. Module-level registers avoid allocating a state object per replay.
+let present = false
+let from = 0
+let last = 0
+let out: number[] = []
+
+function close(until: number): void {
+  if (from < until) out.push(from, until)
+  present = false
+}
+
+function open(t: number): void {
+  const n = out.length
+  // Continuing where the previous interval ended keeps one interval (no dip, no gap).
+  if (n > 0 && out[n - 1] === t) {
+    from = out[n - 2]!
+    out.length = n - 2
+  } else from = t
+  present = true
+}
+
+function step(t: number, kind: number, timeoutMs: number): void {
+  if (present && last + timeoutMs <= t) close(last + timeoutMs)
+  if (kind === JOIN) {
+    if (!present) open(t)
+    last = t
+  } else if (kind === REFRESH) {
+    if (present) last = t
+  } else if (present) close(t) // LEAVE, or a stream_stop (kind -1)
+}
+
+/** Replays the user from its base over all pending records and stops; sets `iv` and the tail state. */
+export function replayUser(u: User, stops: Stops, timeoutMs: number): void {
+  present = u.basePresent
+  from = Number.NEGATIVE_INFINITY
+  last = u.baseLast
+  out = []
+  const pTs = u.pTs
+  const sTs = stops.ts
+  let i = 0
+  let j = 0
+  while (i < pTs.length || j < sTs.length) {
+    if (j >= sTs.length || (i < pTs.length && before(pTs[i]!, u.pId[i]!, sTs[j]!, stops.id[j]!))) {
+      step(pTs[i]!, u.pKind[i]!, timeoutMs)
+      i++
+    } else {
+      step(sTs[j]!, -1, timeoutMs)
+      j++
+    }
+  }
+  finish(u, timeoutMs)
+}
+
+/**
+ * Applies one record that sorts after every pending record and stop of the user,
+ * continuing from the tail state (O(1) instead of a replay).
+ */
+export function appendUser(u: User, t: number, kind: number, timeoutMs: number): void {
+  present = u.tPresent
+  from = u.tFrom
+  last = u.tLast
+  out = u.iv.slice(0, present ? u.iv.length - 2 : u.iv.length)
+  step(t, kind, timeoutMs)
+  finish(u, timeoutMs)
+}
+
+function finish(u: User, timeoutMs: number): void {
+  u.tPresent = present
+  u.tFrom = from
+  u.tLast = last
+  // The provisional end: the timeout, unless a later record refreshes or ends it.
+  if (present) out.push(from, last + timeoutMs)
+  u.iv = out
+}
+
+/**
+ * The base just before `frontier` (> current F), from the current base and the
+ * pending records and stops before `frontier`. Returns [present, last].
+ */
+export function baseAt(u: User, stops: Stops, timeoutMs: number, frontier: number): [boolean, number] {
+  present = u.basePresent
+  from = Number.NEGATIVE_INFINITY
+  last = u.baseLast
+  out = []
+  const pTs = u.pTs
+  const sTs = stops.ts
+  let i = 0
+  let j = 0
+  for (;;) {
+    const ri = i < pTs.length && pTs[i]! < frontier
+    const sj = j < sTs.length && sTs[j]! < frontier
+    if (!ri && !sj) break
+    if (!sj || (ri && before(pTs[i]!, u.pId[i]!, sTs[j]!, stops.id[j]!))) {
+      step(pTs[i]!, u.pKind[i]!, timeoutMs)
+      i++
+    } else {
+      step(sTs[j]!, -1, timeoutMs)
+      j++
+    }
+  }
+  // A timeout at the frontier itself still leaves the user present just before it.
+  if (present && last + timeoutMs < frontier) present = false
+  return [present, last]
+}

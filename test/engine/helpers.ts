@@ -1,0 +1,99 @@
+/**
+ * Test helpers of the engine: a tiny JSON decoder standing in for src/events/decode.ts
+ * (records carry the StreamEvent fields directly, ts in epoch ms), record builders,
+ * and a model of the tables that applies batch results the way the processor does.
+ */
+
+import type { BatchResult, InputRecord, StreamStateRow, WindowRow } from '../../src/engine/types.ts'
+import type { DecodeResult, EventType, StreamEvent } from '../../src/events/types.ts'
+
+export function testDecode(value: Buffer, key: Buffer | null): DecodeResult {
+  const streamId = key === null ? undefined : key.toString()
+  let v: unknown
+  try {
+    v = JSON.parse(value.toString())
+  } catch {
+    return {
+      ok: false,
+      reason: 'not_json',
+      detail: 'not JSON',
+      ...(streamId === undefined ? {} : { streamId }),
+    }
+  }
+  if (typeof v !== 'object' || v === null) return { ok: false, reason: 'not_object', detail: 'not an object' }
+  return { ok: true, event: v as StreamEvent }
+}
+
+let counter = 0
+
+/** A valid event; `id` defaults to a fresh one. */
+export function ev(
+  ts: number,
+  eventType: EventType,
+  userId: string,
+  opts: { id?: string; stream?: string; cents?: number; len?: number } = {},
+): StreamEvent {
+  const e: StreamEvent = {
+    eventId: opts.id ?? `x${++counter}`,
+    ts,
+    eventType,
+    streamId: opts.stream ?? 's1',
+    userId,
+  }
+  if (opts.cents !== undefined) return { ...e, amountCents: opts.cents }
+  if (opts.len !== undefined) return { ...e, messageLen: opts.len }
+  return e
+}
+
+/** Input records for a list of events (or garbage strings), offsets from `first`. */
+export function records(items: readonly (StreamEvent | string)[], partition = 0, first = 0n): InputRecord[] {
+  return items.map((it, i) => ({
+    partition,
+    offset: first + BigInt(i),
+    key: Buffer.from(typeof it === 'string' ? 'bad' : it.streamId),
+    value: Buffer.from(typeof it === 'string' ? it : JSON.stringify(it)),
+  }))
+}
+
+export const rowKey = (r: { streamId: string; windowStart: number }): string =>
+  `${r.streamId}@${r.windowStart}`
+
+/** The tables as the processor keeps them, plus checks of the emission contract. */
+export class TableModel {
+  readonly rows = new Map<string, WindowRow>()
+  readonly states = new Map<string, StreamStateRow>()
+  readonly finalSeen = new Set<string>()
+
+  apply(res: BatchResult): void {
+    const keys = new Set<string>()
+    for (const r of res.windows) {
+      const k = rowKey(r)
+      if (keys.has(k)) throw new Error(`row ${k} emitted twice in one batch`)
+      keys.add(k)
+      if (this.finalSeen.has(k)) throw new Error(`row ${k} emitted again after it was final`)
+      if (r.isFinal) this.finalSeen.add(k)
+      this.rows.set(k, r)
+    }
+    for (const key of res.removedWindows) {
+      const k = rowKey(key)
+      if (this.finalSeen.has(k)) throw new Error(`final row ${k} removed`)
+      if (keys.has(k)) throw new Error(`row ${k} both emitted and removed`)
+      this.rows.delete(k)
+    }
+    for (const s of res.states) this.states.set(s.streamId, s)
+  }
+
+  finalRows(): WindowRow[] {
+    return sortRows([...this.rows.values()].filter((r) => r.isFinal))
+  }
+
+  allRows(): WindowRow[] {
+    return sortRows([...this.rows.values()])
+  }
+}
+
+export function sortRows(rows: WindowRow[]): WindowRow[] {
+  return rows.sort((a, b) =>
+    a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : a.windowStart - b.windowStart,
+  )
+}
