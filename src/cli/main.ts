@@ -25,6 +25,10 @@ const commands: Record<string, { summary: string; run: Command }> = {
     summary: 'run the HTTP API and dashboard (PORT, default 8000); Ctrl-C stops',
     run: async () => (await import('../api/server.ts')).serve(log),
   },
+  serve: {
+    summary: 'run the HTTP API and dashboard (PORT, default 8000); Ctrl-C stops',
+    run: async () => (await import('../api/server.ts')).serve(log),
+  },
   down: {
     summary: 'stop everything, keeping data (--reset: also delete metrics, state, offsets; --yes to confirm)',
     run: (args) => downCommand(args, log),

@@ -1,0 +1,119 @@
+/**
+ * The HTTP API as a Fastify app, without listening: `buildApp` wires schemas, auth,
+ * CORS, metrics, error handling and the routes, so tests drive it with `inject()` and
+ * `server.ts` puts it on a port.
+ */
+import cors from '@fastify/cors'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifySchemaValidationError,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify'
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import { installAuth } from './auth.ts'
+import type { Api, ApiContext, AppConfig } from './context.ts'
+import { installErrorHandling } from './errors.ts'
+import { LiveHub, type LiveOptions } from './live/hub.ts'
+import { type CommitSource, PgCommitListener } from './live/listener.ts'
+import { RateSampler } from './rate.ts'
+import { dashboardRoutes } from './routes/dashboard.ts'
+import { deadLetterRoutes } from './routes/dead-letters.ts'
+import { healthRoutes } from './routes/health.ts'
+import { liveRoutes } from './routes/live.ts'
+import { metricsRoutes } from './routes/metrics.ts'
+import { prometheusRoutes } from './routes/prometheus.ts'
+import { streamRoutes } from './routes/streams.ts'
+import { installTelemetry } from './telemetry.ts'
+
+export interface AppDeps {
+  readonly pool: pg.Pool
+  readonly config: AppConfig
+  readonly logger?: Logger
+  /** Commit notifications for `/live`; default: LISTEN on a dedicated connection like the pool's. */
+  readonly listen?: CommitSource
+  readonly live?: LiveOptions
+}
+
+/** One readable message per bad parameter, e.g. `querystring/minutes must be <= 1440`. */
+function formatSchemaErrors(errors: FastifySchemaValidationError[], context: string): Error {
+  const first = errors[0]
+  if (first === undefined) return new Error(`${context} is invalid`)
+  const missing = (first.params as { missingProperty?: string }).missingProperty
+  const where = `${context}${first.instancePath}${missing !== undefined ? `/${missing}` : ''}`
+  const allowed = (first.params as { allowedValues?: unknown[] }).allowedValues
+  const suffix = Array.isArray(allowed) ? `: ${allowed.join(', ')}` : ''
+  return new Error(`${where} ${first.message ?? 'is invalid'}${suffix}`)
+}
+
+/** Builds the API app (not listening). Close it to end live connections and the LISTEN client. */
+export async function buildApp(deps: AppDeps): Promise<Api> {
+  const app = Fastify<
+    RawServerDefault,
+    RawRequestDefaultExpression,
+    RawReplyDefaultExpression,
+    FastifyBaseLogger
+  >({
+    ...(deps.logger !== undefined ? { loggerInstance: deps.logger } : { logger: false }),
+    schemaErrorFormatter: formatSchemaErrors,
+    // Responses are never slower to stop than this on shutdown: idle keep-alive sockets close at once.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'rtsa metrics API',
+        version: '0.1.0',
+        description:
+          'Per-stream, per-minute live-stream metrics computed in event time (see the spec), current ' +
+          'per-stream state, pipeline health and a live Server-Sent Events feed.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      ...(deps.config.apiToken ? { security: [{ bearer: [] }] } : {}),
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  if (deps.config.corsOrigin !== undefined) {
+    const origins = deps.config.corsOrigin.split(',').map((s) => s.trim())
+    await app.register(cors, {
+      origin: origins.includes('*') ? '*' : origins,
+      methods: ['GET', 'HEAD', 'OPTIONS'],
+      allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
+    })
+  }
+
+  const telemetry = installTelemetry(app)
+  installAuth(app, deps.config.apiToken)
+  installErrorHandling(app)
+
+  const rate = new RateSampler()
+  const source = deps.listen ?? new PgCommitListener(deps.pool.options, deps.logger)
+  const hub = new LiveHub(
+    { pool: deps.pool, rate, source, ...(deps.logger ? { log: deps.logger } : {}) },
+    deps.live,
+  )
+  const ctx: ApiContext = { pool: deps.pool, config: deps.config, telemetry, rate, hub }
+
+  healthRoutes(app, ctx)
+  metricsRoutes(app, ctx)
+  streamRoutes(app, ctx)
+  deadLetterRoutes(app, ctx)
+  prometheusRoutes(app, ctx)
+  liveRoutes(app, ctx)
+  dashboardRoutes(app)
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  // SSE responses never end by themselves: end them before the server waits for connections.
+  app.addHook('preClose', async () => {
+    await hub.close()
+  })
+  return app
+}

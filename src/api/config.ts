@@ -1,0 +1,36 @@
+/**
+ * Settings of the HTTP API service (`rtsa serve`). Shares the PostgreSQL and common
+ * groups with the other services and adds its own listener, auth and CORS settings.
+ */
+import { type ConfigOf, duration, integer, loadConfig, port, text } from '../config/define.ts'
+import { commonSettings, postgresSettings } from '../config/settings.ts'
+
+export const apiSettings = {
+  ...commonSettings,
+  ...postgresSettings,
+  port: port()('PORT', 8000, 'Port of the HTTP API and dashboard.'),
+  host: text('HOST', '127.0.0.1', 'Address the API listens on (127.0.0.1: this machine only).'),
+  apiToken: text(
+    'API_TOKEN',
+    undefined,
+    'When set, every endpoint except /health and the dashboard assets needs `Authorization: Bearer <token>`.',
+  ),
+  corsOrigin: text(
+    'CORS_ORIGIN',
+    undefined,
+    'Allowed CORS origins, comma-separated, or `*`. Unset: no cross-origin access.',
+  ),
+  staleCommitAge: duration(
+    'API_STALE_COMMIT_AGE',
+    120_000,
+    '/ready reports the processor as stale when its last commit is older than this.',
+  ),
+  poolSize: integer(1, 200)('API_POOL_SIZE', 10, 'Connections of the API to PostgreSQL.'),
+}
+
+export type ApiConfig = ConfigOf<typeof apiSettings>
+
+/** Reads and validates the API settings from `env` (throws CONFIG_INVALID naming each bad variable). */
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  return loadConfig(apiSettings, env)
+}

@@ -1,0 +1,260 @@
+/**
+ * The live feed behind `/live` (Server-Sent Events). One hub per app: it listens for
+ * processor commits, coalesces bursts (one database read per `coalesceMs` at most,
+ * whatever the number of clients), and broadcasts what changed. Each connection first
+ * gets a full snapshot, so a reconnecting client (`Last-Event-ID`) is always whole.
+ *
+ * Events: `snapshot` (on connect), `update` (changed windows, states and per-minute
+ * totals), `pipeline` (every `pipelineMs`), `status` (database trouble), and a comment
+ * line every `heartbeatMs` so proxies keep the connection open.
+ */
+import type { ServerResponse } from 'node:http'
+import type pg from 'pg'
+import type { Logger } from 'pino'
+import { messageOf } from '../../errors/catalogue.ts'
+import {
+  changesSince,
+  type MinuteTotalDbRow,
+  minuteTotals,
+  streamStates,
+  windowsBetween,
+} from '../../store/queries.ts'
+import { readPipeline } from '../context.ts'
+import type { RateSampler } from '../rate.ts'
+import { count, formatCents, iso, toStateRow, toWindowRow } from '../rows.ts'
+import type { CommitNotice, CommitSource } from './listener.ts'
+
+export interface LiveOptions {
+  /** Minimum time between two change reads (bursts of commits are merged). */
+  readonly coalesceMs?: number
+  readonly heartbeatMs?: number
+  readonly pipelineMs?: number
+  /**
+   * Re-read rows updated up to this long before the previous read: a commit's rows carry
+   * its transaction's start time, which can precede the previous read.
+   */
+  readonly slackMs?: number
+}
+
+const MINUTE = 60_000
+const MAX_BUFFERED = 8 * 1024 * 1024
+
+function toTotal(r: MinuteTotalDbRow) {
+  return {
+    window_start: iso(r.window_start),
+    streams: r.streams,
+    active_viewers: count(r.active_viewers),
+    chat_messages: count(r.chat_messages),
+    donations_usd: formatCents(r.donations_cents),
+    donations_cents: count(r.donations_cents),
+    donation_count: count(r.donation_count),
+    events: count(r.events),
+  }
+}
+
+/** Fan-out of commit-driven updates to SSE connections. */
+export class LiveHub {
+  readonly #pool: pg.Pool
+  readonly #rate: RateSampler
+  readonly #source: CommitSource
+  readonly #log: Logger | undefined
+  readonly #coalesceMs: number
+  readonly #heartbeatMs: number
+  readonly #pipelineMs: number
+  readonly #slackMs: number
+  readonly #clients = new Set<ServerResponse>()
+  #started = false
+  #closed = false
+  #seq = 0
+  #cursor: Date | null = null
+  #pending: Set<string> | 'all' | null = null
+  #timer: NodeJS.Timeout | null = null
+  #flushing = false
+  #lastFlushAt = 0
+  #databaseFailed = false
+  #intervals: NodeJS.Timeout[] = []
+
+  constructor(
+    deps: { pool: pg.Pool; rate: RateSampler; source: CommitSource; log?: Logger },
+    options: LiveOptions = {},
+  ) {
+    this.#pool = deps.pool
+    this.#rate = deps.rate
+    this.#source = deps.source
+    this.#log = deps.log
+    this.#coalesceMs = options.coalesceMs ?? 250
+    this.#heartbeatMs = options.heartbeatMs ?? 15_000
+    this.#pipelineMs = options.pipelineMs ?? 2000
+    this.#slackMs = options.slackMs ?? 10_000
+  }
+
+  get clients(): number {
+    return this.#clients.size
+  }
+
+  /** A full picture: states, the windows and per-minute totals of the last `minutes`, pipeline figures. */
+  async snapshot(minutes: number) {
+    const pipeline = await readPipeline({ pool: this.#pool, rate: this.#rate })
+    const now = new Date(pipeline.server_time_utc)
+    const from = new Date(now.getTime() - minutes * MINUTE)
+    const [states, windows, totals] = await Promise.all([
+      streamStates(this.#pool, { limit: 1000 }),
+      windowsBetween(this.#pool, { from, to: null, limit: 20_000, keep: 'newest' }),
+      minuteTotals(this.#pool, { from, limit: 2000 }),
+    ])
+    return {
+      server_time_utc: pipeline.server_time_utc,
+      minutes,
+      states: states.map(toStateRow),
+      windows: windows.map(toWindowRow),
+      totals: totals.map(toTotal),
+      pipeline,
+    }
+  }
+
+  /** Adds a connection whose headers are written: sends `snapshot` first, then live events. */
+  attach(res: ServerResponse, snapshot: Awaited<ReturnType<LiveHub['snapshot']>>): void {
+    if (this.#closed) {
+      res.end()
+      return
+    }
+    if (this.#clients.size === 0 || this.#cursor === null) this.#cursor = new Date(snapshot.server_time_utc)
+    this.#clients.add(res)
+    res.on('close', () => this.#clients.delete(res))
+    // Tell EventSource to come back after 2 s, then the whole picture.
+    res.write('retry: 2000\n\n')
+    this.#send(res, 'snapshot', snapshot)
+    this.#start()
+  }
+
+  #start(): void {
+    if (this.#started) return
+    this.#started = true
+    this.#source.start({
+      onNotice: (n) => this.#notice(n),
+      onResync: () => this.#markAll(),
+    })
+    const heartbeat = setInterval(() => {
+      for (const res of this.#clients) res.write(`: heartbeat ${new Date().toISOString()}\n\n`)
+    }, this.#heartbeatMs)
+    const pipeline = setInterval(() => void this.#pushPipeline(), this.#pipelineMs)
+    heartbeat.unref()
+    pipeline.unref()
+    this.#intervals.push(heartbeat, pipeline)
+  }
+
+  #notice(n: CommitNotice): void {
+    if (this.#clients.size === 0) return
+    if (n.streams === null) this.#markAll()
+    else {
+      if (this.#pending === null) this.#pending = new Set()
+      if (this.#pending !== 'all') for (const s of n.streams) this.#pending.add(s)
+      this.#schedule()
+    }
+  }
+
+  #markAll(): void {
+    if (this.#clients.size === 0) return
+    this.#pending = 'all'
+    this.#schedule()
+  }
+
+  #schedule(): void {
+    if (this.#timer !== null || this.#flushing || this.#closed) return
+    const wait = Math.max(0, this.#lastFlushAt + this.#coalesceMs - Date.now())
+    this.#timer = setTimeout(() => void this.#flush(), wait)
+  }
+
+  async #flush(): Promise<void> {
+    this.#timer = null
+    const pending = this.#pending
+    if (pending === null || this.#clients.size === 0) return
+    this.#pending = null
+    this.#flushing = true
+    try {
+      const since = new Date((this.#cursor?.getTime() ?? Date.now()) - this.#slackMs)
+      const streams = pending === 'all' ? null : [...pending]
+      const changes = await changesSince(this.#pool, { since, streams, limit: 5000 })
+      this.#cursor = changes.now
+      const starts = [...new Set(changes.windows.map((w) => w.window_start.getTime()))].map(
+        (t) => new Date(t),
+      )
+      const totals =
+        starts.length === 0
+          ? []
+          : await minuteTotals(this.#pool, {
+              from: new Date(Math.min(...starts.map(Number))),
+              starts,
+              limit: 2000,
+            })
+      const pipeline = await readPipeline({ pool: this.#pool, rate: this.#rate })
+      this.#databaseFailed = false
+      this.#broadcast('update', {
+        server_time_utc: iso(changes.now),
+        states: changes.states.map(toStateRow),
+        windows: changes.windows.map(toWindowRow),
+        totals: totals.map(toTotal),
+        pipeline,
+      })
+    } catch (error) {
+      // Keep the work: the next successful read covers everything since the cursor.
+      this.#pending = 'all'
+      this.#databaseTrouble(error)
+    } finally {
+      this.#flushing = false
+      this.#lastFlushAt = Date.now()
+      if (this.#pending !== null && !this.#databaseFailed) this.#schedule()
+    }
+  }
+
+  async #pushPipeline(): Promise<void> {
+    if (this.#clients.size === 0 || this.#closed) return
+    try {
+      const pipeline = await readPipeline({ pool: this.#pool, rate: this.#rate })
+      if (this.#databaseFailed) {
+        this.#databaseFailed = false
+        this.#broadcast('status', { database_ok: true, error: null })
+        this.#markAll()
+      }
+      this.#broadcast('pipeline', pipeline)
+    } catch (error) {
+      this.#databaseTrouble(error)
+    }
+  }
+
+  #databaseTrouble(error: unknown): void {
+    if (!this.#databaseFailed) this.#log?.warn({ err: error }, 'live feed cannot read the database')
+    this.#databaseFailed = true
+    this.#broadcast('status', { database_ok: false, error: messageOf(error) })
+  }
+
+  #broadcast(event: string, data: unknown): void {
+    const text = JSON.stringify(data)
+    this.#seq += 1
+    for (const res of this.#clients) this.#write(res, `id: ${this.#seq}\nevent: ${event}\ndata: ${text}\n\n`)
+  }
+
+  #send(res: ServerResponse, event: string, data: unknown): void {
+    this.#write(res, `id: ${this.#seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+  }
+
+  #write(res: ServerResponse, chunk: string): void {
+    // A client that does not read falls behind without bound: drop it, it will reconnect.
+    if (res.writableLength > MAX_BUFFERED) {
+      this.#clients.delete(res)
+      res.destroy()
+      return
+    }
+    res.write(chunk)
+  }
+
+  /** Ends every connection and stops listening (graceful shutdown). */
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    for (const t of this.#intervals) clearInterval(t)
+    for (const res of this.#clients) res.end()
+    this.#clients.clear()
+    await this.#source.close()
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The source of commit notifications for `/live`: a dedicated PostgreSQL connection
+ * doing `LISTEN rtsa_commits` (a pooled connection cannot hold a LISTEN). It
+ * reconnects with backoff after any failure and then signals a resync, because
+ * notifications sent while it was away are lost.
+ */
+import pg from 'pg'
+import type { Logger } from 'pino'
+
+export const COMMITS_CHANNEL = 'rtsa_commits'
+
+/** One processor commit: the streams it changed (null: unknown or truncated, assume all). */
+export interface CommitNotice {
+  readonly topic: string | null
+  readonly partition: number | null
+  readonly streams: readonly string[] | null
+  readonly committedAt: string | null
+}
+
+export interface CommitHandlers {
+  /** A commit happened. */
+  readonly onNotice: (notice: CommitNotice) => void
+  /** (Re)connected: notices may have been missed, re-read everything changed. */
+  readonly onResync: () => void
+}
+
+/** Where `/live` learns about commits; tests may pass their own. */
+export interface CommitSource {
+  /** Starts delivering to `handlers` (called once). */
+  start(handlers: CommitHandlers): void
+  close(): Promise<void>
+}
+
+/** Parses a `rtsa_commits` payload; anything unreadable becomes "some streams changed". */
+export function parseNotice(payload: string | undefined): CommitNotice {
+  let raw: unknown
+  try {
+    raw = JSON.parse(payload ?? '')
+  } catch {
+    raw = null
+  }
+  const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>
+  const streams =
+    Array.isArray(o.streams) && o.streams.every((s) => typeof s === 'string') && o.streamsTruncated !== true
+      ? (o.streams as string[])
+      : null
+  return {
+    topic: typeof o.topic === 'string' ? o.topic : null,
+    partition: typeof o.partition === 'number' ? o.partition : null,
+    streams,
+    committedAt: typeof o.committedAt === 'string' ? o.committedAt : null,
+  }
+}
+
+/** LISTENs on its own `pg.Client`, reconnecting (250 ms doubling to 5 s) until closed. */
+export class PgCommitListener implements CommitSource {
+  readonly #config: pg.ClientConfig
+  readonly #log: Logger | undefined
+  #client: pg.Client | null = null
+  #closed = false
+  #timer: NodeJS.Timeout | null = null
+  #backoff = 250
+  #handlers: CommitHandlers | null = null
+
+  constructor(config: pg.ClientConfig, log?: Logger) {
+    this.#config = { ...config, keepAlive: true }
+    this.#log = log
+  }
+
+  start(handlers: CommitHandlers): void {
+    if (this.#handlers !== null) return
+    this.#handlers = handlers
+    void this.#connect()
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return
+    const client = new pg.Client(this.#config)
+    let failed = false
+    const fail = (error: unknown) => {
+      if (failed) return
+      failed = true
+      if (this.#client === client) this.#client = null
+      client.removeAllListeners('notification')
+      client.end().catch(() => {})
+      if (this.#closed) return
+      this.#log?.warn({ err: error }, 'LISTEN connection lost; reconnecting')
+      this.#timer = setTimeout(() => void this.#connect(), this.#backoff)
+      this.#backoff = Math.min(this.#backoff * 2, 5000)
+    }
+    client.on('error', fail)
+    client.on('end', () => fail(new Error('connection ended')))
+    client.on('notification', (msg) => {
+      if (msg.channel === COMMITS_CHANNEL) this.#handlers?.onNotice(parseNotice(msg.payload))
+    })
+    try {
+      await client.connect()
+      await client.query(`LISTEN ${COMMITS_CHANNEL}`)
+    } catch (error) {
+      fail(error)
+      return
+    }
+    if (this.#closed) {
+      await client.end().catch(() => {})
+      return
+    }
+    this.#client = client
+    this.#backoff = 250
+    this.#handlers?.onResync()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    const client = this.#client
+    this.#client = null
+    if (client !== null) await client.end().catch(() => {})
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The dashboard: `/` (index.html), `/app.js`, `/style.css` from src/api/public, and
+ * uPlot from node_modules/uplot/dist under `/vendor/uplot/` (no CDN: works offline).
+ */
+import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Type } from 'typebox'
+import { RtsaError } from '../../errors/catalogue.ts'
+import type { Api } from '../context.ts'
+
+const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', 'public')
+const UPLOT = dirname(createRequire(import.meta.url).resolve('uplot/package.json'))
+
+// Fixed lists: nothing from the URL ever becomes part of a file path.
+const OWN: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+}
+const VENDOR: Record<string, string> = {
+  'uPlot.iife.min.js': 'text/javascript; charset=utf-8',
+  'uPlot.min.css': 'text/css; charset=utf-8',
+}
+
+/** Registers the dashboard's files. */
+export function dashboardRoutes(app: Api): void {
+  for (const [url, { file, type }] of Object.entries(OWN)) {
+    app.get(url, { schema: { hide: true } }, async (_request, reply) => {
+      const body = await readFile(join(PUBLIC, file))
+      return reply.type(type).header('cache-control', 'no-cache').send(body)
+    })
+  }
+  app.get(
+    '/vendor/uplot/:file',
+    { schema: { hide: true, params: Type.Object({ file: Type.String() }) } },
+    async (request, reply) => {
+      const type = VENDOR[request.params.file]
+      if (type === undefined) throw new RtsaError('NOT_FOUND', `no file ${request.params.file}`)
+      const body = await readFile(join(UPLOT, 'dist', request.params.file))
+      return reply.type(type).header('cache-control', 'public, max-age=86400').send(body)
+    },
+  )
+}

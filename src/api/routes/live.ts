@@ -1,0 +1,51 @@
+/** `/live`: Server-Sent Events fed by processor commits (see live/hub.ts). */
+import { Type } from 'typebox'
+import type { Api, ApiContext } from '../context.ts'
+import { errorResponses } from '../schemas.ts'
+
+/** Registers `/live`. */
+export function liveRoutes(app: Api, ctx: ApiContext): void {
+  app.get(
+    '/live',
+    {
+      schema: {
+        summary: 'Live updates (Server-Sent Events)',
+        description:
+          'On connect (and on every reconnect, whatever `Last-Event-ID` says): `snapshot` with states, the ' +
+          'windows and per-minute totals of the last `minutes`, and pipeline figures. Then `update` within ' +
+          'about a second of each processor commit (bursts merged, at most 4 per second), `pipeline` every ' +
+          '2 s, `status` on database trouble, and a heartbeat comment every 15 s.',
+        tags: ['live'],
+        produces: ['text/event-stream'],
+        querystring: Type.Object({
+          minutes: Type.Integer({ minimum: 1, maximum: 180, default: 30, description: 'snapshot depth' }),
+        }),
+        response: {
+          200: {
+            description: 'an event stream',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      // Read first: if the database is down the client gets a plain 503, not a dead stream.
+      const snapshot = await ctx.hub.snapshot(request.query.minutes)
+      const headers: Record<string, string | string[]> = {}
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (value !== undefined) headers[name] = typeof value === 'number' ? String(value) : value // CORS headers set by hooks
+      }
+      Object.assign(headers, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no', // no proxy buffering (nginx)
+      })
+      reply.hijack()
+      reply.raw.writeHead(200, headers)
+      reply.raw.socket?.setNoDelay(true)
+      ctx.hub.attach(reply.raw, snapshot)
+    },
+  )
+}

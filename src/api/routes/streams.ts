@@ -1,0 +1,156 @@
+/** `/state`, `/streams`, `/streams/top`: per-stream views. */
+import { Type } from 'typebox'
+import {
+  recentStreams,
+  streamStates,
+  TOP_MEASURES,
+  type TopMeasure,
+  topStreams,
+} from '../../store/queries.ts'
+import type { Api, ApiContext } from '../context.ts'
+import { count, formatCents, iso, toStateRow } from '../rows.ts'
+import { errorResponses, IsoTime, Money, StateRow, StreamId } from '../schemas.ts'
+
+const MINUTE = 60_000
+const measures = Object.keys(TOP_MEASURES) as TopMeasure[]
+
+const TopRow = Type.Object({
+  rank: Type.Integer(),
+  stream_id: Type.String(),
+  active_viewers: Type.Integer({ description: 'viewers in the stream’s newest window' }),
+  peak_viewers: Type.Integer({ description: 'highest peak over the period' }),
+  chat_messages: Type.Integer(),
+  donations_usd: Money,
+  donations_cents: Type.Integer(),
+  donation_count: Type.Integer(),
+  events: Type.Integer(),
+  last_window_start: IsoTime,
+})
+
+const RecentStream = Type.Object({
+  stream_id: Type.String(),
+  last_seen: IsoTime,
+  last_window_start: IsoTime,
+  windows: Type.Integer(),
+  events: Type.Integer(),
+  active_viewers: Type.Union([Type.Integer(), Type.Null()]),
+  live: Type.Union([Type.Boolean(), Type.Null()]),
+})
+
+/** Registers the per-stream endpoints. */
+export function streamRoutes(app: Api, ctx: ApiContext): void {
+  app.get(
+    '/state',
+    {
+      schema: {
+        summary: 'Current per-stream state',
+        description:
+          'Active viewers now, live/offline, newest event time, late/duplicate/rejected counters and the ' +
+          'partition watermark. Busiest streams first.',
+        tags: ['streams'],
+        querystring: Type.Object({
+          stream_id: Type.Optional(StreamId),
+          live: Type.Optional(Type.Boolean({ description: 'only live (true) or offline (false) streams' })),
+          limit: Type.Integer({ minimum: 1, maximum: 5000, default: 1000 }),
+        }),
+        response: {
+          200: Type.Object({ server_time_utc: IsoTime, rows: Type.Array(StateRow) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query
+      const rows = await streamStates(ctx.pool, { streamId: q.stream_id, live: q.live, limit: q.limit })
+      return { server_time_utc: new Date().toISOString(), rows: rows.map(toStateRow) }
+    },
+  )
+
+  app.get(
+    '/streams',
+    {
+      schema: {
+        summary: 'Streams seen recently',
+        description: 'Streams with a window in the last `minutes`; `last_seen` is the newest event time.',
+        tags: ['streams'],
+        querystring: Type.Object({
+          minutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60 }),
+          limit: Type.Integer({ minimum: 1, maximum: 5000, default: 100 }),
+        }),
+        response: {
+          200: Type.Object({ since: IsoTime, minutes: Type.Integer(), rows: Type.Array(RecentStream) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const since = new Date(Date.now() - request.query.minutes * MINUTE)
+      const rows = await recentStreams(ctx.pool, { since, limit: request.query.limit })
+      return {
+        since: iso(since),
+        minutes: request.query.minutes,
+        rows: rows.map((r) => ({
+          stream_id: r.stream_id,
+          last_seen: iso(r.last_seen),
+          last_window_start: iso(r.last_window_start),
+          windows: r.windows,
+          events: count(r.events),
+          active_viewers: r.active_viewers,
+          live: r.live,
+        })),
+      }
+    },
+  )
+
+  app.get(
+    '/streams/top',
+    {
+      schema: {
+        summary: 'Top streams over the last minutes',
+        description: '`limit` is an alias of `n` (a later reference version used it).',
+        tags: ['streams'],
+        querystring: Type.Object({
+          minutes: Type.Integer({ minimum: 1, maximum: 1440, default: 10 }),
+          n: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'how many (default 10)' })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'alias of n' })),
+          by: Type.Enum(measures, { default: 'active_viewers', description: 'ranking measure' }),
+        }),
+        response: {
+          200: Type.Object({
+            since: IsoTime,
+            minutes: Type.Integer(),
+            by: Type.String(),
+            n: Type.Integer(),
+            rows: Type.Array(TopRow),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query
+      const n = q.n ?? q.limit ?? 10
+      const now = new Date()
+      const since = new Date(now.getTime() - q.minutes * MINUTE)
+      const rows = await topStreams(ctx.pool, { since, now, by: q.by, n })
+      return {
+        since: iso(since),
+        minutes: q.minutes,
+        by: q.by,
+        n,
+        rows: rows.map((r, i) => ({
+          rank: i + 1,
+          stream_id: r.stream_id,
+          active_viewers: r.active_viewers,
+          peak_viewers: r.peak_viewers,
+          chat_messages: count(r.chat_messages),
+          donations_usd: formatCents(r.donations_cents),
+          donations_cents: count(r.donations_cents),
+          donation_count: count(r.donation_count),
+          events: count(r.events),
+          last_window_start: iso(r.last_window_start),
+        })),
+      }
+    },
+  )
+}

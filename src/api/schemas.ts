@@ -1,0 +1,105 @@
+/**
+ * TypeBox schemas of the API. One definition drives request validation, response
+ * serialization (unknown fields are dropped), the handlers' TypeScript types and the
+ * OpenAPI document.
+ */
+import { type Static, Type } from 'typebox'
+
+export const IsoTime = Type.String({ format: 'date-time', description: 'UTC, ISO-8601' })
+export const NullableIsoTime = Type.Union([IsoTime, Type.Null()])
+export const Money = Type.String({
+  pattern: '^-?[0-9]+\\.[0-9]{2}$',
+  description: 'US dollars with exactly two decimals, computed from integer cents',
+  examples: ['12.30'],
+})
+export const StreamId = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'stream id, e.g. stream_1001',
+})
+
+/** One row of `stream_metrics_minute` (spec section 5). */
+export const WindowRow = Type.Object({
+  window_start: IsoTime,
+  window_end: IsoTime,
+  stream_id: Type.String(),
+  active_viewers: Type.Integer({ description: 'users present as the window closes' }),
+  peak_viewers: Type.Integer({ description: 'most users present at one instant of the window' }),
+  unique_viewers: Type.Integer({ description: 'users present at some point of the window' }),
+  viewer_joins: Type.Integer(),
+  viewer_leaves: Type.Integer(),
+  chat_messages: Type.Integer(),
+  unique_chatters: Type.Integer(),
+  donations_usd: Money,
+  donations_cents: Type.Integer(),
+  donation_count: Type.Integer(),
+  events: Type.Integer({ description: 'accepted records in the window' }),
+  is_final: Type.Boolean({
+    description: 'the partition watermark has passed window_end: the row will not change',
+  }),
+  partition: Type.Integer(),
+  updated_at: IsoTime,
+})
+export type WindowRow = Static<typeof WindowRow>
+
+/** One row of `stream_state` (spec section 6) with its partition's watermark. */
+export const StateRow = Type.Object({
+  stream_id: Type.String(),
+  active_viewers: Type.Integer({ description: 'present users now (provisional above the watermark)' }),
+  live: Type.Union([Type.Boolean(), Type.Null()], { description: 'null: no stream_start/stream_stop seen' }),
+  status: Type.Union([Type.Literal('live'), Type.Literal('offline'), Type.Literal('unknown')]),
+  last_event_ts: NullableIsoTime,
+  accepted_count: Type.Integer(),
+  late_count: Type.Integer(),
+  duplicate_count: Type.Integer(),
+  rejected_count: Type.Integer(),
+  partition: Type.Integer(),
+  watermark: NullableIsoTime,
+  partition_watermark: NullableIsoTime,
+  updated_at: IsoTime,
+})
+export type StateRow = Static<typeof StateRow>
+
+/** Whole-pipeline figures, shared by `/ready`, `/live` and the dashboard. */
+export const PipelineSummary = Type.Object({
+  server_time_utc: IsoTime,
+  partitions: Type.Integer(),
+  lag: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'records not yet processed: sum of broker end offset - next offset (null: unknown)',
+  }),
+  last_commit_at: NullableIsoTime,
+  last_commit_age_seconds: Type.Union([Type.Number(), Type.Null()]),
+  watermark: Type.Union([IsoTime, Type.Null()], { description: 'the lowest partition watermark' }),
+  watermark_delay_seconds: Type.Union([Type.Number(), Type.Null()], {
+    description: 'now - lowest partition watermark: how far behind the wall clock windows become final',
+  }),
+  event_time_delay_seconds: Type.Union([Type.Number(), Type.Null()], {
+    description: 'now - newest accepted event time',
+  }),
+  events_per_second: Type.Union([Type.Number(), Type.Null()], {
+    description: 'accepted records per second, from accepted_count deltas (null until two samples exist)',
+  }),
+  streams: Type.Integer(),
+  live_streams: Type.Integer(),
+  active_viewers: Type.Integer(),
+  accepted: Type.Integer(),
+  late: Type.Integer(),
+  duplicate: Type.Integer(),
+  rejected: Type.Integer(),
+})
+export type PipelineSummary = Static<typeof PipelineSummary>
+
+export const ErrorBody = Type.Object({
+  error: Type.String({ description: 'short name, e.g. bad_request' }),
+  message: Type.String(),
+  code: Type.String({ description: 'rtsa error code from the catalogue' }),
+})
+export type ErrorBody = Static<typeof ErrorBody>
+
+/** Error responses every data route may give. */
+export const errorResponses = {
+  400: ErrorBody,
+  401: ErrorBody,
+  503: ErrorBody,
+  500: ErrorBody,
+} as const

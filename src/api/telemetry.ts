@@ -1,0 +1,78 @@
+/**
+ * Prometheus metrics of one app: its own registry (so several apps in one process,
+ * as in tests, do not clash), the reference HTTP and data-freshness gauges, and the
+ * pipeline figures read from the database at scrape time.
+ */
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Api } from './context.ts'
+
+export interface Telemetry {
+  readonly registry: Registry
+  readonly dbOk: Gauge
+  readonly rowsRecent: Gauge
+  readonly donationRowsRecent: Gauge
+  readonly latestWindowAge: Gauge
+  readonly pipeline: {
+    readonly lag: Gauge
+    readonly lastCommitAge: Gauge
+    readonly watermarkDelay: Gauge
+    readonly eventsPerSecond: Gauge
+    readonly accepted: Gauge
+    readonly late: Gauge
+    readonly duplicate: Gauge
+    readonly rejected: Gauge
+    readonly streams: Gauge
+    readonly activeViewers: Gauge
+  }
+}
+
+/** Creates the registry and counts every response by route pattern (never the raw URL). */
+export function installTelemetry(app: Api): Telemetry {
+  const registry = new Registry()
+  const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] })
+  const requests = new Counter({
+    name: 'api_http_requests_total',
+    help: 'HTTP requests by method, route pattern and status',
+    labelNames: ['method', 'path', 'status'] as const,
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 'api_http_request_duration_seconds',
+    help: 'HTTP request duration by method and route pattern',
+    labelNames: ['method', 'path'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    // Unmatched URLs share one label so random paths cannot blow up cardinality.
+    const path = request.routeOptions.url ?? 'unmatched'
+    requests.inc({ method: request.method, path, status: String(reply.statusCode) })
+    duration.observe({ method: request.method, path }, reply.elapsedTime / 1000)
+  })
+  return {
+    registry,
+    dbOk: gauge('api_db_ok', '1 when the database answered the last scrape, else 0'),
+    rowsRecent: gauge('api_stream_metrics_rows_recent', 'stream_metrics_minute rows of the last 5 minutes'),
+    donationRowsRecent: gauge(
+      'api_donation_rows_recent',
+      'stream_metrics_minute rows of the last 5 minutes with donations',
+    ),
+    latestWindowAge: gauge('api_latest_window_age_seconds', 'seconds since the start of the newest window'),
+    pipeline: {
+      lag: gauge('rtsa_pipeline_lag_records', 'records in Kafka not yet processed (sum over partitions)'),
+      lastCommitAge: gauge(
+        'rtsa_pipeline_last_commit_age_seconds',
+        'seconds since the last processor commit',
+      ),
+      watermarkDelay: gauge('rtsa_pipeline_watermark_delay_seconds', 'now - lowest partition watermark'),
+      eventsPerSecond: gauge('rtsa_pipeline_events_per_second', 'accepted records per second'),
+      accepted: gauge('rtsa_pipeline_accepted_records', 'accepted records (sum of stream_state counters)'),
+      late: gauge('rtsa_pipeline_late_records', 'records dropped as late'),
+      duplicate: gauge('rtsa_pipeline_duplicate_records', 'records dropped as duplicates'),
+      rejected: gauge('rtsa_pipeline_rejected_records', 'records rejected as invalid'),
+      streams: gauge('rtsa_streams', 'streams with state'),
+      activeViewers: gauge('rtsa_active_viewers', 'present viewers over all streams'),
+    },
+  }
+}

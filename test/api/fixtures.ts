@@ -1,0 +1,340 @@
+/**
+ * Test fixtures for the API: a fresh database with rtsa's schema, rows with known
+ * values, an app on it, and a validator that checks a response against the route's
+ * schema in the OpenAPI document (so the document and the behaviour cannot drift).
+ */
+import assert from 'node:assert/strict'
+import type { TestContext } from 'node:test'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import addFormats from 'ajv-formats'
+import pg from 'pg'
+import { buildApp } from '../../src/api/app.ts'
+import type { Api, AppConfig } from '../../src/api/context.ts'
+import type { LiveOptions } from '../../src/api/live/hub.ts'
+import type { CommitSource } from '../../src/api/live/listener.ts'
+import { defer, freshDatabase } from '../helpers/services.ts'
+
+// The schema of src/store/migrations.ts (processor-owned), copied so the API tests do
+// not depend on the processor's migration code.
+const SCHEMA = `
+create table stream_metrics_minute (
+  window_start timestamptz not null, window_end timestamptz not null, stream_id text not null,
+  active_viewers int not null, peak_viewers int not null, unique_viewers int not null,
+  viewer_joins int not null, viewer_leaves int not null, chat_messages int not null,
+  unique_chatters int not null, donations_usd double precision not null, donations_cents bigint not null,
+  donation_count int not null, events int not null, is_final boolean not null, partition int not null,
+  updated_at timestamptz not null default now(), primary key (window_start, stream_id));
+create index on stream_metrics_minute (stream_id, window_start desc);
+create index on stream_metrics_minute (window_start desc);
+create table stream_state (
+  stream_id text primary key, active_viewers int not null, live boolean, last_event_ts timestamptz,
+  accepted_count bigint not null default 0, late_count bigint not null default 0,
+  duplicate_count bigint not null default 0, rejected_count bigint not null default 0,
+  partition int not null, watermark timestamptz, updated_at timestamptz not null default now());
+create table partition_checkpoints (
+  topic text not null, partition int not null, next_offset bigint not null, epoch bigint not null,
+  owner text, watermark timestamptz, end_offset bigint, updated_at timestamptz not null default now(),
+  primary key (topic, partition));
+create table dead_letters (
+  id bigserial primary key, topic text not null, partition int not null, "offset" bigint not null,
+  key bytea, value bytea not null, reason text not null, detail text not null, stream_id text,
+  event_ts timestamptz, created_at timestamptz not null default now(), unique (topic, partition, "offset"));
+`
+
+export const MINUTE = 60_000
+
+/** The start of the minute `minutesAgo` minutes before now. */
+export function minuteStart(minutesAgo: number, now = Date.now()): Date {
+  return new Date(Math.floor(now / MINUTE) * MINUTE - minutesAgo * MINUTE)
+}
+
+/** A fresh database with the schema, and a pool on it (closed at the end of the test). */
+export async function setupDatabase(t: TestContext): Promise<{ url: string; pool: pg.Pool }> {
+  const url = await freshDatabase(t)
+  const pool = new pg.Pool({ connectionString: url, max: 5 })
+  pool.on('error', () => {}) // terminated idle clients in outage tests
+  defer(t, () => pool.end())
+  await pool.query(SCHEMA)
+  return { url, pool }
+}
+
+export interface WindowFixture {
+  stream: string
+  start: Date
+  activeViewers?: number
+  peakViewers?: number
+  uniqueViewers?: number
+  joins?: number
+  leaves?: number
+  chat?: number
+  chatters?: number
+  cents?: number
+  donations?: number
+  events?: number
+  final?: boolean
+  partition?: number
+}
+
+/** Inserts (or replaces) one window row; donations_usd is written as cents/100 like the processor. */
+export async function putWindow(pool: pg.Pool, w: WindowFixture): Promise<void> {
+  const cents = w.cents ?? 0
+  await pool.query(
+    `insert into stream_metrics_minute (window_start, window_end, stream_id, active_viewers, peak_viewers,
+       unique_viewers, viewer_joins, viewer_leaves, chat_messages, unique_chatters, donations_usd,
+       donations_cents, donation_count, events, is_final, partition, updated_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, clock_timestamp())
+     on conflict (window_start, stream_id) do update set active_viewers = excluded.active_viewers,
+       peak_viewers = excluded.peak_viewers, unique_viewers = excluded.unique_viewers,
+       viewer_joins = excluded.viewer_joins, viewer_leaves = excluded.viewer_leaves,
+       chat_messages = excluded.chat_messages, unique_chatters = excluded.unique_chatters,
+       donations_usd = excluded.donations_usd, donations_cents = excluded.donations_cents,
+       donation_count = excluded.donation_count, events = excluded.events, is_final = excluded.is_final,
+       updated_at = excluded.updated_at`,
+    [
+      w.start,
+      new Date(w.start.getTime() + MINUTE),
+      w.stream,
+      w.activeViewers ?? 0,
+      w.peakViewers ?? w.activeViewers ?? 0,
+      w.uniqueViewers ?? w.activeViewers ?? 0,
+      w.joins ?? 0,
+      w.leaves ?? 0,
+      w.chat ?? 0,
+      w.chatters ?? 0,
+      cents / 100,
+      cents,
+      w.donations ?? (cents > 0 ? 1 : 0),
+      w.events ?? 1,
+      w.final ?? false,
+      w.partition ?? 0,
+    ],
+  )
+}
+
+export interface StateFixture {
+  stream: string
+  activeViewers: number
+  live?: boolean | null
+  lastEvent?: Date
+  accepted?: number
+  late?: number
+  duplicate?: number
+  rejected?: number
+  partition?: number
+  watermark?: Date | null
+}
+
+/** Inserts (or replaces) one stream_state row. */
+export async function putState(pool: pg.Pool, s: StateFixture): Promise<void> {
+  await pool.query(
+    `insert into stream_state (stream_id, active_viewers, live, last_event_ts, accepted_count, late_count,
+       duplicate_count, rejected_count, partition, watermark, updated_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp())
+     on conflict (stream_id) do update set active_viewers = excluded.active_viewers, live = excluded.live,
+       last_event_ts = excluded.last_event_ts, accepted_count = excluded.accepted_count,
+       late_count = excluded.late_count, duplicate_count = excluded.duplicate_count,
+       rejected_count = excluded.rejected_count, watermark = excluded.watermark,
+       updated_at = excluded.updated_at`,
+    [
+      s.stream,
+      s.activeViewers,
+      s.live === undefined ? true : s.live,
+      s.lastEvent ?? new Date(),
+      s.accepted ?? 0,
+      s.late ?? 0,
+      s.duplicate ?? 0,
+      s.rejected ?? 0,
+      s.partition ?? 0,
+      s.watermark ?? null,
+    ],
+  )
+}
+
+/** Inserts (or replaces) one partition checkpoint, committed `ageMs` ago. */
+export async function putCheckpoint(
+  pool: pg.Pool,
+  c: {
+    topic?: string
+    partition: number
+    next: number
+    end: number | null
+    watermark?: Date | null
+    ageMs?: number
+  },
+): Promise<void> {
+  await pool.query(
+    `insert into partition_checkpoints (topic, partition, next_offset, epoch, owner, watermark, end_offset, updated_at)
+     values ($1, $2, $3, 1, 'proc-1', $4, $5, now() - make_interval(secs => $6::double precision))
+     on conflict (topic, partition) do update set next_offset = excluded.next_offset,
+       end_offset = excluded.end_offset, watermark = excluded.watermark, updated_at = excluded.updated_at`,
+    [c.topic ?? 'stream.events', c.partition, c.next, c.watermark ?? null, c.end, (c.ageMs ?? 0) / 1000],
+  )
+}
+
+/** Inserts one dead letter. */
+export async function putDeadLetter(
+  pool: pg.Pool,
+  d: { offset: number; value: Buffer; key?: Buffer | null; reason?: string; stream?: string | null },
+): Promise<void> {
+  await pool.query(
+    `insert into dead_letters (topic, partition, "offset", key, value, reason, detail, stream_id, event_ts)
+     values ('stream.events', 0, $1, $2, $3, $4, 'detail of the rejection', $5, null)`,
+    [d.offset, d.key ?? null, d.value, d.reason ?? 'invalid_json', d.stream ?? null],
+  )
+}
+
+/** A commit source that never fires (for tests that do not use /live). */
+export const silentSource: CommitSource = { start: () => {}, close: async () => {} }
+
+/** Builds the app on `pool` (closed at the end of the test). */
+export async function makeApp(
+  t: TestContext,
+  pool: pg.Pool,
+  options: { config?: AppConfig; listen?: CommitSource; live?: LiveOptions } = {},
+): Promise<Api> {
+  const app = await buildApp({
+    pool,
+    config: options.config ?? {},
+    listen: options.listen ?? silentSource,
+    ...(options.live ? { live: options.live } : {}),
+  })
+  defer(t, () => app.close())
+  await app.ready()
+  return app
+}
+
+type OpenApiDoc = {
+  openapi: string
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>
+  >
+}
+
+const validators = new WeakMap<Api, Map<string, (data: unknown) => boolean>>()
+const ajv = new Ajv2020({ strict: false, allErrors: true })
+addFormats.default(ajv)
+
+/** `/metrics/history` -> `/metrics/history`; `/vendor/uplot/x` -> `/vendor/uplot/{file}` is not needed. */
+function openApiPath(url: string): string {
+  return url.split('?')[0]!
+}
+
+/**
+ * Asserts that a JSON response matches the schema the OpenAPI document gives for its
+ * route and status: what tests see is what the document promises.
+ */
+export function assertMatchesOpenApi(
+  app: Api,
+  method: string,
+  url: string,
+  response: { statusCode: number; json: () => unknown },
+): void {
+  let cache = validators.get(app)
+  if (!cache) {
+    cache = new Map()
+    validators.set(app, cache)
+  }
+  const key = `${method} ${openApiPath(url)} ${response.statusCode}`
+  let validate = cache.get(key)
+  if (!validate) {
+    const doc = app.swagger() as unknown as OpenApiDoc
+    const operation = doc.paths[openApiPath(url)]?.[method.toLowerCase()]
+    assert.ok(operation, `OpenAPI has no operation ${method} ${openApiPath(url)}`)
+    const schema = operation.responses[String(response.statusCode)]?.content?.['application/json']?.schema
+    assert.ok(schema, `OpenAPI has no JSON schema for ${key}`)
+    validate = ajv.compile(schema as object)
+    cache.set(key, validate)
+  }
+  const body = response.json()
+  const ok = validate(body)
+  assert.ok(
+    ok,
+    `${key}: response does not match its schema: ${ajv.errorsText((validate as { errors?: never }).errors)}`,
+  )
+}
+
+/** Waits until the current minute has at least `marginMs` left, so "the current window" stays current. */
+export async function awayFromMinuteEdge(marginMs = 5000): Promise<void> {
+  const left = MINUTE - (Date.now() % MINUTE)
+  if (left < marginMs) await new Promise((r) => setTimeout(r, left + 100))
+}
+
+/**
+ * Known rows, relative to the current minute m0:
+ * - stream_a: windows m0-5 .. m0-1 (viewers 10,12,14,16,18; final up to m0-3) and the
+ *   open window m0 (viewers 20); 12.30 USD at m0-2 and 0.30 at m0-1; 5 chat messages each.
+ * - stream_b: final windows m0-3 .. m0-1 (viewers 50,40,30), 1.99 USD at m0-1, and one at m0-120.
+ * - stream_c: one final window at m0-30 (viewers 7).
+ * State for a and b, one checkpoint per partition (lag 40), two dead letters.
+ */
+export async function seedKnownRows(pool: pg.Pool): Promise<void> {
+  await awayFromMinuteEdge()
+  const viewersA = [10, 12, 14, 16, 18]
+  for (let i = 0; i < 5; i++) {
+    const ago = 5 - i
+    await putWindow(pool, {
+      stream: 'stream_a',
+      start: minuteStart(ago),
+      activeViewers: viewersA[i]!,
+      peakViewers: viewersA[i]! + 3,
+      chat: 5,
+      chatters: 3,
+      cents: ago === 2 ? 1230 : ago === 1 ? 30 : 0,
+      events: 20,
+      final: ago >= 3,
+      partition: 0,
+    })
+  }
+  await putWindow(pool, { stream: 'stream_a', start: minuteStart(0), activeViewers: 20, chat: 2, events: 4 })
+  const viewersB = [50, 40, 30]
+  for (let i = 0; i < 3; i++) {
+    await putWindow(pool, {
+      stream: 'stream_b',
+      start: minuteStart(3 - i),
+      activeViewers: viewersB[i]!,
+      peakViewers: 55,
+      chat: 1,
+      cents: i === 2 ? 199 : 0,
+      events: 9,
+      final: true,
+      partition: 1,
+    })
+  }
+  await putWindow(pool, {
+    stream: 'stream_b',
+    start: minuteStart(120),
+    activeViewers: 99,
+    final: true,
+    partition: 1,
+  })
+  await putWindow(pool, {
+    stream: 'stream_c',
+    start: minuteStart(30),
+    activeViewers: 7,
+    final: true,
+    partition: 2,
+  })
+  await putState(pool, {
+    stream: 'stream_a',
+    activeViewers: 20,
+    live: true,
+    accepted: 104,
+    late: 2,
+    duplicate: 3,
+    rejected: 1,
+    partition: 0,
+    watermark: minuteStart(2),
+  })
+  await putState(pool, { stream: 'stream_b', activeViewers: 30, live: false, accepted: 27, partition: 1 })
+  await putCheckpoint(pool, { partition: 0, next: 100, end: 130, watermark: minuteStart(2), ageMs: 1000 })
+  await putCheckpoint(pool, { partition: 1, next: 50, end: 60, watermark: minuteStart(1), ageMs: 3000 })
+  await putDeadLetter(pool, { offset: 7, value: Buffer.from('{"not json'), reason: 'invalid_json' })
+  await putDeadLetter(pool, {
+    offset: 8,
+    value: Buffer.from([0xff, 0xfe, 0x00, 0x01]),
+    key: Buffer.from('stream_a'),
+    reason: 'invalid_utf8',
+    stream: 'stream_a',
+  })
+}

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict'
+import { request } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { test } from 'node:test'
+import pg from 'pg'
+import { buildApp } from '../../src/api/app.ts'
+import { defer } from '../helpers/services.ts'
+import { minuteStart, putState, putWindow, seedKnownRows, setupDatabase } from './fixtures.ts'
+
+interface SseEvent {
+  id?: string
+  event: string
+  data: string
+}
+
+/** Opens an SSE connection and hands out parsed events (and comment lines) as they arrive. */
+async function openSse(url: string, headers: Record<string, string> = {}) {
+  const events: SseEvent[] = []
+  const comments: string[] = []
+  const waiters: Array<() => void> = []
+  let buffer = ''
+  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, resolve)
+    req.on('error', reject)
+    req.end()
+  })
+  res.setEncoding('utf8')
+  res.on('data', (chunk: string) => {
+    buffer += chunk
+    let end = buffer.indexOf('\n\n')
+    while (end >= 0) {
+      const block = buffer.slice(0, end)
+      buffer = buffer.slice(end + 2)
+      const ev: SseEvent = { event: 'message', data: '' }
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) comments.push(line)
+        else if (line.startsWith('id: ')) ev.id = line.slice(4)
+        else if (line.startsWith('event: ')) ev.event = line.slice(7)
+        else if (line.startsWith('data: ')) ev.data += line.slice(6)
+      }
+      if (ev.data !== '') events.push(ev)
+      for (const w of waiters.splice(0)) w()
+      end = buffer.indexOf('\n\n')
+    }
+  })
+  const next = async (
+    name: string,
+    timeoutMs = 5000,
+    predicate: (d: Record<string, unknown>) => boolean = () => true,
+  ) => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const i = events.findIndex((e) => e.event === name && predicate(JSON.parse(e.data)))
+      if (i >= 0)
+        return JSON.parse(events.splice(i, 1)[0]!.data) as Record<string, unknown> & {
+          windows: Array<Record<string, unknown>>
+          states: Array<Record<string, unknown>>
+        }
+      const left = deadline - Date.now()
+      if (left <= 0)
+        throw new Error(`no "${name}" event within ${timeoutMs} ms; got ${events.map((e) => e.event)}`)
+      await new Promise<void>((r) => {
+        waiters.push(r)
+        setTimeout(r, left)
+      })
+    }
+  }
+  return { res, events, comments, next, close: () => res.destroy() }
+}
+
+test('/live: snapshot on connect, update within a second of NOTIFY rtsa_commits, heartbeats', async (t) => {
+  const { pool, url } = await setupDatabase(t)
+  await seedKnownRows(pool)
+  const app = await buildApp({ pool, config: {}, live: { heartbeatMs: 300, coalesceMs: 200 } })
+  defer(t, () => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+
+  const sse = await openSse(`${base}/live?minutes=10`)
+  defer(t, () => sse.close())
+  assert.equal(sse.res.statusCode, 200)
+  assert.match(sse.res.headers['content-type'] as string, /^text\/event-stream/)
+  const snap = await sse.next('snapshot')
+  assert.equal(snap.states.length, 2)
+  assert.equal(snap.windows.length, 9)
+  assert.ok(Array.isArray(snap.totals))
+  assert.equal((snap.pipeline as Record<string, unknown>).lag, 40)
+
+  // Give the LISTEN connection a moment, then commit like the processor does.
+  await new Promise((r) => setTimeout(r, 300))
+  await putWindow(pool, { stream: 'stream_a', start: minuteStart(0), activeViewers: 77, chat: 9, cents: 505 })
+  await putState(pool, { stream: 'stream_a', activeViewers: 77, accepted: 200 })
+  const notifier = new pg.Client({ connectionString: url })
+  await notifier.connect()
+  defer(t, () => notifier.end())
+  const sentAt = Date.now()
+  const payload = {
+    topic: 'stream.events',
+    partition: 0,
+    nextOffset: '123',
+    watermark: null,
+    streams: ['stream_a'],
+    committedAt: new Date().toISOString(),
+  }
+  await notifier.query(`select pg_notify('rtsa_commits', $1)`, [JSON.stringify(payload)])
+  // (The LISTEN connection's start sends a resync update first: skip to ours.)
+  const update = await sse.next('update', 3000, (d) =>
+    (d.windows as Array<{ active_viewers: number }>).some((x) => x.active_viewers === 77),
+  )
+  const latency = Date.now() - sentAt
+  assert.ok(latency < 1000, `update after ${latency} ms`)
+  const w = update.windows.find(
+    (x) => x.stream_id === 'stream_a' && x.window_start === minuteStart(0).toISOString(),
+  )
+  assert.ok(w, 'the changed window is in the update')
+  assert.equal(w.active_viewers, 77)
+  assert.equal(w.donations_usd, '5.05')
+  assert.ok(update.windows.every((x) => x.stream_id === 'stream_a'))
+  assert.deepEqual(
+    update.states.map((s) => [s.stream_id, s.active_viewers]),
+    [['stream_a', 77]],
+  )
+  const total = (update.totals as Array<Record<string, unknown>>).find(
+    (x) => x.window_start === minuteStart(0).toISOString(),
+  )
+  assert.equal(total?.chat_messages, 9)
+
+  // A burst of 20 commits is merged into a few reads, not 20.
+  const before = sse.events.filter((e) => e.event === 'update').length
+  for (let i = 0; i < 20; i++)
+    await notifier.query(`select pg_notify('rtsa_commits', $1)`, [JSON.stringify(payload)])
+  await new Promise((r) => setTimeout(r, 700))
+  const burst = sse.events.filter((e) => e.event === 'update').length - before
+  assert.ok(burst >= 1 && burst <= 4, `burst gave ${burst} updates`)
+
+  // Truncated stream lists and unreadable payloads mean "anything may have changed".
+  await putWindow(pool, { stream: 'stream_b', start: minuteStart(0), activeViewers: 31 })
+  await notifier.query(`select pg_notify('rtsa_commits', $1)`, [
+    JSON.stringify({ streams: [], streamsTruncated: true }),
+  ])
+  await sse.next('update', 3000, (d) =>
+    (d.windows as Array<{ stream_id: string; active_viewers: number }>).some(
+      (x) => x.stream_id === 'stream_b' && x.active_viewers === 31,
+    ),
+  )
+
+  assert.ok(
+    sse.comments.some((c) => c.startsWith(': heartbeat')),
+    'heartbeat comments arrive',
+  )
+  await sse.next('pipeline', 3000)
+
+  // Reconnecting with Last-Event-ID gets a full snapshot again.
+  const again = await openSse(`${base}/live?minutes=10`, { 'last-event-id': '3' })
+  defer(t, () => again.close())
+  const snap2 = await again.next('snapshot')
+  assert.ok(snap2.windows.some((x) => x.stream_id === 'stream_b' && x.active_viewers === 31))
+})
+
+test('/live: closing the app ends open streams (graceful shutdown)', async (t) => {
+  const { pool } = await setupDatabase(t)
+  await seedKnownRows(pool)
+  const app = await buildApp({ pool, config: {} })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const sse = await openSse(`${base}/live`)
+  await sse.next('snapshot')
+  const ended = new Promise<void>((r) => sse.res.on('close', () => r()))
+  const started = Date.now()
+  await app.close()
+  await ended
+  assert.ok(Date.now() - started < 3000)
+})

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { makeApp, setupDatabase } from './fixtures.ts'
+
+test('/openapi.json: an OpenAPI 3 document with every route, parameters and responses', async (t) => {
+  const { pool } = await setupDatabase(t)
+  const app = await makeApp(t, pool)
+  const res = await app.inject('/openapi.json')
+  assert.equal(res.statusCode, 200)
+  const doc = res.json()
+  assert.match(doc.openapi, /^3\.\d+\.\d+$/)
+  assert.equal(typeof doc.info.title, 'string')
+  assert.equal(typeof doc.info.version, 'string')
+  const expected = [
+    '/health',
+    '/ready',
+    '/metrics',
+    '/metrics/latest',
+    '/metrics/history',
+    '/state',
+    '/streams',
+    '/streams/top',
+    '/dead-letters',
+    '/prometheus',
+    '/live',
+  ]
+  for (const path of expected) {
+    const op = doc.paths[path]?.get
+    assert.ok(op, `missing ${path}`)
+    assert.ok(op.responses['200'], `${path} has no 200 response`)
+    assert.equal(typeof op.summary, 'string', `${path} summary`)
+  }
+  const params = doc.paths['/metrics'].get.parameters.map(
+    (p: { name: string; in: string }) => `${p.in}:${p.name}`,
+  )
+  assert.deepEqual(params.sort(), [
+    'query:direction',
+    'query:limit',
+    'query:minutes',
+    'query:order_by',
+    'query:stream_id',
+  ])
+  const minutes = doc.paths['/metrics'].get.parameters.find((p: { name: string }) => p.name === 'minutes')
+  assert.equal(minutes.schema.maximum, 1440)
+  assert.ok(doc.paths['/metrics'].get.responses['400'])
+  assert.ok(doc.paths['/prometheus'].get.responses['200'].content['text/plain'])
+  assert.ok(doc.paths['/live'].get.responses['200'].content['text/event-stream'])
+  // The dashboard's files are not API operations.
+  assert.equal(doc.paths['/'], undefined)
+
+  // Swagger UI with its assets served by the app itself (no CDN).
+  const ui = await app.inject('/docs')
+  assert.equal(ui.statusCode, 200)
+  assert.match(ui.body, /swagger-ui/i)
+  const bundle = await app.inject('/docs/static/swagger-ui-bundle.js')
+  assert.equal(bundle.statusCode, 200)
+  assert.match(bundle.headers['content-type'] as string, /javascript/)
+})
