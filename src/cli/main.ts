@@ -3,8 +3,10 @@
  * dispatches and turns errors into one clear line and an exit code.
  */
 import { isRtsaError, messageOf } from '../errors/catalogue.ts'
+import { doctorCommand } from './doctor.ts'
 import { downCommand, logsCommand, statusCommand } from './ops.ts'
 import { processCommand } from './process.ts'
+import { smokeCommand } from './smoke.ts'
 import { upCommand } from './up.ts'
 
 const log = (line: string) => console.log(`rtsa: ${line}`)
@@ -25,6 +27,8 @@ const commands: Record<string, { summary: string; run: Command }> = {
     summary: 'run the HTTP API and dashboard (PORT, default 8000); Ctrl-C stops',
     run: async () => (await import('../api/server.ts')).serve(log),
   },
+  generate: { summary: 'generate realistic events to Kafka (live or --simulate-from)', run: generateCommand },
+  produce: { summary: 'replay a JSON-lines file of events to Kafka (--file)', run: produceCommand },
   down: {
     summary: 'stop everything, keeping data (--reset: also delete metrics, state, offsets; --yes to confirm)',
     run: (args) => downCommand(args, log),
@@ -35,6 +39,14 @@ const commands: Record<string, { summary: string; run: Command }> = {
       await downCommand(['--reset', '--yes'], log)
       return upCommand(args, log)
     },
+  },
+  doctor: {
+    summary: 'diagnose a running pipeline (exit 0 healthy, 1 findings)',
+    run: (args) => doctorCommand(args, log),
+  },
+  smoke: {
+    summary: "the reference's smoke test against a running pipeline",
+    run: (args) => smokeCommand(args, log),
   },
   status: { summary: 'what runs, and how the pipeline is doing', run: (args) => statusCommand(args, log) },
   logs: {
