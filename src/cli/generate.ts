@@ -60,13 +60,15 @@ function parse(
     ...Object.entries(own),
     ['help', { type: 'boolean' as const, short: 'h' }],
   ])
-  const { values } = parseArgs({ args, options, strict: true, allowPositionals: false })
+  const parsed = parseArgs({ args, options, strict: true, allowPositionals: false })
+  // Options are built at run time, so parseArgs cannot type them: every value is a string or a boolean.
+  const values = parsed.values as Record<string, string | boolean | undefined>
   const env: Record<string, string | undefined> = { ...process.env }
   for (const [flag, name] of Object.entries(flags)) {
     const v = values[flag]
     if (typeof v === 'string') env[name] = v
   }
-  return { env, values: values as Record<string, string | boolean | undefined> }
+  return { env, values }
 }
 
 async function kafkaSink(

@@ -4,6 +4,7 @@
  */
 import { isRtsaError, messageOf } from '../errors/catalogue.ts'
 import { doctorCommand } from './doctor.ts'
+import { generateCommand, produceCommand } from './generate.ts'
 import { downCommand, logsCommand, statusCommand } from './ops.ts'
 import { processCommand } from './process.ts'
 import { smokeCommand } from './smoke.ts'

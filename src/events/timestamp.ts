@@ -116,23 +116,36 @@ function pad(n: number, width: number): string {
   return n.toString().padStart(width, '0')
 }
 
+/** The formatted whole second last asked for: events come in time order, so most calls reuse it. */
+let cachedSecond = Number.NaN
+let cachedBase = ''
+
+function formatSecond(second: number): string {
+  if (second === cachedSecond) return cachedBase
+  const d = new Date(second * 1000)
+  const year = d.getUTCFullYear()
+  if (!Number.isFinite(second) || year < 0 || year > 9999) {
+    throw new RangeError(`timestamp out of range: ${second} s`)
+  }
+  cachedBase = `${pad(year, 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(
+    d.getUTCHours(),
+    2,
+  )}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`
+  cachedSecond = second
+  return cachedBase
+}
+
 /**
- * Formats epoch microseconds the way the reference generator (Python's
+ * Formats epoch microseconds (an integer) the way the reference generator (Python's
  * `datetime.isoformat()` in UTC) does: `2025-12-20T18:34:38.300308+00:00`, the
  * fraction omitted when it is zero. Years 0000..9999 only (throws a RangeError otherwise).
  */
 export function formatTimestampMicros(epochMicros: number): string {
-  const ms = Math.floor(epochMicros / 1000)
-  const micros = epochMicros - ms * 1000
-  const d = new Date(ms)
-  const year = d.getUTCFullYear()
-  if (!Number.isFinite(ms) || year < 0 || year > 9999) {
-    throw new RangeError(`timestamp out of range: ${epochMicros} µs`)
-  }
-  const base = `${pad(year, 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(
-    d.getUTCHours(),
-    2,
-  )}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`
-  const fraction = d.getUTCMilliseconds() * 1000 + micros
-  return fraction === 0 ? `${base}+00:00` : `${base}.${pad(fraction, 6)}+00:00`
+  const us = Math.floor(epochMicros)
+  const second = Math.floor(us / 1_000_000)
+  const fraction = us - second * 1_000_000
+  const base = formatSecond(second)
+  if (fraction === 0) return `${base}+00:00`
+  // Six digits with leading zeros, without padStart (hot path of the generator).
+  return `${base}.${(1_000_000 + fraction).toString().slice(1)}+00:00`
 }
