@@ -12,34 +12,8 @@ import { buildApp } from '../../src/api/app.ts'
 import type { Api, AppConfig } from '../../src/api/context.ts'
 import type { LiveOptions } from '../../src/api/live/hub.ts'
 import type { CommitSource } from '../../src/api/live/listener.ts'
+import { migrate } from '../../src/store/migrations.ts'
 import { defer, freshDatabase } from '../helpers/services.ts'
-
-// The schema of src/store/migrations.ts (processor-owned), copied so the API tests do
-// not depend on the processor's migration code.
-const SCHEMA = `
-create table stream_metrics_minute (
-  window_start timestamptz not null, window_end timestamptz not null, stream_id text not null,
-  active_viewers int not null, peak_viewers int not null, unique_viewers int not null,
-  viewer_joins int not null, viewer_leaves int not null, chat_messages int not null,
-  unique_chatters int not null, donations_usd double precision not null, donations_cents bigint not null,
-  donation_count int not null, events int not null, is_final boolean not null, partition int not null,
-  updated_at timestamptz not null default now(), primary key (window_start, stream_id));
-create index on stream_metrics_minute (stream_id, window_start desc);
-create index on stream_metrics_minute (window_start desc);
-create table stream_state (
-  stream_id text primary key, active_viewers int not null, live boolean, last_event_ts timestamptz,
-  accepted_count bigint not null default 0, late_count bigint not null default 0,
-  duplicate_count bigint not null default 0, rejected_count bigint not null default 0,
-  partition int not null, watermark timestamptz, updated_at timestamptz not null default now());
-create table partition_checkpoints (
-  topic text not null, partition int not null, next_offset bigint not null, epoch bigint not null,
-  owner text, watermark timestamptz, end_offset bigint, updated_at timestamptz not null default now(),
-  primary key (topic, partition));
-create table dead_letters (
-  id bigserial primary key, topic text not null, partition int not null, "offset" bigint not null,
-  key bytea, value bytea not null, reason text not null, detail text not null, stream_id text,
-  event_ts timestamptz, created_at timestamptz not null default now(), unique (topic, partition, "offset"));
-`
 
 export const MINUTE = 60_000
 
@@ -54,7 +28,7 @@ export async function setupDatabase(t: TestContext): Promise<{ url: string; pool
   const pool = new pg.Pool({ connectionString: url, max: 5 })
   pool.on('error', () => {}) // terminated idle clients in outage tests
   defer(t, () => pool.end())
-  await pool.query(SCHEMA)
+  await migrate(pool) // the processor's own schema, so the API reads exactly what it writes
   return { url, pool }
 }
 
