@@ -230,6 +230,8 @@ class Partition implements PartitionEngine {
     const removed: WindowKey[] = []
     const wm = this.watermark()
     const w = this.config.windowMs
+    // Before folding: the newest record of a stream may be about to fall below the frontier.
+    for (const s of this.touched) s.refreshActive()
     if (wm !== null) {
       const foldIdx = Math.floor(wm / w)
       if (foldIdx > this.ctx.foldIdx) {
@@ -259,7 +261,6 @@ class Partition implements PartitionEngine {
     }
     const states: StreamStateRow[] = []
     for (const s of this.touched) {
-      s.refreshActive()
       const row = s.stateRow(this.partition)
       if (row !== null) states.push(row)
     }

@@ -34,8 +34,8 @@ export function oracle(
   const accepted: StreamEvent[] = []
   const counts = new Map<string, { late: number; dup: number; rej: number; acc: number; wm: number | null }>()
   const cnt = (s: string) => {
-    let c = counts.get(s)
-    if (c === undefined) counts.set(s, (c = { late: 0, dup: 0, rej: 0, acc: 0, wm: null }))
+    const c = counts.get(s) ?? { late: 0, dup: 0, rej: 0, acc: 0, wm: null }
+    counts.set(s, c)
     return c
   }
   const wmNow = () =>
@@ -82,8 +82,8 @@ export function oracle(
     const present = new Map<string, { from: number; last: number }>()
     const end = (u: string, t: number) => {
       const p = present.get(u)!
-      let list = intervals.get(u)
-      if (list === undefined) intervals.set(u, (list = []))
+      const list = intervals.get(u) ?? []
+      intervals.set(u, list)
       list.push({ from: p.from, until: t })
       present.delete(u)
     }
