@@ -47,16 +47,9 @@ const op = fc.oneof(
   },
 )
 
-/** One partition's input: records in offset order. */
-export interface PartitionInput {
-  readonly records: InputRecord[]
-}
+type Op = typeof op extends fc.Arbitrary<infer T> ? T : never
 
-export function buildRecords(
-  ops: readonly fc.Infer<typeof op>[],
-  partition: number,
-  trailing: boolean,
-): InputRecord[] {
+export function buildRecords(ops: readonly Op[], partition: number, trailing: boolean): InputRecord[] {
   const out: InputRecord[] = []
   const events: StreamEvent[] = []
   let cursor = 20
