@@ -169,19 +169,21 @@ export class Stream {
     const n = Math.min(old.length, iv.length)
     while (k < n && old[k] === iv[k] && old[k + 1] === iv[k + 1]) k += 2
     if (k === old.length && k === iv.length) return
-    this.intervals(old, k, -1)
-    this.intervals(iv, k, 1)
+    // Usually only the end of the last interval moved (a refresh): its start and the gap before stay.
+    const sameStart = k < n && old[k] === iv[k]
+    this.intervals(old, k, -1, sameStart)
+    this.intervals(iv, k, 1, sameStart)
   }
 
-  private intervals(iv: number[], k: number, sign: number): void {
+  private intervals(iv: number[], k: number, sign: number, sameStart: boolean): void {
     const w = this.ctx.windowMs
     const f = this.ctx.foldIdx * w
-    // The gap before interval k changes with it.
-    for (let i = k === 0 ? 0 : k - 2; i < iv.length; i += 2) {
+    // The gap before interval k changes with it (unless its start did not move).
+    for (let i = k === 0 || sameStart ? k : k - 2; i < iv.length; i += 2) {
       if (i >= k) {
         const a = iv[i]!
         const b = iv[i + 1]!
-        if (a >= f && a !== Number.NEGATIVE_INFINITY) {
+        if (a >= f && a !== Number.NEGATIVE_INFINITY && !(sameStart && i === k)) {
           const ai = Math.floor(a / w)
           const acc = this.acc(ai)
           acc.starts += sign
@@ -285,9 +287,10 @@ export class Stream {
     for (const u of this.users.values()) {
       if ((u.pTs.length > 0 && u.pTs[0]! < frontier) || this.stopsBefore(frontier) || u.basePresent) {
         const [p, l] = baseAt(u, this.stops, t, frontier)
-        if (p !== u.basePresent || l !== u.baseLast) this.baseDirty = true
+        const last = p ? l : 0
+        if (p !== u.basePresent || last !== u.baseLast) this.baseDirty = true
         u.basePresent = p
-        u.baseLast = l
+        u.baseLast = last
         let n = 0
         while (n < u.pTs.length && u.pTs[n]! < frontier) n++
         if (n > 0) {
