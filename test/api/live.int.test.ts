@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import pg from 'pg'
 import { buildApp } from '../../src/api/app.ts'
+import { LISTENER_APPLICATION_NAME } from '../../src/api/live/listener.ts'
 import { defer } from '../helpers/services.ts'
 import { minuteStart, putState, putWindow, seedKnownRows, setupDatabase } from './fixtures.ts'
 
@@ -170,4 +171,44 @@ test('/live: closing the app ends open streams (graceful shutdown)', async (t) =
   await app.close()
   await ended
   assert.ok(Date.now() - started < 3000)
+})
+
+test('/live: the LISTEN connection comes back after being killed, and resyncs', async (t) => {
+  const { pool, url } = await setupDatabase(t)
+  await seedKnownRows(pool)
+  const app = await buildApp({ pool, config: {}, live: { coalesceMs: 100 } })
+  defer(t, () => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const sse = await openSse(`${base}/live?minutes=10`)
+  defer(t, () => sse.close())
+  await sse.next('snapshot')
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  defer(t, () => admin.end())
+  const listening = async () =>
+    (
+      await admin.query(
+        'select pid from pg_stat_activity where datname = current_database() and application_name = $1',
+        [LISTENER_APPLICATION_NAME],
+      )
+    ).rows as Array<{ pid: number }>
+  for (let i = 0; i < 50 && (await listening()).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 100))
+  const [victim] = await listening()
+  assert.ok(victim, 'a LISTEN connection exists')
+  // Changes made while the listener is away are not notified: the resync must find them.
+  await admin.query('select pg_terminate_backend($1)', [victim.pid])
+  await putWindow(pool, { stream: 'stream_c', start: minuteStart(0), activeViewers: 4242 })
+  await sse.next('update', 8000, (d) =>
+    (d.windows as Array<{ active_viewers: number }>).some((w) => w.active_viewers === 4242),
+  )
+  // And notifications flow again on the new connection.
+  for (let i = 0; i < 50 && (await listening()).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 100))
+  await putWindow(pool, { stream: 'stream_c', start: minuteStart(0), activeViewers: 4343 })
+  await admin.query(`select pg_notify('rtsa_commits', '{"streams":["stream_c"]}')`)
+  await sse.next('update', 3000, (d) =>
+    (d.windows as Array<{ active_viewers: number }>).some((w) => w.active_viewers === 4343),
+  )
 })

@@ -8,6 +8,7 @@ import pg from 'pg'
 import type { Logger } from 'pino'
 
 export const COMMITS_CHANNEL = 'rtsa_commits'
+export const LISTENER_APPLICATION_NAME = 'rtsa-api-listen'
 
 /** One processor commit: the streams it changed (null: unknown or truncated, assume all). */
 export interface CommitNotice {
@@ -63,7 +64,8 @@ export class PgCommitListener implements CommitSource {
   #handlers: CommitHandlers | null = null
 
   constructor(config: pg.ClientConfig, log?: Logger) {
-    this.#config = { ...config, keepAlive: true }
+    // Named so operators (and tests) can tell it from pooled connections in pg_stat_activity.
+    this.#config = { ...config, keepAlive: true, application_name: LISTENER_APPLICATION_NAME }
     this.#log = log
   }
 
