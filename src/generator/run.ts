@@ -133,7 +133,11 @@ export async function runGenerator(options: RunOptions): Promise<RunSummary> {
     lastReportRecords = records
   }
 
-  const done = () => records >= limit || signal?.aborted === true || source.peekMicros() >= endMicros
+  // Live mode lasts until the wall clock reaches the end; simulate mode until the records do.
+  const done = () =>
+    records >= limit ||
+    signal?.aborted === true ||
+    (mode === 'live' ? now() * 1000 >= endMicros : source.peekMicros() >= endMicros)
   log(
     `${mode}: seed ${c.seed}, ${streamIdsOf(c).length} streams, ${c.userCount} users, target ${c.eventsPerSec}/s ` +
       `(audience ~${Math.round(model.plan.audience)}, activity x${model.plan.activity.toFixed(2)})`,
@@ -153,7 +157,7 @@ export async function runGenerator(options: RunOptions): Promise<RunSummary> {
     if (mode === 'live') {
       await sink.sendBatch()
       report(false)
-      const waitMs = Math.min(100, Math.max(1, source.peekMicros() / 1000 - now()))
+      const waitMs = Math.min(100, Math.max(1, Math.min(source.peekMicros(), endMicros) / 1000 - now()))
       if (!done()) await sleep(waitMs, signal)
     } else {
       report(false)
