@@ -51,6 +51,8 @@ export class Processor {
   #admin: KafkaAdmin | undefined
   #dlq: KafkaProducer | undefined
   #failure: unknown
+  #dlqChain: Promise<void> = Promise.resolve()
+  #dlqPending = 0
   #stopRequested = false
   #loop: Promise<void> | undefined
   status: ProcessorStatus = 'starting'
@@ -105,6 +107,8 @@ export class Processor {
     this.#failure = undefined
     this.#admin = new KafkaAdmin(bootstrap)
     this.#dlq = new KafkaProducer(bootstrap, { clientId: `${config.instanceId}-dlq` })
+    // The dead-letter topic is the processor's own output: make sure it exists.
+    await this.#admin.ensureTopic(config.kafkaDlqTopic, config.kafkaPartitions)
     const placeholder = new Map(
       (await this.#admin.offsets(config.kafkaTopic)).map((p) => [p.partition, p.earliest]),
     )
@@ -129,6 +133,7 @@ export class Processor {
     this.#owned.clear()
     this.#deps.metrics.owned.set(0)
     await this.#member?.close()
+    await this.#dlqChain
     await this.#admin?.close()
     await this.#dlq?.close()
     this.#member = undefined
@@ -278,7 +283,16 @@ export class Processor {
     if (result.watermark !== null) metrics.watermark.set({ partition }, result.watermark / 1000)
     const end = this.#ends.get(partition)
     if (end !== undefined) metrics.lag.set({ partition }, Math.max(0, Number(end - nextOffset)))
-    if (result.deadLetters.length > 0) await this.#publishDeadLetters(result.deadLetters)
+    if (result.deadLetters.length > 0) {
+      // Published off the hot path, in order; the loop waits only when many sends pile up.
+      this.#dlqPending++
+      this.#dlqChain = this.#dlqChain
+        .then(() => this.#publishDeadLetters(result.deadLetters))
+        .finally(() => {
+          this.#dlqPending--
+        })
+      if (this.#dlqPending > 50) await this.#dlqChain
+    }
   }
 
   async #publishDeadLetters(letters: readonly DeadLetter[]): Promise<void> {

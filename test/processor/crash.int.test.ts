@@ -47,7 +47,7 @@ test('SIGKILL at random moments, restarted each time: tables identical to an uni
     databaseUrl: chaos.url,
     topic,
     group: uniqueName('chaos'),
-    extra: { BATCH_MAX_RECORDS: '50', BATCH_MAX_WAIT: '20ms', KAFKA_SESSION_TIMEOUT: '6s' },
+    extra: { BATCH_MAX_RECORDS: '50', BATCH_MAX_WAIT: '20ms', KAFKA_SESSION_TIMEOUT: '3s' },
   })
   const rnd = prng(Number(process.env.RTSA_TEST_SEED ?? Date.now() % 100_000))
   let kills = 0

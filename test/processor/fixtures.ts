@@ -160,7 +160,7 @@ export function processorEnv(o: {
     KAFKA_DLQ_TOPIC: `${o.topic}.dlq`,
     KAFKA_GROUP: o.group,
     METRICS_PORT: '0',
-    KAFKA_SESSION_TIMEOUT: '6s',
+    KAFKA_SESSION_TIMEOUT: '3s',
     BATCH_MAX_RECORDS: '500',
     BATCH_MAX_WAIT: '50ms',
     LOG_LEVEL: 'warn',

@@ -71,7 +71,7 @@ test('a frozen instance that lost its partitions is fenced when it resumes', asy
     databaseUrl: store.url,
     topic,
     group: uniqueName('fence'),
-    extra: { KAFKA_SESSION_TIMEOUT: '4s', BATCH_MAX_RECORDS: '20', BATCH_MAX_WAIT: '10ms' },
+    extra: { KAFKA_SESSION_TIMEOUT: '3s', BATCH_MAX_RECORDS: '20', BATCH_MAX_WAIT: '10ms' },
   })
   const frozen = spawnProcessor(env, 'frozen')
   defer(t, () => stopChild(frozen, 'SIGKILL'))

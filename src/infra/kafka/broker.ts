@@ -58,6 +58,8 @@ function serverProperties(port: number, dataDir: string): string {
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
+    // Lets processors (and tests) use short session timeouts, so a crashed one is replaced quickly.
+    'group.min.session.timeout.ms=1000',
     'auto.create.topics.enable=false',
     'delete.topic.enable=true',
     '',
