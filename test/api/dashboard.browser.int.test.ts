@@ -138,3 +138,23 @@ test('dashboard: clear empty state on an empty database', async (t) => {
   mkdirSync('test-artifacts', { recursive: true })
   await page.screenshot({ path: 'test-artifacts/dashboard-empty.png', fullPage: true })
 })
+
+test('dashboard: with API_TOKEN it asks for the token, then streams with it', async (t) => {
+  const { pool } = await setupDatabase(t)
+  await seedKnownRows(pool)
+  const app = await buildApp({ pool, config: { apiToken: 'tok-123' } })
+  defer(t, () => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS })
+  defer(t, () => browser.close())
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  await page.goto(base)
+  await page.waitForSelector('#token-form:not([hidden])', { timeout: 10_000 })
+  assert.equal(await page.textContent('#conn'), 'token needed')
+  await page.fill('#token-input', 'tok-123')
+  await page.click('#token-form button')
+  await waitForText(page, '#conn', 'live')
+  await waitForText(page, '#k-viewers', '50')
+  assert.equal(await page.isHidden('#token-form'), true)
+})

@@ -461,7 +461,7 @@ function renderTable(top) {
 function renderPipeline() {
   const p = store.pipeline
   if (!p) return
-  $('p-eps').textContent = p.events_per_second === null ? 'measuring…' : nf1.format(p.events_per_second)
+  $('p-eps').textContent = p.events_per_second === null ? '–' : nf1.format(p.events_per_second)
   $('p-lag').textContent = p.lag === null ? '–' : nf.format(p.lag)
   $('p-wm').textContent = duration(p.watermark_delay_seconds)
   $('p-etd').textContent = duration(p.event_time_delay_seconds)
@@ -486,10 +486,12 @@ function renderPipeline() {
 }
 
 // Ages ("12 s ago") and the clock move even when no event arrives.
-setInterval(() => {
+function tick() {
   $('clock').textContent = `${new Date(serverNow()).toISOString().slice(11, 19)} UTC`
   schedule()
-}, 1000)
+}
+setInterval(tick, 1000)
+tick()
 
 let resizeTimer = 0
 window.addEventListener('resize', () => {
