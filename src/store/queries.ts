@@ -515,3 +515,22 @@ export async function minuteTotals(
     [q.from, q.starts ?? null, q.limit],
   )
 }
+
+/**
+ * The provisional (non-final) windows of `streams` starting since `since`: the live
+ * feed sends them so a client can drop provisional rows the processor deleted.
+ */
+export async function provisionalStarts(
+  pool: pg.Pool,
+  q: { streams: string[]; since: Date },
+): Promise<Map<string, Date[]>> {
+  const rows = await run<{ stream_id: string; starts: Date[] }>(
+    pool,
+    `select stream_id, array_agg(window_start order by window_start) as starts
+       from stream_metrics_minute
+      where stream_id = any($1) and window_start >= $2 and not is_final
+      group by stream_id`,
+    [q.streams, q.since],
+  )
+  return new Map(rows.map((r) => [r.stream_id, r.starts]))
+}

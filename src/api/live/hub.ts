@@ -4,8 +4,9 @@
  * whatever the number of clients), and broadcasts what changed. Each connection first
  * gets a full snapshot, so a reconnecting client (`Last-Event-ID`) is always whole.
  *
- * Events: `snapshot` (on connect), `update` (changed windows, states and per-minute
- * totals), `pipeline` (every `pipelineMs`), `status` (database trouble), and a comment
+ * Events: `snapshot` (on connect), `update` (changed windows and states, per-minute
+ * totals of the minutes that may have changed, and per covered stream the provisional
+ * windows that still exist: a client drops its other provisional rows), `pipeline` (every `pipelineMs`), `status` (database trouble), and a comment
  * line every `heartbeatMs` so proxies keep the connection open.
  */
 import type { ServerResponse } from 'node:http'
@@ -16,6 +17,7 @@ import {
   changesSince,
   type MinuteTotalDbRow,
   minuteTotals,
+  provisionalStarts,
   streamStates,
   windowsBetween,
 } from '../../store/queries.ts'
@@ -37,6 +39,8 @@ export interface LiveOptions {
 }
 
 const MINUTE = 60_000
+/** The deepest snapshot `/live` serves (its `minutes` maximum). */
+export const MAX_SNAPSHOT_MINUTES = 180
 const MAX_BUFFERED = 8 * 1024 * 1024
 
 function toTotal(r: MinuteTotalDbRow) {
@@ -176,17 +180,22 @@ export class LiveHub {
       const streams = pending === 'all' ? null : [...pending]
       const changes = await changesSince(this.#pool, { since, streams, limit: 5000 })
       this.#cursor = changes.now
-      const starts = [...new Set(changes.windows.map((w) => w.window_start.getTime()))].map(
-        (t) => new Date(t),
-      )
-      const totals =
-        starts.length === 0
-          ? []
-          : await minuteTotals(this.#pool, {
-              from: new Date(Math.min(...starts.map(Number))),
-              starts,
-              limit: 2000,
-            })
+      // The processor may delete provisional windows; tell clients which ones still exist
+      // for every stream this update covers, so they can drop the others.
+      const covered = streams ?? [
+        ...new Set([...changes.states.map((s) => s.stream_id), ...changes.windows.map((w) => w.stream_id)]),
+      ]
+      const horizon = new Date(changes.now.getTime() - MAX_SNAPSHOT_MINUTES * MINUTE)
+      const provisional = await provisionalStarts(this.#pool, { streams: covered, since: horizon })
+      // Per-minute totals of every minute that may have changed: changed windows and
+      // the provisional range (deleted windows lie there), at least the last 15 minutes.
+      const candidates = [
+        changes.now.getTime() - 15 * MINUTE,
+        ...changes.windows.map((w) => w.window_start.getTime()),
+        ...[...provisional.values()].flatMap((starts) => starts.map((d) => d.getTime())),
+      ]
+      const from = new Date(Math.max(Math.min(...candidates), horizon.getTime()))
+      const totals = await minuteTotals(this.#pool, { from, limit: 2000 })
       const pipeline = await readPipeline({ pool: this.#pool, rate: this.#rate })
       this.#databaseFailed = false
       this.#broadcast('update', {
@@ -194,6 +203,9 @@ export class LiveHub {
         states: changes.states.map(toStateRow),
         windows: changes.windows.map(toWindowRow),
         totals: totals.map(toTotal),
+        provisional: Object.fromEntries(
+          covered.map((id) => [id, (provisional.get(id) ?? []).map((d) => d.toISOString())]),
+        ),
         pipeline,
       })
     } catch (error) {

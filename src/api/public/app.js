@@ -181,6 +181,13 @@ function applySnapshot(s) {
 function applyUpdate(u) {
   clockSkew(u.server_time_utc)
   upsertWindows(u.windows)
+  // Provisional windows the processor deleted: keep only the ones the server still has.
+  for (const [id, starts] of Object.entries(u.provisional || {})) {
+    const keep = new Set(starts)
+    for (const [k, w] of store.windows) {
+      if (w.stream_id === id && !w.is_final && !keep.has(w.window_start)) store.windows.delete(k)
+    }
+  }
   for (const st of u.states) store.states.set(st.stream_id, st)
   for (const t of u.totals) store.totals.set(t.window_start, t)
   store.pipeline = u.pipeline

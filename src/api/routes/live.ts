@@ -1,6 +1,7 @@
 /** `/live`: Server-Sent Events fed by processor commits (see live/hub.ts). */
 import { Type } from 'typebox'
 import type { Api, ApiContext } from '../context.ts'
+import { MAX_SNAPSHOT_MINUTES } from '../live/hub.ts'
 import { errorResponses } from '../schemas.ts'
 
 /** Registers `/live`. */
@@ -18,7 +19,12 @@ export function liveRoutes(app: Api, ctx: ApiContext): void {
         tags: ['live'],
         produces: ['text/event-stream'],
         querystring: Type.Object({
-          minutes: Type.Integer({ minimum: 1, maximum: 180, default: 30, description: 'snapshot depth' }),
+          minutes: Type.Integer({
+            minimum: 1,
+            maximum: MAX_SNAPSHOT_MINUTES,
+            default: 30,
+            description: 'snapshot depth',
+          }),
         }),
         response: {
           200: {
