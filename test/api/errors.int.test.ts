@@ -20,6 +20,7 @@ test('bad query parameters: 400 with a message naming the parameter', async (t) 
     ['/streams?limit=99999', /limit must be <= 5000/],
     ['/dead-letters?before_id=abc', /before_id must match pattern/],
     ['/dead-letters?limit=501', /limit must be <= 500/],
+    ['/dead-letters?reason=whatever', /reason must be equal to one of the allowed values: not_json/],
     ['/live?minutes=1000', /minutes must be <= 180/],
   ]
   for (const [url, message] of cases) {

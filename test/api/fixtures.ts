@@ -153,7 +153,7 @@ export async function putDeadLetter(
   await pool.query(
     `insert into dead_letters (topic, partition, "offset", key, value, reason, detail, stream_id, event_ts)
      values ('stream.events', 0, $1, $2, $3, $4, 'detail of the rejection', $5, null)`,
-    [d.offset, d.key ?? null, d.value, d.reason ?? 'invalid_json', d.stream ?? null],
+    [d.offset, d.key ?? null, d.value, d.reason ?? 'not_json', d.stream ?? null],
   )
 }
 
@@ -303,12 +303,12 @@ export async function seedKnownRows(pool: pg.Pool): Promise<void> {
   await putState(pool, { stream: 'stream_b', activeViewers: 30, live: false, accepted: 27, partition: 1 })
   await putCheckpoint(pool, { partition: 0, next: 100, end: 130, watermark: minuteStart(2), ageMs: 1000 })
   await putCheckpoint(pool, { partition: 1, next: 50, end: 60, watermark: minuteStart(1), ageMs: 3000 })
-  await putDeadLetter(pool, { offset: 7, value: Buffer.from('{"not json'), reason: 'invalid_json' })
+  await putDeadLetter(pool, { offset: 7, value: Buffer.from('{"not json'), reason: 'not_json' })
   await putDeadLetter(pool, {
     offset: 8,
     value: Buffer.from([0xff, 0xfe, 0x00, 0x01]),
     key: Buffer.from('stream_a'),
-    reason: 'invalid_utf8',
+    reason: 'bad_field',
     stream: 'stream_a',
   })
 }

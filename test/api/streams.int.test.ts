@@ -96,7 +96,7 @@ test('/dead-letters: newest first, text or base64, paginated', async (t) => {
   const page1 = await getJson(app, '/dead-letters?limit=1')
   assert.equal(page1.rows.length, 1)
   const binary = page1.rows[0] as Row & { value: Row; key: Row }
-  assert.equal(binary.reason, 'invalid_utf8')
+  assert.equal(binary.reason, 'bad_field')
   assert.deepEqual(binary.value, { encoding: 'base64', data: '//4AAQ==', bytes: 4, truncated: false })
   assert.deepEqual(binary.key, { encoding: 'utf8', data: 'stream_a', bytes: 8, truncated: false })
   assert.equal(typeof page1.next_before_id, 'string')
@@ -106,6 +106,6 @@ test('/dead-letters: newest first, text or base64, paginated', async (t) => {
   assert.deepEqual(text.value, { encoding: 'utf8', data: '{"not json', bytes: 10, truncated: false })
   assert.equal(text.key, null)
   assert.equal(page2.next_before_id, null)
-  const filtered = await getJson(app, '/dead-letters?reason=invalid_json')
+  const filtered = await getJson(app, '/dead-letters?reason=not_json')
   assert.equal(filtered.rows.length, 1)
 })

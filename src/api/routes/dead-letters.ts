@@ -1,5 +1,6 @@
 /** `/dead-letters`: recent rejected records with their reasons, newest first, keyset-paginated. */
 import { Type } from 'typebox'
+import { REJECT_REASONS } from '../../events/types.ts'
 import { DEAD_LETTER_PREVIEW_BYTES, deadLetters } from '../../store/queries.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { count, iso } from '../rows.ts'
@@ -59,7 +60,9 @@ export function deadLetterRoutes(app: Api, ctx: ApiContext): void {
         querystring: Type.Object({
           limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
           before_id: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'page cursor' })),
-          reason: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+          reason: Type.Optional(
+            Type.Enum([...REJECT_REASONS], { description: 'only this rejection reason' }),
+          ),
           stream_id: Type.Optional(StreamId),
         }),
         response: {
