@@ -9,6 +9,9 @@ import type { Api } from './context.ts'
 
 export interface Telemetry {
   readonly registry: Registry
+  /** Counted by the onResponse hook; hijacked responses (SSE) count themselves. */
+  readonly requests: Counter<'method' | 'path' | 'status'>
+  readonly liveClients: Gauge
   readonly dbOk: Gauge
   readonly rowsRecent: Gauge
   readonly donationRowsRecent: Gauge
@@ -52,6 +55,8 @@ export function installTelemetry(app: Api): Telemetry {
   })
   return {
     registry,
+    requests,
+    liveClients: gauge('api_live_clients', 'open /live (Server-Sent Events) connections'),
     dbOk: gauge('api_db_ok', '1 when the database answered the last scrape, else 0'),
     rowsRecent: gauge('api_stream_metrics_rows_recent', 'stream_metrics_minute rows of the last 5 minutes'),
     donationRowsRecent: gauge(

@@ -151,6 +151,10 @@ test('/live: snapshot on connect, update within a second of NOTIFY rtsa_commits,
   )
   await sse.next('pipeline', 3000)
 
+  const prom = await (await fetch(`${base}/prometheus`)).text()
+  assert.match(prom, /^api_live_clients 1$/m)
+  assert.match(prom, /api_http_requests_total\{method="GET",path="\/live",status="200"\} 1/)
+
   // Reconnecting with Last-Event-ID gets a full snapshot again.
   const again = await openSse(`${base}/live?minutes=10`, { 'last-event-id': '3' })
   defer(t, () => again.close())

@@ -48,6 +48,8 @@ export function liveRoutes(app: Api, ctx: ApiContext): void {
         connection: 'keep-alive',
         'x-accel-buffering': 'no', // no proxy buffering (nginx)
       })
+      // Hijacked replies skip onResponse: count the connection here.
+      ctx.telemetry.requests.inc({ method: 'GET', path: '/live', status: '200' })
       reply.hijack()
       reply.raw.writeHead(200, headers)
       reply.raw.socket?.setNoDelay(true)

@@ -8,6 +8,7 @@ const RECENT_MS = 5 * 60_000
 /** Reads the data-freshness and pipeline gauges from the database; on failure sets api_db_ok to 0. */
 async function refreshGauges(ctx: ApiContext): Promise<void> {
   const t = ctx.telemetry
+  t.liveClients.set(ctx.hub.clients)
   try {
     const now = new Date()
     const [activity, pipeline] = await Promise.all([
