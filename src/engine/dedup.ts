@@ -20,19 +20,29 @@ export class Dedup {
     return this.seen.size
   }
 
-  /** True when `id` was accepted before with a ts at or above `watermark`. */
-  isDuplicate(id: string, watermark: number): boolean {
+  /** True when `id` was accepted before with a ts at or above `watermark` (a duplicate). */
+  seenAtOrAbove(id: string, watermark: number): boolean {
     const ts = this.seen.get(id)
     return ts !== undefined && ts >= watermark
   }
 
-  /** Remembers an accepted record (replacing an older, forgotten-in-effect entry of the same id). */
+  /** Remembers a record just accepted: `seenAtOrAbove` said no, so any entry is older. */
+  addChecked(id: string, ts: number): void {
+    this.seen.set(id, ts)
+    this.index(id, ts)
+  }
+
+  /** Remembers an accepted record read back from a snapshot (in any order: keeps the newest ts). */
   add(id: string, ts: number): void {
     // A second accepted record with the same id always has a later ts (the first one fell below the
     // watermark), so keeping the largest ts also makes a restore independent of replay order.
     const prev = this.seen.get(id)
     if (prev !== undefined && prev >= ts) return
     this.seen.set(id, ts)
+    this.index(id, ts)
+  }
+
+  private index(id: string, ts: number): void {
     const idx = Math.floor(ts / this.windowMs)
     const list = this.byWindow.get(idx)
     if (list === undefined) this.byWindow.set(idx, [id])

@@ -84,7 +84,9 @@ class Partition implements PartitionEngine {
   private allDirty = false
   // The batch being processed.
   private batchLog: StreamEvent[] = []
-  private touched = new Set<Stream>()
+  /** Streams named by a record of this batch (in first-seen order); marked with `batchNo`. */
+  private touched: Stream[] = []
+  private batchNo = 1
   private letters: DeadLetter[] = []
   private counters: BatchCounters = newCounters()
 
@@ -181,7 +183,10 @@ class Partition implements PartitionEngine {
   private noteRecord(s: Stream): void {
     s.watermarkAtLast = this.watermark()
     s.headDirty = true
-    this.touched.add(s)
+    if (s.batchMark !== this.batchNo) {
+      s.batchMark = this.batchNo
+      this.touched.push(s)
+    }
   }
 
   private step(offset: bigint, ev: StreamEvent, key: Buffer | null, value: Buffer): void {
@@ -192,7 +197,7 @@ class Partition implements PartitionEngine {
       reason = 'late'
       s.late++
       this.counters.late++
-    } else if (this.dedup.isDuplicate(ev.eventId, wm)) {
+    } else if (this.dedup.seenAtOrAbove(ev.eventId, wm)) {
       reason = 'duplicate'
       s.duplicate++
       this.counters.duplicate++
@@ -201,11 +206,17 @@ class Partition implements PartitionEngine {
       s.accepted++
       if (ev.ts > this.maxTs) this.maxTs = ev.ts
       if (ev.ts > s.lastEventTs) s.lastEventTs = ev.ts
-      this.dedup.add(ev.eventId, ev.ts)
+      this.dedup.addChecked(ev.eventId, ev.ts)
       s.apply(ev)
       this.batchLog.push(ev)
-      this.active.add(s)
-      this.dirty.add(s)
+      if (!s.inActive) {
+        s.inActive = true
+        this.active.add(s)
+      }
+      if (!s.inDirty) {
+        s.inDirty = true
+        this.dirty.add(s)
+      }
     }
     this.noteRecord(s)
     if (reason !== null) {
@@ -237,7 +248,12 @@ class Partition implements PartitionEngine {
       if (foldIdx > this.ctx.foldIdx) {
         for (const s of this.active) s.fold(foldIdx, windows, removed)
         this.ctx.foldIdx = foldIdx
-        for (const s of this.active) if (!s.hasLiveState()) this.active.delete(s)
+        for (const s of this.active) {
+          if (!s.hasLiveState()) {
+            this.active.delete(s)
+            s.inActive = false
+          }
+        }
         const frontier = foldIdx * w
         for (const [seq, c] of this.chunks) {
           if (c.maxTs < frontier) {
@@ -250,7 +266,10 @@ class Partition implements PartitionEngine {
       const horizon = Math.floor(this.maxTs / w)
       for (const s of this.dirty) {
         s.provisional(horizon, windows, removed)
-        if (s.dirtyFrom === Number.POSITIVE_INFINITY) this.dirty.delete(s)
+        if (s.dirtyFrom === Number.POSITIVE_INFINITY) {
+          this.dirty.delete(s)
+          s.inDirty = false
+        }
       }
     }
     if (this.batchLog.length > 0) {
@@ -274,7 +293,8 @@ class Partition implements PartitionEngine {
       nextOffset: this.next,
       counters: this.counters,
     }
-    this.touched = new Set()
+    this.touched = []
+    this.batchNo++
     this.letters = []
     this.counters = newCounters()
     return result
@@ -393,8 +413,14 @@ class Partition implements PartitionEngine {
     if (wm !== null) this.dedup.evict(wm)
     for (const s of this.streams.values()) {
       s.clean()
-      if (s.hasLiveState()) this.active.add(s)
-      if (s.dirtyFrom !== Number.POSITIVE_INFINITY) this.dirty.add(s)
+      if (s.hasLiveState()) {
+        s.inActive = true
+        this.active.add(s)
+      }
+      if (s.dirtyFrom !== Number.POSITIVE_INFINITY) {
+        s.inDirty = true
+        this.dirty.add(s)
+      }
     }
     this.allDirty = fromBuffer
   }

@@ -25,6 +25,9 @@ import {
 } from './viewers.ts'
 import { addPoint, countAt, newWindowAcc, nextEntering, type WindowAcc, windowRow } from './window.ts'
 
+/** Scratch copy of a user's old provisional interval (no allocation per record). */
+const OLD: number[] = []
+
 /** Settings and the partition's fold frontier, shared by the streams of a partition. */
 export interface Ctx {
   readonly windowMs: number
@@ -60,6 +63,10 @@ export class Stream {
   dirtyTo = Number.NEGATIVE_INFINITY
   /** The dirty range read from a snapshot, set again after the restore replay (see clean()). */
   savedDirty: [number, number] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]
+  /** Partition bookkeeping without set lookups per record: batch last named in, set memberships. */
+  batchMark = 0
+  inActive = false
+  inDirty = false
   /** Snapshot bookkeeping: head / base pieces changed since the last snapshotChanges(). */
   headDirty = false
   baseDirty = false
@@ -138,14 +145,31 @@ export class Stream {
       u = newUser(ev.userId)
       this.users.set(ev.userId, u)
     }
-    const old = u.iv
     const atEnd = insertPending(u, ev.ts, ev.eventId, kind)
     const s = this.stops
     const n = s.ts.length
-    if (atEnd && (n === 0 || before(s.ts[n - 1]!, s.id[n - 1]!, ev.ts, ev.eventId))) {
+    const iv = u.iv
+    if (!atEnd || (n > 0 && before(ev.ts, ev.eventId, s.ts[n - 1]!, s.id[n - 1]!))) {
+      // Out of order for this user: replay it.
+      replayUser(u, s, this.ctx.timeoutMs)
+      this.diff(iv, u.iv)
+    } else if (!u.tPresent && kind === JOIN && iv.length > 0 && iv[iv.length - 1] === ev.ts) {
+      // A join where the last interval ended continues that interval: its start is not in the tail.
+      const old = iv.slice()
       appendUser(u, ev.ts, kind, this.ctx.timeoutMs)
-    } else replayUser(u, s, this.ctx.timeoutMs)
-    this.diff(old, u.iv)
+      this.diff(old, u.iv)
+    } else {
+      // In order for this user (the common case): only the provisional last interval can change.
+      const k = u.tPresent ? iv.length - 2 : iv.length
+      const prevEnd = k > 0 ? iv[k - 1]! : Number.NaN
+      OLD.length = 0
+      if (u.tPresent) OLD.push(iv[k]!, iv[k + 1]!)
+      appendUser(u, ev.ts, kind, this.ctx.timeoutMs)
+      if (OLD.length === 2 && iv.length === k + 2 && iv[k] === OLD[0] && iv[k + 1] === OLD[1]) return
+      const sameStart = OLD.length === 2 && iv.length > k && iv[k] === OLD[0]
+      this.intervals(prevEnd, OLD, 0, -1, sameStart)
+      this.intervals(prevEnd, iv, k, 1, sameStart)
+    }
   }
 
   private applyStop(ev: StreamEvent): void {
@@ -171,41 +195,48 @@ export class Stream {
     if (k === old.length && k === iv.length) return
     // Usually only the end of the last interval moved (a refresh): its start and the gap before stay.
     const sameStart = k < n && old[k] === iv[k]
-    this.intervals(old, k, -1, sameStart)
-    this.intervals(iv, k, 1, sameStart)
+    const prevEnd = k > 0 ? iv[k - 1]! : Number.NaN
+    this.intervals(prevEnd, old, k, -1, sameStart)
+    this.intervals(prevEnd, iv, k, 1, sameStart)
   }
 
-  private intervals(iv: number[], k: number, sign: number, sameStart: boolean): void {
+  /**
+   * Adds (sign 1) or removes (-1) the points of the intervals arr[lo..]: starts, ends,
+   * and the gaps between consecutive intervals of the user (`prevEnd`: end of the
+   * interval before arr[lo], NaN if none). `sameStart`: the first interval's start and
+   * the gap before it are unchanged, skip them.
+   */
+  private intervals(prevEnd: number, arr: number[], lo: number, sign: number, sameStart: boolean): void {
     const w = this.ctx.windowMs
     const f = this.ctx.foldIdx * w
-    // The gap before interval k changes with it (unless its start did not move).
-    for (let i = k === 0 || sameStart ? k : k - 2; i < iv.length; i += 2) {
-      if (i >= k) {
-        const a = iv[i]!
-        const b = iv[i + 1]!
-        if (a >= f && a !== Number.NEGATIVE_INFINITY && !(sameStart && i === k)) {
+    let pe = prevEnd
+    for (let i = lo; i < arr.length; i += 2) {
+      const a = arr[i]!
+      const b = arr[i + 1]!
+      if (!(sameStart && i === lo)) {
+        if (!Number.isNaN(pe)) {
+          // A gap [pe, a) inside one window, not at its start: the user would count twice there.
+          const gi = Math.floor(pe / w)
+          if (pe >= f && pe !== gi * w && Math.floor(a / w) === gi) {
+            this.acc(gi).gaps += sign
+            this.touch(gi)
+          }
+        }
+        if (a >= f && a !== Number.NEGATIVE_INFINITY) {
           const ai = Math.floor(a / w)
           const acc = this.acc(ai)
           acc.starts += sign
-          addPoint(acc, a, sign)
+          addPoint(acc, a - ai * w, sign)
           this.touch(ai)
         }
-        const bi = Math.floor(b / w)
-        const acc = this.acc(bi)
-        acc.ends += sign
-        if (b === bi * w) acc.endsAtStart += sign
-        addPoint(acc, b, -sign)
-        this.touch(bi)
       }
-      if (i + 2 < iv.length) {
-        const g1 = iv[i + 1]!
-        const g2 = iv[i + 2]!
-        const gi = Math.floor(g1 / w)
-        if (g1 >= f && g1 !== gi * w && Math.floor(g2 / w) === gi) {
-          this.acc(gi).gaps += sign
-          this.touch(gi)
-        }
-      }
+      const bi = Math.floor(b / w)
+      const acc = this.acc(bi)
+      acc.ends += sign
+      if (b === bi * w) acc.endsAtStart += sign
+      addPoint(acc, b - bi * w, -sign)
+      this.touch(bi)
+      pe = b
     }
   }
 
@@ -374,7 +405,7 @@ export class Stream {
     if (!Number.isFinite(t) || ti < this.ctx.foldIdx) return
     let result = 0
     const entering = this.walk(ti - 1, () => {})
-    result = countAt(this.windows.get(ti), entering, t)
+    result = countAt(this.windows.get(ti), entering, t - ti * w)
     if (result !== this.activeAtLast) {
       this.activeAtLast = result
       this.headDirty = true

@@ -138,13 +138,15 @@ export function replayUser(u: User, stops: Stops, timeoutMs: number): void {
 
 /**
  * Applies one record that sorts after every pending record and stop of the user,
- * continuing from the tail state (O(1) instead of a replay).
+ * continuing from the tail state (O(1) instead of a replay). Changes `u.iv` in place.
  */
 export function appendUser(u: User, t: number, kind: number, timeoutMs: number): void {
   present = u.tPresent
   from = u.tFrom
   last = u.tLast
-  out = u.iv.slice(0, present ? u.iv.length - 2 : u.iv.length)
+  // In place: the caller saved the provisional interval it needs for the diff.
+  out = u.iv
+  if (present) out.length -= 2
   step(t, kind, timeoutMs)
   finish(u, timeoutMs)
 }

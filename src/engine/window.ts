@@ -24,9 +24,13 @@ export interface WindowAcc {
   endsAtStart: number
   /** Gaps between two intervals of one user, inside the window. */
   gaps: number
-  /** Instants (ascending, unique) where the present count changes, and by how much. */
-  readonly pts: number[]
-  readonly dls: number[]
+  /**
+   * Instant (ms after the window start, a small integer key) -> change of the present
+   * count there (no zero entries). A map, not a sorted array: most changes are
+   * provisional timeouts moved by heartbeats, in windows ahead of the newest record;
+   * sorting happens only when a row is read.
+   */
+  readonly pts: Map<number, number>
   joins: number
   leaves: number
   chat: number
@@ -42,8 +46,7 @@ export function newWindowAcc(): WindowAcc {
     ends: 0,
     endsAtStart: 0,
     gaps: 0,
-    pts: [],
-    dls: [],
+    pts: new Map(),
     joins: 0,
     leaves: 0,
     chat: 0,
@@ -54,32 +57,12 @@ export function newWindowAcc(): WindowAcc {
   }
 }
 
-/** Adds `delta` to the count change at instant `t` (usually the newest instant: scan from the end). */
-export function addPoint(acc: WindowAcc, t: number, delta: number): void {
-  const pts = acc.pts
-  let i = pts.length
-  while (i > 0 && pts[i - 1]! > t) i--
-  if (i > 0 && pts[i - 1] === t) {
-    const d = acc.dls[i - 1]! + delta
-    if (d === 0) {
-      // Keep the arrays as small as the live points: a removed interval leaves nothing behind.
-      pts.splice(i - 1, 1)
-      acc.dls.splice(i - 1, 1)
-    } else acc.dls[i - 1] = d
-    return
-  }
-  if (i === pts.length) {
-    pts.push(t)
-    acc.dls.push(delta)
-  } else {
-    pts.splice(i, 0, t)
-    acc.dls.splice(i, 0, delta)
-  }
-}
-
-/** True when the window has no record and no point (its row depends on `entering` only). */
-export function hasRecordsOrPoints(acc: WindowAcc): boolean {
-  return acc.events > 0 || acc.pts.length > 0 || acc.starts !== 0 || acc.ends !== 0 || acc.gaps !== 0
+/** Adds `delta` to the count change at `dt` ms after the window start. */
+export function addPoint(acc: WindowAcc, dt: number, delta: number): void {
+  const d = (acc.pts.get(dt) ?? 0) + delta
+  // Keep the map as small as the live points: a removed interval leaves nothing behind.
+  if (d === 0) acc.pts.delete(dt)
+  else acc.pts.set(dt, d)
 }
 
 /** Users present at the window's last instant, i.e. entering the next window. */
@@ -87,12 +70,11 @@ export function nextEntering(acc: WindowAcc | undefined, entering: number): numb
   return acc === undefined ? entering : entering + acc.starts - acc.ends
 }
 
-/** Present users at instant `t` of the window (after everything at `t`). */
-export function countAt(acc: WindowAcc | undefined, entering: number, t: number): number {
+/** Present users `dt` ms after the window start (after everything at that instant). */
+export function countAt(acc: WindowAcc | undefined, entering: number, dt: number): number {
   if (acc === undefined) return entering
   let n = entering
-  const pts = acc.pts
-  for (let i = 0; i < pts.length && pts[i]! <= t; i++) n += acc.dls[i]!
+  for (const [at, d] of acc.pts) if (at <= dt) n += d
   return n
 }
 
@@ -127,13 +109,15 @@ export function windowRow(
   }
   const unique = entering + acc.starts - acc.endsAtStart - acc.gaps
   if (acc.events === 0 && unique === 0) return null
-  const pts = acc.pts
   // The count at s is `entering` only when nothing changes at s itself.
-  let peak = pts.length > 0 && pts[0] === windowStart ? 0 : entering
-  let n = entering
-  for (let i = 0; i < pts.length; i++) {
-    n += acc.dls[i]!
-    if (n > peak) peak = n
+  let peak = acc.pts.has(0) ? 0 : entering
+  if (acc.pts.size > 0) {
+    const times = [...acc.pts.keys()].sort((x, y) => x - y)
+    let n = entering
+    for (const t of times) {
+      n += acc.pts.get(t)!
+      if (n > peak) peak = n
+    }
   }
   return {
     streamId,

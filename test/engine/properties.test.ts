@@ -8,7 +8,8 @@ import fc from 'fast-check'
 import { Run } from './driver.ts'
 import { config, partitionInput, plan } from './gen.ts'
 
-const RUNS = 1000
+// RTSA_PROPERTY_RUNS raises the runs for a longer soak; the suite itself runs 1,000 per property.
+const RUNS = Number(process.env.RTSA_PROPERTY_RUNS ?? 1000)
 
 test('engine = oracle, whatever the batch split and restore points', () => {
   fc.assert(
