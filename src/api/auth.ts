@@ -7,7 +7,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Api } from './context.ts'
 
-const PUBLIC_ROUTES = new Set(['/health', '/', '/app.js', '/style.css', '/vendor/uplot/:file'])
+const PUBLIC_ROUTES = new Set([
+  '/health',
+  '/',
+  '/app.js',
+  '/live.js',
+  '/charts.js',
+  '/style.css',
+  '/vendor/uplot/:file',
+])
 
 function digest(s: string): Buffer {
   // Hash both sides so the comparison is constant-time whatever the lengths.

@@ -2,11 +2,11 @@
 // totals of the last 30 minutes in memory, filled by the /live snapshot and kept
 // current by its updates, and redraws at most once per animation frame.
 /* global uPlot */
+import { ensureChart, showEmpty } from './charts.js'
+import { MINUTES, startLive } from './live.js'
 
-const MINUTES = 30
 const TOP_SERIES = 5
 const COLORS = ['#4cc9f0', '#f72585', '#ffd166', '#06d6a0', '#b388ff', '#ff8c42']
-const TOKEN_KEY = 'rtsa.token'
 
 const store = {
   windows: new Map(), // `${window_start}|${stream_id}` -> row
@@ -21,139 +21,6 @@ const $ = (id) => document.getElementById(id)
 const nf = new Intl.NumberFormat('en-US')
 const nf1 = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 })
 const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' })
-
-// ---------- connection ----------
-
-let token = localStorage.getItem(TOKEN_KEY) || ''
-let source = null
-let fetchAbort = null
-let retryTimer = null
-
-function setConn(kind, text) {
-  const el = $('conn')
-  el.className = `pill pill-${kind}`
-  el.textContent = text
-  document.body.dataset.conn = kind
-}
-
-function banner(text) {
-  const el = $('banner')
-  el.hidden = !text
-  el.textContent = text || ''
-}
-
-function handle(event, data) {
-  if (event === 'snapshot') applySnapshot(data)
-  else if (event === 'update') applyUpdate(data)
-  else if (event === 'pipeline') applyPipeline(data)
-  else if (event === 'status') {
-    if (data.database_ok) banner('')
-    else banner(`The API cannot read the database: ${data.error}. Showing the last known figures.`)
-    setConn(data.database_ok ? 'ok' : 'warn', data.database_ok ? 'live' : 'database down')
-  }
-}
-
-async function connect() {
-  clearTimeout(retryTimer)
-  // Find out first whether the API wants a token (EventSource cannot send headers).
-  let probe
-  try {
-    probe = await fetch('/state?limit=1', { headers: authHeaders() })
-  } catch {
-    return disconnected('Cannot reach the API. Retrying…')
-  }
-  if (probe.status === 401) {
-    setConn('warn', 'token needed')
-    $('token-form').hidden = false
-    return
-  }
-  $('token-form').hidden = true
-  if (token) streamWithFetch()
-  else streamWithEventSource()
-}
-
-function authHeaders() {
-  return token ? { authorization: `Bearer ${token}` } : {}
-}
-
-function disconnected(text) {
-  setConn('down', 'disconnected')
-  banner(text)
-  retryTimer = setTimeout(connect, 3000)
-}
-
-function streamWithEventSource() {
-  if (source) source.close()
-  source = new EventSource(`/live?minutes=${MINUTES}`)
-  source.onopen = () => {
-    setConn('ok', 'live')
-    banner('')
-  }
-  for (const name of ['snapshot', 'update', 'pipeline', 'status']) {
-    source.addEventListener(name, (e) => handle(name, JSON.parse(e.data)))
-  }
-  source.onerror = () => {
-    // EventSource reconnects by itself (and gets a fresh snapshot); a closed one gave up.
-    if (source.readyState === EventSource.CLOSED) {
-      source = null
-      disconnected('The live feed closed. Reconnecting…')
-    } else {
-      setConn('wait', 'reconnecting…')
-    }
-  }
-}
-
-// With a token: the same SSE protocol read through fetch, which can send headers.
-async function streamWithFetch() {
-  if (fetchAbort) fetchAbort.abort()
-  fetchAbort = new AbortController()
-  let res
-  try {
-    res = await fetch(`/live?minutes=${MINUTES}`, { headers: authHeaders(), signal: fetchAbort.signal })
-  } catch {
-    return disconnected('Cannot reach the API. Retrying…')
-  }
-  if (res.status === 401) {
-    token = ''
-    localStorage.removeItem(TOKEN_KEY)
-    return connect()
-  }
-  if (!res.ok || !res.body) return disconnected(`The live feed answered ${res.status}. Retrying…`)
-  setConn('ok', 'live')
-  banner('')
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
-  let buffer = ''
-  try {
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      buffer += value
-      let end = buffer.indexOf('\n\n')
-      while (end >= 0) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        let name = 'message'
-        let data = ''
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event: ')) name = line.slice(7)
-          else if (line.startsWith('data: ')) data += line.slice(6)
-        }
-        if (data) handle(name, JSON.parse(data))
-        end = buffer.indexOf('\n\n')
-      }
-    }
-  } catch {
-    // the connection dropped
-  }
-  disconnected('The live feed closed. Reconnecting…')
-}
-
-$('token-form').addEventListener('submit', (e) => {
-  e.preventDefault()
-  token = $('token-input').value.trim()
-  localStorage.setItem(TOKEN_KEY, token)
-  connect()
-})
 
 // ---------- data ----------
 
@@ -270,69 +137,6 @@ function renderKpis() {
   const t = store.totals.get(prev)
   $('k-chat').textContent = t ? nf.format(t.chat_messages) : store.totals.size ? '0' : '–'
   $('k-money').textContent = t ? usd.format(t.donations_cents / 100) : store.totals.size ? usd.format(0) : '–'
-}
-
-const charts = {}
-
-function chartSize(el) {
-  const w = Math.max(240, el.clientWidth)
-  const tall = el.dataset.tall !== undefined && w >= 600
-  return { width: w, height: w < 500 ? 180 : tall ? 300 : 220 }
-}
-
-const hhmm = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hour12: false })
-
-function axisStyle() {
-  return {
-    stroke: '#8b95a7',
-    grid: { stroke: 'rgba(139,149,167,0.12)', width: 1 },
-    ticks: { stroke: 'rgba(139,149,167,0.25)', width: 1 },
-    font: '11px system-ui, sans-serif',
-  }
-}
-
-function ensureChart(key, el, series, opts) {
-  const signature = series.map((s) => s.label).join('|')
-  let c = charts[key]
-  if (c && c.signature !== signature) {
-    c.plot.destroy()
-    c = null
-  }
-  if (!c) {
-    el.querySelector('.empty')?.remove()
-    const plot = new uPlot(
-      {
-        ...chartSize(el),
-        series: [{}, ...series],
-        axes: [
-          { ...axisStyle(), values: (_u, splits) => splits.map((s) => hhmm.format(new Date(s * 1000))) },
-          { ...axisStyle(), size: 56, ...(opts.yAxis || {}) },
-        ],
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-        legend: { live: true },
-        cursor: { drag: { x: false, y: false } },
-      },
-      [[]],
-      el,
-    )
-    c = { plot, signature }
-    charts[key] = c
-  }
-  return c.plot
-}
-
-function showEmpty(el, key, text) {
-  if (charts[key]) {
-    charts[key].plot.destroy()
-    delete charts[key]
-  }
-  let empty = el.querySelector('.empty')
-  if (!empty) {
-    empty = document.createElement('div')
-    empty.className = 'empty'
-    el.append(empty)
-  }
-  empty.textContent = text
 }
 
 function renderViewers(top) {
@@ -500,15 +304,8 @@ function tick() {
 setInterval(tick, 1000)
 tick()
 
-let resizeTimer = 0
-window.addEventListener('resize', () => {
-  clearTimeout(resizeTimer)
-  resizeTimer = setTimeout(() => {
-    for (const [key, c] of Object.entries(charts)) {
-      const el = $(`chart-${key}`)
-      if (el) c.plot.setSize(chartSize(el))
-    }
-  }, 100)
+startLive((event, data) => {
+  if (event === 'snapshot') applySnapshot(data)
+  else if (event === 'update') applyUpdate(data)
+  else if (event === 'pipeline') applyPipeline(data)
 })
-
-connect()

@@ -1,5 +1,6 @@
 /**
- * The dashboard: `/` (index.html), `/app.js`, `/style.css` from src/api/public, and
+ * The dashboard: `/` (index.html), its ES modules (`/app.js`, `/live.js`, `/charts.js`)
+ * and `/style.css` from src/api/public, and
  * uPlot from node_modules/uplot/dist under `/vendor/uplot/` (no CDN: works offline).
  */
 import { readFile } from 'node:fs/promises'
@@ -17,6 +18,8 @@ const UPLOT = dirname(createRequire(import.meta.url).resolve('uplot/package.json
 const OWN: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/live.js': { file: 'live.js', type: 'text/javascript; charset=utf-8' },
+  '/charts.js': { file: 'charts.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 }
 const VENDOR: Record<string, string> = {
