@@ -27,6 +27,10 @@ export async function processCommand(_args: string[]): Promise<number> {
   const pool = createPool(connection, {
     max: 4,
     applicationName: `rtsa-processor-${config.instanceId}`,
+    // A frozen or partitioned instance must not keep a checkpoint row locked: its
+    // transaction is aborted and the new owner's claim goes through.
+    idleInTransactionTimeoutMs: 10_000,
+    lockTimeoutMs: 15_000,
     onError: (error) => log.warn({ err: error.message }, 'idle database connection failed'),
   })
   await waitForPostgres(pgUrlOf(connection), {

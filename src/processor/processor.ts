@@ -263,8 +263,12 @@ export class Processor {
           metrics.fenced.inc()
           log.warn({ partition, epoch: owned.epoch }, 'commit refused: another instance owns the partition')
           this.#drop(partition, 'fenced')
-          // The engine's state ran ahead of what is stored: rebuild it by claiming again.
-          if (this.#assigned.includes(partition)) this.#claimLater(partition)
+          // Either we lost it (a rebalance we have not seen yet will say so) or a stale member
+          // claimed it. Claim again only after a few heartbeats, once assignments have settled,
+          // so two instances do not take a partition from each other in a loop.
+          setTimeout(() => {
+            if (this.#assigned.includes(partition) && !this.#stopRequested) this.#claimLater(partition)
+          }, 3000).unref()
           return
         }
         break

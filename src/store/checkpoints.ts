@@ -12,6 +12,7 @@ import type {
   WindowKey,
   WindowRow,
 } from '../engine/types.ts'
+import { checkout } from './pool.ts'
 
 /** What a new owner of a partition resumes from. */
 export interface PartitionCheckpoint {
@@ -55,7 +56,7 @@ export async function claimPartition(
   partition: number,
   owner: string,
 ): Promise<PartitionCheckpoint> {
-  const client = await pool.connect()
+  const client = await checkout(pool)
   try {
     await client.query('begin')
     const row = (
@@ -106,7 +107,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * row lock serialises this commit against a concurrent claim.
  */
 export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'committed' | 'fenced'> {
-  const client = await pool.connect()
+  const client = await checkout(pool)
   try {
     await client.query('begin')
     const fence = await client.query(

@@ -5,6 +5,7 @@
  */
 import type pg from 'pg'
 import { RtsaError } from '../errors/catalogue.ts'
+import { checkout } from './pool.ts'
 
 interface Migration {
   readonly version: number
@@ -100,7 +101,7 @@ const MIGRATION_LOCK = 7_245_531_001
 
 /** Applies every migration not yet applied. Safe to call from many processes at once. */
 export async function migrate(pool: pg.Pool): Promise<number[]> {
-  const client = await pool.connect()
+  const client = await checkout(pool)
   const applied: number[] = []
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK])

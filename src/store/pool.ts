@@ -11,7 +11,15 @@ pg.types.setTypeParser(20, (v) => Number(v))
  */
 export function createPool(
   connection: PgConnection | string,
-  options: { max?: number; applicationName?: string; onError?: (error: Error) => void } = {},
+  options: {
+    max?: number
+    applicationName?: string
+    onError?: (error: Error) => void
+    /** Aborts a transaction left idle this long (a frozen client must not hold locks forever). */
+    idleInTransactionTimeoutMs?: number
+    /** Gives up waiting for a lock after this long (the caller retries). */
+    lockTimeoutMs?: number
+  } = {},
 ): pg.Pool {
   const base = typeof connection === 'string' ? { connectionString: connection } : connection
   const pool = new pg.Pool({
@@ -20,7 +28,28 @@ export function createPool(
     application_name: options.applicationName ?? 'rtsa',
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
+    ...(options.idleInTransactionTimeoutMs === undefined
+      ? {}
+      : { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }),
+    ...(options.lockTimeoutMs === undefined ? {} : { lock_timeout: options.lockTimeoutMs }),
   })
   pool.on('error', options.onError ?? (() => {}))
   return pool
+}
+
+/**
+ * Checks a client out of the pool. While checked out, a connection the server ends
+ * (restart, idle-in-transaction timeout) must not crash the process with an unhandled
+ * 'error' event: the pending or next query fails instead, and release() discards it.
+ */
+export async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect()
+  const ignore = () => {}
+  client.on('error', ignore)
+  const release = client.release.bind(client)
+  client.release = (destroy?: boolean | Error) => {
+    client.off('error', ignore)
+    return release(destroy)
+  }
+  return client
 }

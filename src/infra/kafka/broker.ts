@@ -85,6 +85,15 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   const logFile = join(p.logs, 'server.log')
   const running = readPid(p.pidFile)
   if (running !== undefined && isAlive(running)) {
+    const current = existsSync(p.properties)
+      ? /listeners=PLAINTEXT:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(p.properties, 'utf8'))?.[1]
+      : undefined
+    if (current !== undefined && Number(current) !== options.port) {
+      throw new RtsaError(
+        'KAFKA_START_FAILED',
+        `The local Kafka broker of ${p.dir} already runs on port ${current}, not ${options.port} (KAFKA_PORT): stop it first (rtsa down)`,
+      )
+    }
     await waitForKafka(bootstrap, { timeoutMs: 60_000, settingName: 'KAFKA_PORT' })
     return { bootstrap, pid: running, started: false, logFile }
   }
