@@ -216,3 +216,26 @@ test('/live: the LISTEN connection comes back after being killed, and resyncs', 
     (d.windows as Array<{ active_viewers: number }>).some((w) => w.active_viewers === 4343),
   )
 })
+
+test('/live: when more changed than an update may carry, clients get a fresh snapshot', async (t) => {
+  const { pool, url } = await setupDatabase(t)
+  await seedKnownRows(pool)
+  const app = await buildApp({ pool, config: {}, live: { coalesceMs: 100, changeLimit: 3 } })
+  defer(t, () => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const sse = await openSse(`${base}/live?minutes=10`)
+  defer(t, () => sse.close())
+  await sse.next('snapshot')
+  await new Promise((r) => setTimeout(r, 300))
+  for (const stream of ['s1', 's2', 's3', 's4'])
+    await putWindow(pool, { stream, start: minuteStart(0), activeViewers: 9 })
+  const notifier = new pg.Client({ connectionString: url })
+  await notifier.connect()
+  defer(t, () => notifier.end())
+  await notifier.query(`select pg_notify('rtsa_commits', '{"streams":["s1","s2","s3","s4"]}')`)
+  const snap = await sse.next('snapshot', 3000, (d) =>
+    (d.windows as Array<{ stream_id: string }>).some((w) => w.stream_id === 's4'),
+  )
+  assert.equal(snap.minutes, 10)
+})

@@ -36,6 +36,8 @@ export interface LiveOptions {
    * its transaction's start time, which can precede the previous read.
    */
   readonly slackMs?: number
+  /** Changed rows one update may carry; beyond it clients get a fresh snapshot instead. */
+  readonly changeLimit?: number
 }
 
 const MINUTE = 60_000
@@ -66,7 +68,9 @@ export class LiveHub {
   readonly #heartbeatMs: number
   readonly #pipelineMs: number
   readonly #slackMs: number
-  readonly #clients = new Set<ServerResponse>()
+  readonly #changeLimit: number
+  /** Each connection with the snapshot depth it asked for. */
+  readonly #clients = new Map<ServerResponse, number>()
   #started = false
   #closed = false
   #seq = 0
@@ -90,6 +94,7 @@ export class LiveHub {
     this.#heartbeatMs = options.heartbeatMs ?? 15_000
     this.#pipelineMs = options.pipelineMs ?? 2000
     this.#slackMs = options.slackMs ?? 10_000
+    this.#changeLimit = options.changeLimit ?? 5000
   }
 
   get clients(): number {
@@ -123,7 +128,7 @@ export class LiveHub {
       return
     }
     if (this.#clients.size === 0 || this.#cursor === null) this.#cursor = new Date(snapshot.server_time_utc)
-    this.#clients.add(res)
+    this.#clients.set(res, snapshot.minutes)
     res.on('close', () => this.#clients.delete(res))
     // Tell EventSource to come back after 2 s, then the whole picture.
     res.write('retry: 2000\n\n')
@@ -139,7 +144,7 @@ export class LiveHub {
       onResync: () => this.#markAll(),
     })
     const heartbeat = setInterval(() => {
-      for (const res of this.#clients) res.write(`: heartbeat ${new Date().toISOString()}\n\n`)
+      for (const res of this.#clients.keys()) res.write(`: heartbeat ${new Date().toISOString()}\n\n`)
     }, this.#heartbeatMs)
     const pipeline = setInterval(() => void this.#pushPipeline(), this.#pipelineMs)
     heartbeat.unref()
@@ -178,8 +183,13 @@ export class LiveHub {
     try {
       const since = new Date((this.#cursor?.getTime() ?? Date.now()) - this.#slackMs)
       const streams = pending === 'all' ? null : [...pending]
-      const changes = await changesSince(this.#pool, { since, streams, limit: 5000 })
+      const changes = await changesSince(this.#pool, { since, streams, limit: this.#changeLimit })
       this.#cursor = changes.now
+      if (changes.windows.length >= this.#changeLimit || changes.states.length >= this.#changeLimit) {
+        // Too much changed for a diff (e.g. after an outage): everyone starts over.
+        await this.#resnapshot()
+        return
+      }
       // The processor may delete provisional windows; tell clients which ones still exist
       // for every stream this update covers, so they can drop the others.
       const covered = streams ?? [
@@ -219,6 +229,16 @@ export class LiveHub {
     }
   }
 
+  /** Sends every connection a fresh `snapshot` of the depth it asked for. */
+  async #resnapshot(): Promise<void> {
+    const depths = new Set(this.#clients.values())
+    for (const minutes of depths) {
+      const snapshot = await this.snapshot(minutes)
+      this.#seq += 1
+      for (const [res, m] of this.#clients) if (m === minutes) this.#send(res, 'snapshot', snapshot)
+    }
+  }
+
   async #pushPipeline(): Promise<void> {
     if (this.#clients.size === 0 || this.#closed) return
     try {
@@ -243,7 +263,8 @@ export class LiveHub {
   #broadcast(event: string, data: unknown): void {
     const text = JSON.stringify(data)
     this.#seq += 1
-    for (const res of this.#clients) this.#write(res, `id: ${this.#seq}\nevent: ${event}\ndata: ${text}\n\n`)
+    for (const res of this.#clients.keys())
+      this.#write(res, `id: ${this.#seq}\nevent: ${event}\ndata: ${text}\n\n`)
   }
 
   #send(res: ServerResponse, event: string, data: unknown): void {
@@ -265,7 +286,7 @@ export class LiveHub {
     this.#closed = true
     if (this.#timer !== null) clearTimeout(this.#timer)
     for (const t of this.#intervals) clearInterval(t)
-    for (const res of this.#clients) res.end()
+    for (const res of this.#clients.keys()) res.end()
     this.#clients.clear()
     await this.#source.close()
   }
