@@ -158,7 +158,7 @@ export async function generateCommand(args: string[]): Promise<number> {
   log(`writing to ${target}; reproduce this run with --seed ${seed}`)
   const { signal, dispose } = abortOnSignals(log)
   try {
-    const summary = await runGenerator({ config: { ...c, seed }, sink, signal, log })
+    const summary = await runGenerator({ config: { ...c, seed }, sink, signal, log, parallel: true })
     const d = summary.delivery
     const faults = Object.entries(summary.faults)
       .filter(([, n]) => n > 0)

@@ -49,6 +49,7 @@ export class BatchingProducer {
   #bytes = 0
   #sentOnce = false
   readonly #errors: string[] = []
+  readonly #keys = new Map<string, Buffer>()
 
   constructor(sender: RecordSender, options: BatchingOptions) {
     this.#sender = sender
@@ -58,7 +59,7 @@ export class BatchingProducer {
   /** Queues one record; resolves once there is room for more (backpressure). */
   async add(key: string | Buffer | null, value: string | Buffer): Promise<void> {
     const v = typeof value === 'string' ? Buffer.from(value, 'utf8') : value
-    const k = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
+    const k = typeof key === 'string' ? this.#keyBuffer(key) : key
     this.#batch.push({ topic: this.#options.topic, key: k, value: v })
     this.#queued++
     this.#bytes += v.length
@@ -103,6 +104,16 @@ export class BatchingProducer {
       bytes: this.#bytes,
       errors: [...this.#errors],
     }
+  }
+
+  /** Keys repeat (one per stream): encode each once. Bounded so that odd inputs cannot grow it forever. */
+  #keyBuffer(key: string): Buffer {
+    let b = this.#keys.get(key)
+    if (b === undefined) {
+      b = Buffer.from(key, 'utf8')
+      if (this.#keys.size < 100_000) this.#keys.set(key, b)
+    }
+    return b
   }
 
   async #deliver(batch: OutgoingRecord[]): Promise<void> {

@@ -121,8 +121,10 @@ export class JsonLinesSink implements RecordSink {
     this.#out = path === '-' ? process.stdout : createWriteStream(path, { encoding: 'utf8' })
   }
 
-  async add(key: string | null, value: string): Promise<void> {
-    const line = `${JSON.stringify({ key, value })}\n`
+  async add(key: string | Buffer | null, value: string | Buffer): Promise<void> {
+    const k = Buffer.isBuffer(key) ? key.toString('utf8') : key
+    const v = Buffer.isBuffer(value) ? value.toString('utf8') : value
+    const line = `${JSON.stringify({ key: k, value: v })}\n`
     this.#buffer.push(line)
     this.#count++
     this.#bytes += line.length

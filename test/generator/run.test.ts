@@ -12,8 +12,8 @@ class MemorySink {
   constructor(clock: () => number = () => 0) {
     this.clock = clock
   }
-  async add(key: string | null, value: string): Promise<void> {
-    this.records.push({ key, value, at: this.clock() })
+  async add(key: string | Buffer | null, value: string | Buffer): Promise<void> {
+    this.records.push({ key: key === null ? null : String(key), value: String(value), at: this.clock() })
   }
   async sendBatch(): Promise<void> {
     this.batches++
@@ -95,6 +95,63 @@ describe('runGenerator', () => {
     })
     assert.equal(summary.interrupted, true)
     assert.equal(summary.records, 500)
+  })
+})
+
+describe('runGenerator in parallel (model in a worker thread)', () => {
+  it('sends exactly the records of the single-threaded path, faults included', async () => {
+    const env = {
+      SIMULATE_FROM: '2025-06-01T10:00:00Z',
+      DURATION: '3 minutes',
+      EVENTS_PER_SEC: '200',
+      STREAM_COUNT: '7',
+      FAULT_DUPLICATE_RATE: '0.05',
+      FAULT_DISORDER_RATE: '0.05',
+      FAULT_LATE_RATE: '0.01',
+      FAULT_MALFORMED_RATE: '0.02',
+    }
+    const single = new MemorySink()
+    const a = await runGenerator({ config: config(env), sink: single, now: () => T0 })
+    const parallel = new MemorySink()
+    const b = await runGenerator({ config: config(env), sink: parallel, now: () => T0, parallel: true })
+    assert.ok(single.records.length > 30_000)
+    assert.equal(parallel.records.length, single.records.length)
+    for (let i = 0; i < single.records.length; i++) {
+      const x = single.records[i]!
+      const y = parallel.records[i]!
+      assert.equal(String(y.key), x.key)
+      assert.equal(String(y.value), x.value)
+    }
+    assert.deepEqual(b.faults, a.faults)
+    assert.equal(b.lastEmitMs, a.lastEmitMs)
+  })
+
+  it('stops at COUNT and on abort', async () => {
+    const sink = new MemorySink()
+    const s = await runGenerator({
+      config: config({ SIMULATE_FROM: '1 day', COUNT: '4321' }),
+      sink,
+      now: () => T0,
+      parallel: true,
+    })
+    assert.equal(s.records, 4321)
+    assert.equal(sink.records.length, 4321)
+    const controller = new AbortController()
+    const aborted = new MemorySink()
+    const add = aborted.add.bind(aborted)
+    aborted.add = async (k, v) => {
+      if (aborted.records.length === 100) controller.abort()
+      return add(k, v)
+    }
+    const r = await runGenerator({
+      config: config({ SIMULATE_FROM: '1 day' }),
+      sink: aborted,
+      signal: controller.signal,
+      now: () => T0,
+      parallel: true,
+    })
+    assert.equal(r.interrupted, true)
+    assert.ok(r.records < 10_000, `${r.records} records after abort`)
   })
 })
 
