@@ -6,6 +6,7 @@
 import pg from 'pg'
 import pino, { type Logger } from 'pino'
 import { pgConnectionOf } from '../config/settings.ts'
+import { migrate } from '../store/migrations.ts'
 import { buildApp } from './app.ts'
 import { type ApiConfig, loadApiConfig } from './config.ts'
 import type { Api } from './context.ts'
@@ -37,6 +38,12 @@ export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<Ru
   const config = loadApiConfig(env)
   const logger = pino({ level: config.logLevel, name: 'rtsa-api' })
   const pool = createApiPool(config, logger)
+  // The schema is the processor's, but creating it here too (under its advisory lock)
+  // lets the API start first. A database that is down or a read-only user is no reason
+  // not to start: requests answer 503 until the schema is there.
+  await migrate(pool).catch((error: unknown) =>
+    logger.warn({ err: error }, 'could not check the database schema; serving anyway'),
+  )
   const app = await buildApp({ pool, config, logger })
   try {
     await app.listen({ port: config.port, host: config.host })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { test } from 'node:test'
 import { startApi } from '../../src/api/server.ts'
-import { setupDatabase } from './fixtures.ts'
+import { freshDatabase } from '../helpers/services.ts'
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -15,7 +15,8 @@ async function freePort(): Promise<number> {
 }
 
 test('startApi: listens on HOST:PORT from the environment, serves, stops gracefully', async (t) => {
-  const { url } = await setupDatabase(t)
+  // An empty database: the API creates the schema itself when it starts first.
+  const url = await freshDatabase(t)
   const port = await freePort()
   const api = await startApi({ DATABASE_URL: url, PORT: String(port), LOG_LEVEL: 'silent', API_TOKEN: 'tok' })
   t.after(() => api.stop())
@@ -26,6 +27,7 @@ test('startApi: listens on HOST:PORT from the environment, serves, stops gracefu
   assert.equal((await fetch(`${api.url}/state`)).status, 401)
   const state = await fetch(`${api.url}/state`, { headers: { authorization: 'Bearer tok' } })
   assert.equal(state.status, 200)
+  assert.deepEqual(((await state.json()) as { rows: unknown[] }).rows, [])
   const page = await fetch(`${api.url}/`)
   assert.match(await page.text(), /<title>rtsa/)
   const uplot = await fetch(`${api.url}/vendor/uplot/uPlot.iife.min.js`)
