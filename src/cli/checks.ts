@@ -1,11 +1,10 @@
 /** Small helpers shared by `rtsa doctor` and `rtsa smoke`: the services' addresses and a check report. */
 import { randomUUID } from 'node:crypto'
 import { loadConfig } from '../config/define.ts'
-import { pgConnectionOf, pgUrlOf } from '../config/settings.ts'
+import { bootstrapOf, pgConnectionOf, pgUrlOf } from '../config/settings.ts'
 import { encodeEvent } from '../events/decode.ts'
 import { formatTimestampMicros } from '../events/timestamp.ts'
 import { KafkaProducer } from '../kafka/client.ts'
-import { LOCAL_BOOTSTRAP } from './process.ts'
 import { upSettings } from './up.ts'
 
 export type Verdict = 'ok' | 'warn' | 'fail'
@@ -22,7 +21,7 @@ export function targets(env: NodeJS.ProcessEnv = process.env) {
   const apiHost = c.host === '0.0.0.0' ? '127.0.0.1' : c.host
   return {
     config: c,
-    bootstrap: c.kafkaBootstrap ?? LOCAL_BOOTSTRAP,
+    bootstrap: bootstrapOf(c),
     databaseUrl: pgUrlOf(pgConnectionOf(c)),
     apiUrl: env.RTSA_API_URL ?? `http://${apiHost}:${c.port}`,
     processorUrl: c.metricsPort === 0 ? undefined : `http://${c.metricsHost}:${c.metricsPort}`,

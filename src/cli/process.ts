@@ -1,5 +1,5 @@
 import pino from 'pino'
-import { pgConnectionOf, pgUrlOf } from '../config/settings.ts'
+import { bootstrapOf, pgConnectionOf, pgUrlOf } from '../config/settings.ts'
 import { messageOf } from '../errors/catalogue.ts'
 import { waitForPostgres } from '../infra/postgres/server.ts'
 import { KafkaAdmin, waitForKafka } from '../kafka/client.ts'
@@ -11,9 +11,6 @@ import { Processor } from '../processor/processor.ts'
 import { migrate } from '../store/migrations.ts'
 import { createPool } from '../store/pool.ts'
 
-/** The local broker `rtsa up` starts, when KAFKA_BOOTSTRAP is not given. */
-export const LOCAL_BOOTSTRAP = ['127.0.0.1:9092']
-
 /**
  * `rtsa process`: runs one stream processor instance until SIGINT/SIGTERM, then
  * finishes and commits its batch, gives up its partitions and leaves the group.
@@ -21,7 +18,7 @@ export const LOCAL_BOOTSTRAP = ['127.0.0.1:9092']
 export async function processCommand(_args: string[]): Promise<number> {
   const config = loadProcessorConfig()
   const log = pino({ level: config.logLevel, base: { service: 'processor', instance: config.instanceId } })
-  const bootstrap = config.kafkaBootstrap ?? LOCAL_BOOTSTRAP
+  const bootstrap = bootstrapOf(config)
   const connection = pgConnectionOf(config)
   await waitForKafka(bootstrap, { timeoutMs: 30_000, settingName: 'KAFKA_BOOTSTRAP' })
   const pool = createPool(connection, {

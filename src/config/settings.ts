@@ -21,6 +21,11 @@ export const localKafkaSettings = {
   kafkaPort: port()('KAFKA_PORT', 9092, 'Port of the local broker (its controller uses the next port).'),
 }
 
+/** The brokers to use: KAFKA_BOOTSTRAP, else the local broker that `rtsa up` starts on KAFKA_PORT. */
+export function bootstrapOf(c: { kafkaBootstrap: string[] | undefined; kafkaPort: number }): string[] {
+  return c.kafkaBootstrap ?? [`127.0.0.1:${c.kafkaPort}`]
+}
+
 export const engineSettings = {
   window: duration('WINDOW', 60_000, 'Tumbling window length.'),
   watermark: duration(

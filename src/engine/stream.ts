@@ -25,9 +25,6 @@ import {
 } from './viewers.ts'
 import { addPoint, countAt, newWindowAcc, nextEntering, type WindowAcc, windowRow } from './window.ts'
 
-/** Scratch copy of a user's old provisional interval (no allocation per record). */
-const OLD: number[] = []
-
 /** Settings and the partition's fold frontier, shared by the streams of a partition. */
 export interface Ctx {
   readonly windowMs: number
@@ -160,14 +157,15 @@ export class Stream {
       this.diff(old, u.iv)
     } else {
       // In order for this user (the common case): only the provisional last interval can change.
-      const k = u.tPresent ? iv.length - 2 : iv.length
+      const had = u.tPresent
+      const k = had ? iv.length - 2 : iv.length
       const prevEnd = k > 0 ? iv[k - 1]! : Number.NaN
-      OLD.length = 0
-      if (u.tPresent) OLD.push(iv[k]!, iv[k + 1]!)
+      const oa = had ? iv[k]! : 0
+      const ob = had ? iv[k + 1]! : 0
       appendUser(u, ev.ts, kind, this.ctx.timeoutMs)
-      if (OLD.length === 2 && iv.length === k + 2 && iv[k] === OLD[0] && iv[k + 1] === OLD[1]) return
-      const sameStart = OLD.length === 2 && iv.length > k && iv[k] === OLD[0]
-      this.intervals(prevEnd, OLD, 0, -1, sameStart)
+      if (had && iv.length === k + 2 && iv[k] === oa && iv[k + 1] === ob) return
+      const sameStart = had && iv.length > k && iv[k] === oa
+      if (had) this.interval(prevEnd, oa, ob, -1, sameStart)
       this.intervals(prevEnd, iv, k, 1, sameStart)
     }
   }
@@ -207,37 +205,40 @@ export class Stream {
    * the gap before it are unchanged, skip them.
    */
   private intervals(prevEnd: number, arr: number[], lo: number, sign: number, sameStart: boolean): void {
-    const w = this.ctx.windowMs
-    const f = this.ctx.foldIdx * w
     let pe = prevEnd
     for (let i = lo; i < arr.length; i += 2) {
-      const a = arr[i]!
-      const b = arr[i + 1]!
-      if (!(sameStart && i === lo)) {
-        if (!Number.isNaN(pe)) {
-          // A gap [pe, a) inside one window, not at its start: the user would count twice there.
-          const gi = Math.floor(pe / w)
-          if (pe >= f && pe !== gi * w && Math.floor(a / w) === gi) {
-            this.acc(gi).gaps += sign
-            this.touch(gi)
-          }
-        }
-        if (a >= f && a !== Number.NEGATIVE_INFINITY) {
-          const ai = Math.floor(a / w)
-          const acc = this.acc(ai)
-          acc.starts += sign
-          addPoint(acc, a - ai * w, sign)
-          this.touch(ai)
+      this.interval(pe, arr[i]!, arr[i + 1]!, sign, sameStart && i === lo)
+      pe = arr[i + 1]!
+    }
+  }
+
+  /** The points of one interval [a, b) after an interval ending at `pe` (see `intervals`). */
+  private interval(pe: number, a: number, b: number, sign: number, skipStart: boolean): void {
+    const w = this.ctx.windowMs
+    const f = this.ctx.foldIdx * w
+    if (!skipStart) {
+      if (!Number.isNaN(pe)) {
+        // A gap [pe, a) inside one window, not at its start: the user would count twice there.
+        const gi = Math.floor(pe / w)
+        if (pe >= f && pe !== gi * w && Math.floor(a / w) === gi) {
+          this.acc(gi).gaps += sign
+          this.touch(gi)
         }
       }
-      const bi = Math.floor(b / w)
-      const acc = this.acc(bi)
-      acc.ends += sign
-      if (b === bi * w) acc.endsAtStart += sign
-      addPoint(acc, b - bi * w, -sign)
-      this.touch(bi)
-      pe = b
+      if (a >= f && a !== Number.NEGATIVE_INFINITY) {
+        const ai = Math.floor(a / w)
+        const acc = this.acc(ai)
+        acc.starts += sign
+        addPoint(acc, a - ai * w, sign)
+        this.touch(ai)
+      }
     }
+    const bi = Math.floor(b / w)
+    const acc = this.acc(bi)
+    acc.ends += sign
+    if (b === bi * w) acc.endsAtStart += sign
+    addPoint(acc, b - bi * w, -sign)
+    this.touch(bi)
   }
 
   /** Sets the users present just before the fold frontier (restore), with their carried intervals. */

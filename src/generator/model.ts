@@ -24,7 +24,8 @@
 import { formatTimestampMicros } from '../events/timestamp.ts'
 import type { WireEvent } from '../events/types.ts'
 import { type Scheduled, TimeHeap } from './heap.ts'
-import { Random, zipfWeights } from './random.ts'
+import { Random } from './random.ts'
+import { WeightedPicker, zipfIntegerWeights } from './weights.ts'
 
 /** Knobs of the audience model; every one has a realistic default. */
 export interface ModelTuning {
@@ -179,8 +180,9 @@ export class EventModel {
   readonly #streams: Stream[]
   readonly #freeUsers: Int32Array
   #freeCount: number
-  #liveCum: number[] = []
-  #liveStreams: Stream[] = []
+  /** Weights of the live streams (offline streams weigh 0), for picking by popularity. */
+  readonly #live: WeightedPicker
+  #liveCount = 0
   #audience = 0
   /** Sessions started and not ended, including those whose join is still ahead. */
   #sessions = 0
@@ -195,7 +197,8 @@ export class EventModel {
     this.#t = t
     this.plan = planModel(options, t)
     this.#rng = new Random(`${options.seed}/model`)
-    const weights = zipfWeights(options.streamIds.length, t.zipfExponent)
+    const weights = zipfIntegerWeights(options.streamIds.length, t.zipfExponent)
+    this.#live = new WeightedPicker(options.streamIds.length)
     this.#streams = options.streamIds.map((id, index) => ({
       index,
       id,
@@ -215,7 +218,7 @@ export class EventModel {
   }
 
   get liveStreams(): number {
-    return this.#liveStreams.length
+    return this.#liveCount
   }
 
   get emitted(): number {
@@ -245,11 +248,10 @@ export class EventModel {
       const live = this.#rng.chance(pOn) || s.index === 0
       // Residual time of the current phase: uniform share of a fresh phase.
       const phase = this.#phaseMicros(live) * this.#rng.next()
-      s.live = live
+      this.#setLive(s, live)
       this.#heap.push({ kind: 'toggle', stream: s, at: at + Math.max(1, Math.round(phase)), seq: 0 })
     }
-    this.#refreshLive()
-    for (const s of this.#liveStreams) this.#heap.push({ kind: 'announce', stream: s, at, seq: 0 })
+    for (const s of this.#streams) if (s.live) this.#heap.push({ kind: 'announce', stream: s, at, seq: 0 })
     // The steady-state audience joins during the first heartbeat interval; each one's
     // remaining session is a uniform share of a length-biased session (renewal theory).
     const spread = this.plan.heartbeatMeanSec * US
@@ -283,31 +285,15 @@ export class EventModel {
   }
 
   #setLive(s: Stream, live: boolean): void {
+    if (s.live === live) return
     s.live = live
-    this.#refreshLive()
-  }
-
-  #refreshLive(): void {
-    this.#liveStreams = this.#streams.filter((x) => x.live)
-    let sum = 0
-    this.#liveCum = this.#liveStreams.map((x) => {
-      sum += x.weight
-      return sum
-    })
+    this.#live.set(s.index, live ? s.weight : 0)
+    this.#liveCount += live ? 1 : -1
   }
 
   /** A live stream, chosen in proportion to popularity. */
   #pickStream(): Stream {
-    const cum = this.#liveCum
-    const r = this.#rng.next() * cum[cum.length - 1]!
-    let lo = 0
-    let hi = cum.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (cum[mid]! > r) hi = mid
-      else lo = mid + 1
-    }
-    return this.#liveStreams[lo]!
+    return this.#streams[this.#live.find(Math.floor(this.#rng.next() * this.#live.total))]!
   }
 
   #startSession(stream: Stream, joinAt: number, endAt: number): void {
@@ -402,7 +388,7 @@ export class EventModel {
   #onToggle(e: StreamToggle): GeneratedEvent | undefined {
     const s = e.stream
     const at = e.at
-    if (s.live && this.#liveStreams.length === 1) {
+    if (s.live && this.#liveCount === 1) {
       // Keep one stream live: postpone this stop by another live phase.
       e.at = at + Math.max(1, Math.round(this.#phaseMicros(true)))
       this.#heap.push(e)

@@ -116,13 +116,3 @@ export class Random {
     return `${hex32(a)}-${hb.slice(0, 4)}-${hb.slice(4)}-${hc.slice(0, 4)}-${hc.slice(4)}${hex32(d)}`
   }
 }
-
-/**
- * Zipf-like weights for `n` ranks: weight(rank) = 1 / rank^s, normalised to sum 1.
- * With s ~ 1 a few ranks are big and the long tail is small, like stream audiences.
- */
-export function zipfWeights(n: number, s: number): number[] {
-  const raw = Array.from({ length: n }, (_, i) => 1 / (i + 1) ** s)
-  const total = raw.reduce((x, y) => x + y, 0)
-  return raw.map((w) => w / total)
-}

@@ -4,6 +4,7 @@ import {
   commonSettings,
   engineSettings,
   kafkaSettings,
+  localKafkaSettings,
   postgresSettings,
   startingOffsetsSetting,
 } from '../config/settings.ts'
@@ -12,6 +13,7 @@ import {
 export const processorSettings = {
   ...commonSettings,
   ...kafkaSettings,
+  ...localKafkaSettings,
   ...postgresSettings,
   ...engineSettings,
   ...startingOffsetsSetting,

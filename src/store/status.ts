@@ -30,7 +30,7 @@ export async function pipelineStatus(pool: pg.Pool, topic: string): Promise<Pipe
             sum(greatest(end_offset - greatest(next_offset, 0), 0))::bigint as lag,
             extract(epoch from now() - max(updated_at))::float8 as age,
             max(watermark) as watermark
-       from partition_checkpoints where topic = $1 and next_offset >= 0`,
+       from partition_checkpoints where topic = $1`,
     [topic],
   )
   const st = await pool.query<{ a: number; l: number; d: number; r: number; n: number }>(

@@ -28,8 +28,28 @@ function clockSkew(serverIso) {
   if (serverIso) store.serverOffsetMs = Date.parse(serverIso) - Date.now()
 }
 
+// An update read before a (re)connect's snapshot can arrive after it: never let an
+// older row replace a newer one (ISO-8601 UTC strings compare in time order).
+function newer(cur, next) {
+  return !cur || next.updated_at >= cur.updated_at
+}
+
 function upsertWindows(rows) {
-  for (const w of rows) store.windows.set(`${w.window_start}|${w.stream_id}`, w)
+  for (const w of rows) {
+    const k = `${w.window_start}|${w.stream_id}`
+    if (newer(store.windows.get(k), w)) store.windows.set(k, w)
+  }
+}
+
+function upsertStates(rows) {
+  for (const st of rows) if (newer(store.states.get(st.stream_id), st)) store.states.set(st.stream_id, st)
+}
+
+function upsertTotals(rows, asOf) {
+  for (const t of rows) {
+    const cur = store.totals.get(t.window_start)
+    if (!cur || asOf >= cur.as_of) store.totals.set(t.window_start, { ...t, as_of: asOf })
+  }
 }
 
 function applySnapshot(s) {
@@ -38,8 +58,8 @@ function applySnapshot(s) {
   store.states.clear()
   store.totals.clear()
   upsertWindows(s.windows)
-  for (const st of s.states) store.states.set(st.stream_id, st)
-  for (const t of s.totals) store.totals.set(t.window_start, t)
+  upsertStates(s.states)
+  upsertTotals(s.totals, s.server_time_utc)
   store.pipeline = s.pipeline
   store.lastUpdateAt = Date.now()
   schedule()
@@ -48,15 +68,17 @@ function applySnapshot(s) {
 function applyUpdate(u) {
   clockSkew(u.server_time_utc)
   upsertWindows(u.windows)
-  // Provisional windows the processor deleted: keep only the ones the server still has.
+  // Provisional windows the processor deleted: keep only the ones the server still had
+  // when it read this update (rows written after that read are not judged by it).
   for (const [id, starts] of Object.entries(u.provisional || {})) {
     const keep = new Set(starts)
     for (const [k, w] of store.windows) {
-      if (w.stream_id === id && !w.is_final && !keep.has(w.window_start)) store.windows.delete(k)
+      const judged = w.updated_at <= u.server_time_utc
+      if (w.stream_id === id && !w.is_final && judged && !keep.has(w.window_start)) store.windows.delete(k)
     }
   }
-  for (const st of u.states) store.states.set(st.stream_id, st)
-  for (const t of u.totals) store.totals.set(t.window_start, t)
+  upsertStates(u.states)
+  upsertTotals(u.totals, u.server_time_utc)
   store.pipeline = u.pipeline
   store.lastUpdateAt = Date.now()
   prune()

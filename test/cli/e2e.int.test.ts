@@ -1,0 +1,126 @@
+/**
+ * The whole pipeline as a new user runs it: `rtsa up` in the background, `rtsa smoke`
+ * passes against it, `rtsa down` stops it, `rtsa up` again resumes without counting
+ * anything twice, `rtsa doctor` reports a stopped processor and a stopped database,
+ * and `rtsa down --reset` wipes everything. Real processes, real broker and database
+ * (its own, on their own ports, in a temporary RTSA_HOME).
+ */
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { test } from 'node:test'
+import pg from 'pg'
+import { KafkaAdmin } from '../../src/kafka/client.ts'
+import { defer } from '../helpers/services.ts'
+import { waitFor } from '../processor/fixtures.ts'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const MAIN = join(ROOT, 'src/cli/main.ts')
+
+function rtsa(args: string[], env: NodeJS.ProcessEnv): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  return Object.assign(child, { output: () => out })
+}
+
+async function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  const child = rtsa(args, env)
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code: code ?? 1, output: child.output() }
+}
+
+test('up, smoke, down, up again without double counting, doctor findings, down --reset', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'rtsa-e2e-'))
+  const ports = {
+    kafka: Number(process.env.RTSA_TEST_E2E_KAFKA_PORT ?? 39392),
+    pg: Number(process.env.RTSA_TEST_E2E_PG_PORT ?? 35732),
+    api: Number(process.env.RTSA_TEST_E2E_API_PORT ?? 38800),
+    metrics: Number(process.env.RTSA_TEST_E2E_METRICS_PORT ?? 39464),
+  }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    RTSA_HOME: home,
+    KAFKA_PORT: String(ports.kafka),
+    PG_PORT: String(ports.pg),
+    PORT: String(ports.api),
+    METRICS_PORT: String(ports.metrics),
+    KAFKA_PARTITIONS: '3',
+  }
+  for (const name of ['KAFKA_BOOTSTRAP', 'BOOTSTRAP', 'DATABASE_URL', 'PGHOST', 'PG_HOST']) delete env[name]
+  defer(t, async () => {
+    await run(['down', '--reset', '--yes'], env)
+    rmSync(home, { recursive: true, force: true })
+  })
+
+  const up = rtsa(['up', '--rate', '100'], env)
+  defer(t, () => up.kill('SIGKILL'))
+  const smoke = await run(['smoke', '--rows-timeout', '150'], env)
+  assert.equal(smoke.code, 0, `rtsa smoke passes against rtsa up:\n${smoke.output}\n--- up:\n${up.output()}`)
+  assert.match(smoke.output, /injected donation .*"12\.34"/)
+
+  const down = await run(['down'], env)
+  assert.equal(down.code, 0, down.output)
+  await once(up, 'exit').catch(() => {})
+  assert.ok(up.exitCode !== null || up.signalCode !== null, 'rtsa down stopped rtsa up')
+  assert.match(up.output(), /stopped processor/)
+
+  // Again, without new events: it resumes where it was and counts nothing twice.
+  const again = rtsa(['up', '--no-generator'], env)
+  defer(t, () => again.kill('SIGKILL'))
+  const url = `postgres://rt:rt@127.0.0.1:${ports.pg}/realtime`
+  await waitFor('the second up to start', () => again.output().includes('running; press Ctrl-C'), 120_000)
+  const admin = new KafkaAdmin([`127.0.0.1:${ports.kafka}`])
+  const ends = await admin.offsets('stream.events')
+  await admin.close()
+  const total = ends.reduce((n, p) => n + Number(p.latest), 0)
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  defer(t, () => client.end().catch(() => {}))
+  await waitFor(
+    'the checkpoints to reach the end of the topic',
+    async () => {
+      const r = await client.query(
+        'select coalesce(sum(greatest(next_offset, 0)), 0)::bigint as n from partition_checkpoints',
+      )
+      return Number(r.rows[0].n) === total
+    },
+    60_000,
+  )
+  const counted = await client.query(
+    'select sum(accepted_count + late_count + duplicate_count + rejected_count)::bigint as n from stream_state',
+  )
+  assert.equal(
+    Number(counted.rows[0].n),
+    total,
+    'every record of the topic counted exactly once across the restart',
+  )
+  await client.end()
+
+  // doctor: healthy now, then a stopped processor and a stopped database are findings.
+  const healthy = await run(['doctor'], env)
+  assert.match(healthy.output, /ok +database reachable/)
+  const stopped = await run(['down'], env)
+  assert.equal(stopped.code, 0, stopped.output)
+  const doctor = await run(['doctor'], env)
+  assert.equal(doctor.code, 1, doctor.output)
+  assert.match(doctor.output, /FAIL database reachable/)
+  assert.match(doctor.output, /FAIL processor alive/)
+
+  const reset = await run(['down', '--reset', '--yes'], env)
+  assert.equal(reset.code, 0, reset.output)
+  assert.match(reset.output, /deleted the local PostgreSQL data/)
+  assert.ok(!existsSync(join(home, 'kafka', 'data')), 'the local topic data is gone')
+})
