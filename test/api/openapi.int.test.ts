@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import addFormats from 'ajv-formats'
 import { makeApp, setupDatabase } from './fixtures.ts'
+
+interface Operation {
+  parameters?: Array<{ schema: object }>
+  responses: Record<string, { content?: Record<string, { schema: object }> }>
+}
 
 test('/openapi.json: an OpenAPI 3 document with every route, parameters and responses', async (t) => {
   const { pool } = await setupDatabase(t)
@@ -47,6 +54,27 @@ test('/openapi.json: an OpenAPI 3 document with every route, parameters and resp
   assert.ok(doc.paths['/live'].get.responses['200'].content['text/event-stream'])
   // The dashboard's files are not API operations.
   assert.equal(doc.paths['/'], undefined)
+
+  // Every parameter and response schema is a valid JSON Schema (2020-12, as OpenAPI 3.1 says).
+  const ajv = new Ajv2020({ strict: false })
+  addFormats.default(ajv)
+  let compiled = 0
+  for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
+    for (const [method, op] of Object.entries(ops)) {
+      assert.ok(Object.keys(op.responses).length > 0, `${method} ${path} has responses`)
+      for (const p of op.parameters ?? []) {
+        ajv.compile(p.schema)
+        compiled++
+      }
+      for (const r of Object.values(op.responses)) {
+        for (const c of Object.values(r.content ?? {})) {
+          ajv.compile(c.schema)
+          compiled++
+        }
+      }
+    }
+  }
+  assert.ok(compiled > 50, `${compiled} schemas compiled`)
 
   // Swagger UI with its assets served by the app itself (no CDN).
   const ui = await app.inject('/docs')
