@@ -22,7 +22,7 @@
  *   the same reason.
  */
 import { MAX_AMOUNT_USD, MAX_ID_LENGTH, MAX_RECORD_BYTES } from './schema.ts'
-import { parseTimestamp } from './timestamp.ts'
+import { formatTimestampMicros, parseTimestamp } from './timestamp.ts'
 import type { DecodeResult, EventType, RejectReason, StreamEvent, WireEvent } from './types.ts'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -215,4 +215,21 @@ export function encodeEventString(e: WireEvent): string {
   if (e.message_len !== undefined) s += `,"message_len":${JSON.stringify(e.message_len)}`
   if (e.amount_usd !== undefined) s += `,"amount_usd":${JSON.stringify(e.amount_usd)}`
   return `${s}}`
+}
+
+/**
+ * The wire form of a decoded event (`ts` as ISO-8601 with `+00:00`, cents back to USD),
+ * so that `decodeEvent(encodeEvent(toWireEvent(e)))` gives `e` again.
+ */
+export function toWireEvent(e: StreamEvent): WireEvent {
+  const base = {
+    event_id: e.eventId,
+    ts: formatTimestampMicros(e.ts * 1000),
+    event_type: e.eventType,
+    stream_id: e.streamId,
+    user_id: e.userId,
+  }
+  if (e.messageLen !== undefined) return { ...base, message_len: e.messageLen }
+  if (e.amountCents !== undefined) return { ...base, amount_usd: e.amountCents / 100 }
+  return base
 }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { decodeEvent, decodeObject, encodeEvent, encodeEventString } from '../../src/events/decode.ts'
+import {
+  decodeEvent,
+  decodeObject,
+  encodeEvent,
+  encodeEventString,
+  toWireEvent,
+} from '../../src/events/decode.ts'
 import { MAX_RECORD_BYTES, wireEventJsonSchema } from '../../src/events/schema.ts'
 import type { DecodeResult, RejectReason, WireEvent } from '../../src/events/types.ts'
 import { EVENT_TYPES, REJECT_REASONS } from '../../src/events/types.ts'
@@ -355,6 +361,18 @@ describe('decodeEvent: properties', () => {
         (o) => check(decodeObject({ ...base, ...o })),
       ),
     )
+  })
+})
+
+describe('toWireEvent', () => {
+  it('round-trips decoded events of every type', () => {
+    for (const t of EVENT_TYPES) {
+      const extra = t === 'donation' ? { amount_usd: 12.34 } : t === 'chat_message' ? { message_len: 9 } : {}
+      const first = decode({ ...base, event_type: t, ...extra })
+      assert.ok(first.ok)
+      const again = decodeEvent(encodeEvent(toWireEvent(first.event)))
+      assert.deepEqual(again, first)
+    }
   })
 })
 
