@@ -51,7 +51,7 @@ try {
       const dir = join(testHome, 'kafka')
       await stopLocalKafka({ home, dir })
       wipeLocalKafka({ home, dir })
-      const port = Number(process.env.RTSA_TEST_KAFKA_PORT ?? 39092)
+      const port = Number(process.env.RTSA_TEST_KAFKA_PORT ?? 19092)
       const kafka = await startLocalKafka({ home, dir, port, log })
       cleanups.push(() => stopLocalKafka({ home, dir }))
       env.RTSA_TEST_KAFKA_BOOTSTRAP = kafka.bootstrap.join(',')
@@ -64,7 +64,7 @@ try {
       }
       const options = {
         home: testHome,
-        port: Number(process.env.RTSA_TEST_PG_PORT ?? 35432),
+        port: Number(process.env.RTSA_TEST_PG_PORT ?? 15432),
         database: 'realtime',
         user: 'rt',
         password: 'rt',

@@ -45,7 +45,11 @@ export async function upCommand(args: string[], log: (line: string) => void): Pr
   let stopping = false
   const children = new Map<PartName, ChildProcess>()
   try {
-    const infra = await startInfra(log)
+    const infra = await startInfra(log).catch(async (error: unknown) => {
+      // Leave nothing half-started behind: stop the local service that did come up.
+      await stopInfra(() => {})
+      throw error
+    })
     const pool = createPool(infra.databaseUrl, { max: 2, applicationName: 'rtsa-up' })
     await migrate(pool)
     const admin = new KafkaAdmin(infra.kafkaBootstrap)

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { connect } from 'node:net'
+import { createServer } from 'node:net'
 import { RtsaError } from '../errors/catalogue.ts'
 
 /** True when `command` can be run (found on the PATH). */
@@ -47,14 +47,11 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Resolves true when nothing listens on 127.0.0.1:`port`. */
+/** Resolves true when 127.0.0.1:`port` can be bound (nothing listens there and no socket holds it). */
 export function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(false)
-    })
-    socket.once('error', () => resolve(true))
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 }

@@ -45,10 +45,10 @@ async function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numb
 test('up, smoke, down, up again without double counting, doctor findings, down --reset', async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'rtsa-e2e-'))
   const ports = {
-    kafka: Number(process.env.RTSA_TEST_E2E_KAFKA_PORT ?? 39392),
-    pg: Number(process.env.RTSA_TEST_E2E_PG_PORT ?? 35732),
-    api: Number(process.env.RTSA_TEST_E2E_API_PORT ?? 38800),
-    metrics: Number(process.env.RTSA_TEST_E2E_METRICS_PORT ?? 39464),
+    kafka: Number(process.env.RTSA_TEST_E2E_KAFKA_PORT ?? 19392),
+    pg: Number(process.env.RTSA_TEST_E2E_PG_PORT ?? 15732),
+    api: Number(process.env.RTSA_TEST_E2E_API_PORT ?? 18800),
+    metrics: Number(process.env.RTSA_TEST_E2E_METRICS_PORT ?? 19464),
   }
   const env: NodeJS.ProcessEnv = {
     ...process.env,

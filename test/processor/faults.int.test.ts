@@ -32,11 +32,11 @@ import {
 test('PostgreSQL and the broker restarted during processing: the processor recovers, tables are correct', async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'rtsa-faults-'))
   const kafkaDir = join(home, 'kafka')
-  const kafkaPort = Number(process.env.RTSA_TEST_FAULTS_KAFKA_PORT ?? 39292)
+  const kafkaPort = Number(process.env.RTSA_TEST_FAULTS_KAFKA_PORT ?? 19292)
   const pgOptions = {
     home,
     dir: join('/var/lib/rtsa/test-faults', String(process.pid)),
-    port: Number(process.env.RTSA_TEST_FAULTS_PG_PORT ?? 35632),
+    port: Number(process.env.RTSA_TEST_FAULTS_PG_PORT ?? 15632),
     database: 'realtime',
     user: 'rt',
     password: 'rt',
