@@ -8,6 +8,7 @@
  * above F is kept as records and derived points, so an out-of-order record changes
  * only the points of its own user (or of every user, for a stream_stop).
  */
+import { RtsaError } from '../errors/catalogue.ts'
 import type { StreamEvent } from '../events/types.ts'
 import type { StreamStateRow, WindowKey, WindowRow } from './types.ts'
 import {
@@ -344,7 +345,13 @@ export class Stream {
     // -Infinity. (The caller moves ctx.foldIdx once every stream of the partition is folded.)
     for (const u of this.users.values()) replayUser(u, this.stops, t)
     if (count !== entering)
-      throw new Error(`engine invariant: ${count} users present at fold, ${entering} counted`)
+      throw new RtsaError(
+        'INTERNAL',
+        `engine invariant broken: ${count} users present at the fold, ${entering} counted`,
+        {
+          details: { streamId: this.id, foldIdx: newFoldIdx },
+        },
+      )
     this.baseCount = count
     if (this.dirtyFrom < newFoldIdx) {
       this.dirtyFrom = newFoldIdx
