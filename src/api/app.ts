@@ -61,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   >({
     ...(deps.logger !== undefined ? { loggerInstance: deps.logger } : { logger: false }),
     schemaErrorFormatter: formatSchemaErrors,
-    // Responses are never slower to stop than this on shutdown: idle keep-alive sockets close at once.
+    // On shutdown idle keep-alive sockets close at once; in-flight requests finish, new ones get 503.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>()
