@@ -8,7 +8,8 @@
  *   - two: two children in one group, the same way.
  * Figures: processor/raw and two/one ratios (per run, median over runs).
  */
-import { resolve } from 'node:path'
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { type BenchContext, type Benchmark, opt } from './lib/context.ts'
 import { preload, type Traffic } from './lib/preload.ts'
@@ -21,6 +22,7 @@ import {
   stopChild,
   waitCommitted,
 } from './lib/processors.ts'
+import { profileMarkdown, summarize } from './lib/profile.ts'
 import { figure } from './lib/report.ts'
 import { deleteTopic, freshDb, freshTopic } from './lib/servers.ts'
 import { fmt } from './lib/stats.ts'
@@ -36,6 +38,7 @@ export async function timeProcessors(
   topic: string,
   instances: number,
   label: string,
+  nodeArgs: string[] = [],
 ): Promise<{ seconds: number; rate: number; steady: number }> {
   const servers = await ctx.servers()
   const db = await freshDb(servers, 'catchup')
@@ -45,7 +48,7 @@ export async function timeProcessors(
   const children: Child[] = []
   try {
     const t0 = performance.now()
-    for (let i = 0; i < instances; i++) children.push(startProcessor(env, `${label}-${i}`))
+    for (let i = 0; i < instances; i++) children.push(startProcessor(env, `${label}-${i}`, nodeArgs))
     const w = await waitCommitted(db.pool, topic, ends, {
       timeoutMs: 15 * 60_000,
       children,
@@ -65,6 +68,40 @@ export async function timeProcessors(
   }
 }
 
+/**
+ * One more (unmeasured) catch-up by one processor under `--cpu-prof`; the summary goes to
+ * bench/results/catchup-profile.md, the category shares into the notes.
+ */
+async function profiled(ctx: BenchContext, topic: string): Promise<string[]> {
+  const dir = resolve(import.meta.dirname, 'results/profiles')
+  mkdirSync(dir, { recursive: true })
+  const t0 = Date.now()
+  ctx.log('  profiling one processor catching up (--cpu-prof, not measured)')
+  await timeProcessors(ctx, topic, 1, 'profiled', ['--cpu-prof', '--cpu-prof-dir', dir])
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f))
+    .filter((f) => statSync(f).mtimeMs >= t0)
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
+  if (file === undefined) return ['profile: no .cpuprofile was written']
+  const summary = summarize(file)
+  const md = profileMarkdown(summary)
+  writeFileSync(
+    resolve(import.meta.dirname, 'results/catchup-profile.md'),
+    `# catch-up profile\n\n${file}\n\n${md}\n`,
+  )
+  ctx.log(md)
+  const busy = summary.categories.filter((c) => c.name !== 'idle')
+  return [
+    `Profile of one processor catching up (${file.replace(/^.*\/bench\//, 'bench/')}, summary in bench/results/catchup-profile.md): ` +
+      busy
+        .slice(0, 8)
+        .map((c) => `${c.name} ${(c.share * 100).toFixed(0)}%`)
+        .join(', ') +
+      ` of ${(summary.busyMs / 1000).toFixed(1)} s busy; idle ${((summary.totalMs - summary.busyMs) / 1000).toFixed(1)} s.`,
+  ]
+}
+
 export const catchup: Benchmark = {
   name: 'catchup',
   describe: 'processor catch-up rate (1 and 2 instances) vs a raw Kafka consumer',
@@ -80,6 +117,7 @@ export const catchup: Benchmark = {
     const rawSteady: number[] = []
     const oneSteady: number[] = []
     const twoSteady: number[] = []
+    let profile: string[] = []
     const rawScript = resolve(import.meta.dirname, 'lib/raw-read.ts')
     try {
       // Warm-up, not measured: the broker's page cache and the JIT of a first read.
@@ -107,6 +145,7 @@ export const catchup: Benchmark = {
         two.push(r2.rate)
         twoSteady.push(r2.steady)
       }
+      if (opt(ctx, 'profile', 1, 1) > 0) profile = await profiled(ctx, topic)
     } finally {
       await deleteTopic(servers, topic)
     }
@@ -134,6 +173,7 @@ export const catchup: Benchmark = {
       ],
       notes: [
         "Times run from spawning the child process(es) (Node start, migrations, group join included) until every partition's committed offset in partition_checkpoints reached the end offset (polled every 50 ms); the raw consumer is timed from spawn to its exit the same way.",
+        ...profile,
         `Traffic: the generator in simulate mode (${TRAFFIC.streams} streams, ${fmt(TRAFFIC.users)} users, ${fmt(TRAFFIC.eventsPerSec)} events/s of event time), its default fault rates; processors with the default BATCH_MAX_RECORDS=20000, BATCH_MAX_WAIT=200ms.`,
       ],
     }

@@ -57,7 +57,7 @@ async function measureLevel(
           rate: o.rate,
           streams: 500,
           users: Math.max(50_000, o.rate * 20),
-          durationS: o.warmS + o.measureS + 20,
+          durationS: o.warmS + o.measureS + 60,
           seed: tag,
         })
       : undefined
@@ -74,11 +74,12 @@ async function measureLevel(
   const after = await endOffsets(o.bootstrap, o.topic)
   const seconds = (Date.now() - t0) / 1000
   const produced = [...after].reduce((s, [p, e]) => s + Number(e - (before.get(p) ?? 0n)), 0)
-  // Give the last markers time to show up.
-  const deadline = Date.now() + 15_000
+  // The load stops with the measurement; markers still in the backlog it left keep their
+  // true latency: wait for them (a processor that fell behind shows it here).
+  await gen?.stop()
+  const deadline = Date.now() + 180_000
   const markers = () => ids.map((id) => watch.markers.get(id)!)
   while (Date.now() < deadline && markers().some((m) => m.liveAt === undefined)) await sleep(100)
-  await gen?.stop()
   if (gen) {
     const lines = gen
       .output()
@@ -137,6 +138,16 @@ export const freshness: Benchmark = {
         const ends = await endOffsets(servers.bootstrap, topic)
         await waitCommitted(db.pool, topic, ends, { timeoutMs: 300_000, children: [processor] })
       }
+      // Ready: the processor owns its partitions and /live delivers (probe markers until one shows up).
+      const ready = Date.now() + 120_000
+      for (let i = 0; ; i++) {
+        watch.send('probe', i)
+        await sleep(500)
+        if ([...watch.markers.values()].some((m) => m.id.startsWith('bmk_probe_') && m.liveAt !== undefined))
+          break
+        if (Date.now() > ready) throw new Error('the processor and /live did not become ready within 120 s')
+      }
+      await sleep(2000)
       const plan = [0, ...rates]
       for (let i = 0; i < plan.length; i++) {
         const rate = plan[i]!

@@ -94,6 +94,7 @@ export async function main(args: string[]): Promise<number> {
       const bench = BENCHMARKS[name]!
       log(`\n== ${name}: ${bench.describe}${ctx.long ? ' (--long)' : ''}`)
       const startedAt = new Date().toISOString()
+      const before = machine()
       const t0 = performance.now()
       try {
         const body = await bench.run(ctx)
@@ -102,8 +103,12 @@ export async function main(args: string[]): Promise<number> {
           command: `npm run bench -- ${[name, ...args.filter((a) => !(a in BENCHMARKS))].join(' ')}`,
           startedAt,
           seconds: (performance.now() - t0) / 1000,
-          machine: machine(),
+          machine: before,
           ...body,
+          notes: [
+            ...body.notes,
+            `Load average (1/5/15 min) at start ${before.loadAverage}, at the end ${machine().loadAverage} (${before.cpus} CPUs; other work on the machine counts).`,
+          ],
         }
         const file = writeResult(RESULTS_DIR, result)
         log(`${resultMarkdown(result)}\n(${file})`)

@@ -1,9 +1,136 @@
-import type { Benchmark } from './lib/context.ts'
+/**
+ * memory: resident memory of one `rtsa process` child holding 10k, 100k and 1M present
+ * viewers (lib/viewers.ts input: a join and a heartbeat per viewer), read from
+ * /proc/<pid>/status (VmRSS) once it caught up and sat idle for a moment. Baseline in the
+ * same run: the RSS of a processor on an empty topic (what Node, the clients and the
+ * code cost before any state). A fresh database and consumer group per run; the topic of
+ * a level is produced once.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type BenchContext, type Benchmark, opt } from './lib/context.ts'
+import { peakRssOf, rssOf } from './lib/machine.ts'
+import {
+  benchProcessorEnv,
+  type Child,
+  endOffsets,
+  startProcessor,
+  stopChild,
+  waitCommitted,
+} from './lib/processors.ts'
+import { type Figure, figure } from './lib/report.ts'
+import { deleteTopic, type FreshDb, freshDb, freshTopic } from './lib/servers.ts'
+import { fmt, mib } from './lib/stats.ts'
+import { produceViewers } from './lib/viewers.ts'
+
+export interface ViewerProcessor {
+  readonly child: Child
+  readonly db: FreshDb
+  readonly env: Record<string, string>
+  readonly catchUpSeconds: number
+}
+
+/** A processor child caught up on `topic` with a fresh database; the caller stops it and drops the db. */
+export async function caughtUpProcessor(
+  ctx: BenchContext,
+  topic: string,
+  label: string,
+  extra: Record<string, string> = {},
+): Promise<ViewerProcessor> {
+  const servers = await ctx.servers()
+  const db = await freshDb(servers, 'mem')
+  const env = benchProcessorEnv({
+    bootstrap: servers.bootstrap,
+    databaseUrl: db.url,
+    topic,
+    group: `bench-${label}-${Date.now().toString(36)}`,
+    extra,
+  })
+  const child = startProcessor(env, label)
+  const ends = await endOffsets(servers.bootstrap, topic)
+  const t0 = performance.now()
+  try {
+    const w = await waitCommitted(db.pool, topic, ends, {
+      timeoutMs: 20 * 60_000,
+      children: [child],
+      progress: (f) =>
+        ctx.log(`    ${label}: ${(f * 100).toFixed(0)}% committed, RSS ${fmt(mib(rssOf(child.pid!)))} MiB`),
+    })
+    return { child, db, env, catchUpSeconds: (w.end - t0) / 1000 }
+  } catch (error) {
+    await stopChild(child)
+    await db.drop()
+    throw error
+  }
+}
+
+async function settledRss(child: Child): Promise<{ rss: number; peak: number }> {
+  await sleep(3000)
+  return { rss: rssOf(child.pid!), peak: peakRssOf(child.pid!) }
+}
 
 export const memory: Benchmark = {
   name: 'memory',
-  describe: 'not written yet',
-  async run() {
-    throw new Error('not written yet')
+  describe: 'processor RSS with 10k, 100k and 1M present viewers',
+  async run(ctx) {
+    const levels = (ctx.options.viewers ?? '10000,100000,1000000').split(',').map(Number)
+    // 1M viewers take minutes per run: by default one run at that level (`--long`: ctx.runs).
+    const bigRuns = opt(ctx, 'bigRuns', 1, ctx.runs)
+    const servers = await ctx.servers()
+    const figures: Figure[] = []
+    const notes: string[] = []
+    const baseRuns: number[] = []
+    const empty = await freshTopic(servers, 'mem0', 6)
+    try {
+      for (let run = 1; run <= ctx.runs; run++) {
+        const p = await caughtUpProcessor(ctx, empty, `mem0-${run}`)
+        await sleep(2000)
+        const { rss } = await settledRss(p.child)
+        baseRuns.push(mib(rss))
+        ctx.log(`  empty topic run ${run}: RSS ${fmt(mib(rss))} MiB`)
+        await stopChild(p.child)
+        await p.db.drop()
+      }
+    } finally {
+      await deleteTopic(servers, empty)
+    }
+    figures.push(figure('RSS, empty topic (baseline)', 'MiB', baseRuns))
+    for (const viewers of levels) {
+      const topic = await freshTopic(servers, `mem${viewers}`, 6)
+      const rss: number[] = []
+      const perViewer: number[] = []
+      try {
+        ctx.log(`  ${fmt(viewers)} viewers: producing ${fmt(2 * viewers)} records`)
+        await produceViewers(servers.bootstrap, topic, viewers, ctx.log)
+        const runs = viewers >= 1_000_000 ? bigRuns : ctx.runs
+        for (let run = 1; run <= runs; run++) {
+          const p = await caughtUpProcessor(ctx, topic, `mem${viewers}-${run}`)
+          const r = await settledRss(p.child)
+          rss.push(mib(r.rss))
+          perViewer.push((r.rss - (baseRuns[run - 1] ?? baseRuns[0]!) * 1024 * 1024) / viewers)
+          ctx.log(
+            `  ${fmt(viewers)} viewers run ${run}: caught up in ${p.catchUpSeconds.toFixed(1)} s; RSS ${fmt(mib(r.rss))} MiB ` +
+              `(peak ${fmt(mib(r.peak))} MiB), ${fmt(perViewer.at(-1)!)} B/viewer above the empty baseline`,
+          )
+          notes.push(
+            `${fmt(viewers)} viewers run ${run}: peak RSS (VmHWM) ${fmt(mib(r.peak))} MiB during catch-up of ${fmt(2 * viewers)} records (${p.catchUpSeconds.toFixed(0)} s)`,
+          )
+          await stopChild(p.child)
+          await p.db.drop()
+        }
+      } finally {
+        await deleteTopic(servers, topic)
+      }
+      figures.push(
+        figure(`RSS, ${fmt(viewers)} present viewers`, 'MiB', rss, {
+          baseline: { name: 'empty topic', runs: baseRuns.slice(0, rss.length) },
+          ...(viewers === 1_000_000 ? { target: '< 1024 MiB', met: (v: number) => v < 1024 } : {}),
+        }),
+        figure(`bytes per viewer above baseline, ${fmt(viewers)} viewers`, 'B', perViewer),
+      )
+    }
+    notes.push(
+      'Input per level: every viewer joins one of 500 streams within one minute of event time and sends one heartbeat in the next minute (2 records per viewer); RSS read from /proc/<pid>/status 3 s after the processor caught up.',
+    )
+    return { settings: { levels, bigRuns }, figures, notes }
   },
 }

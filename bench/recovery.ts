@@ -1,9 +1,134 @@
-import type { Benchmark } from './lib/context.ts'
+/**
+ * recovery: with 1M present viewers of state (lib/viewers.ts), the time from spawning
+ * a processor that replaces a SIGKILLed one to its first commit of new records (the
+ * committed offsets in partition_checkpoints move past where they were; a claim alone
+ * does not count). Baseline in the same run: the same restart after a clean stop
+ * (SIGTERM: the old instance commits, releases its partitions and leaves the group), so
+ * the ratio is the cost of the kill itself. Processors use the product's default
+ * KAFKA_SESSION_TIMEOUT (10 s).
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import type pg from 'pg'
+import type { BenchContext, Benchmark } from './lib/context.ts'
+import { opt } from './lib/context.ts'
+import { type Child, startProcessor, stopChild } from './lib/processors.ts'
+import { figure } from './lib/report.ts'
+import { deleteTopic, freshTopic } from './lib/servers.ts'
+import { fmt } from './lib/stats.ts'
+import { produceTail, produceViewers } from './lib/viewers.ts'
+import { caughtUpProcessor } from './memory.ts'
+
+async function committed(pool: pg.Pool, topic: string): Promise<number> {
+  const r = await pool.query<{ n: number | null }>(
+    'select sum(greatest(next_offset, 0))::bigint as n from partition_checkpoints where topic = $1',
+    [topic],
+  )
+  return Number(r.rows[0]?.n ?? 0)
+}
+
+async function snapshotBytes(pool: pg.Pool, topic: string): Promise<number> {
+  const r = await pool.query<{ n: number | null }>(
+    'select sum(length(data))::bigint as n from engine_snapshots where topic = $1',
+    [topic],
+  )
+  return Number(r.rows[0]?.n ?? 0)
+}
+
+/** Stops `old` with `signal`, adds a few records, spawns a new processor: seconds to its first commit. */
+async function restart(
+  ctx: BenchContext,
+  o: {
+    old: Child
+    signal: 'SIGKILL' | 'SIGTERM'
+    pool: pg.Pool
+    topic: string
+    env: Record<string, string>
+    name: string
+  },
+): Promise<{ seconds: number; child: Child }> {
+  const servers = await ctx.servers()
+  await stopChild(o.old, o.signal)
+  const before = await committed(o.pool, o.topic)
+  await produceTail(servers.bootstrap, o.topic, 600, { tag: o.name })
+  const t0 = performance.now()
+  const child = startProcessor(o.env, o.name)
+  const deadline = Date.now() + 180_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`processor exited: ${child.output().slice(-2000)}`)
+    if ((await committed(o.pool, o.topic)) > before)
+      return { seconds: (performance.now() - t0) / 1000, child }
+    await sleep(25)
+  }
+  await stopChild(child, 'SIGKILL')
+  throw new Error(`no commit within 180 s after restart: ${child.output().slice(-2000)}`)
+}
 
 export const recovery: Benchmark = {
   name: 'recovery',
-  describe: 'not written yet',
-  async run() {
-    throw new Error('not written yet')
+  describe: 'SIGKILL -> restart -> first commit, with 1M viewers of state',
+  async run(ctx) {
+    const viewers = opt(ctx, 'viewers', 1_000_000, 1_000_000)
+    const servers = await ctx.servers()
+    const topic = await freshTopic(servers, 'recovery', 6)
+    const killed: number[] = []
+    const clean: number[] = []
+    let stateBytes = 0
+    try {
+      ctx.log(`  producing ${fmt(viewers)} viewers`)
+      await produceViewers(servers.bootstrap, topic, viewers, ctx.log)
+      // The product's default session timeout: what a real deployment waits for a dead member.
+      const p = await caughtUpProcessor(ctx, topic, 'rec-0', { KAFKA_SESSION_TIMEOUT: '10s' })
+      ctx.log(`  caught up in ${p.catchUpSeconds.toFixed(1)} s`)
+      stateBytes = await snapshotBytes(p.db.pool, topic)
+      let current = p.child
+      try {
+        for (let run = 1; run <= ctx.runs; run++) {
+          const c = await restart(ctx, {
+            old: current,
+            signal: 'SIGTERM',
+            pool: p.db.pool,
+            topic,
+            env: p.env,
+            name: `rec-c${run}`,
+          })
+          current = c.child
+          clean.push(c.seconds)
+          ctx.log(`  run ${run}: clean stop -> restart -> first commit ${c.seconds.toFixed(2)} s`)
+          await sleep(2000)
+          const k = await restart(ctx, {
+            old: current,
+            signal: 'SIGKILL',
+            pool: p.db.pool,
+            topic,
+            env: p.env,
+            name: `rec-k${run}`,
+          })
+          current = k.child
+          killed.push(k.seconds)
+          ctx.log(`  run ${run}: SIGKILL -> restart -> first commit ${k.seconds.toFixed(2)} s`)
+          await sleep(2000)
+        }
+      } finally {
+        await stopChild(current)
+        await p.db.drop()
+      }
+    } finally {
+      await deleteTopic(servers, topic)
+    }
+    return {
+      settings: { viewers, sessionTimeout: '10s', snapshotBytes: stateBytes },
+      figures: [
+        figure('restart after SIGKILL to first commit', 's', killed, {
+          baseline: { name: 'restart after clean stop', runs: clean },
+          target: '< 5 s',
+          met: (v) => v < 5,
+        }),
+        figure('restart after clean stop (SIGTERM) to first commit', 's', clean),
+      ],
+      notes: [
+        `State restored: ${fmt(viewers)} present viewers, ${fmt(stateBytes / 1024 / 1024, 1)} MiB of engine snapshots in PostgreSQL.`,
+        'Measured from spawning the new `rtsa process` child (Node start, migrations, group join, claims, snapshot restore, fetch, process, commit) until the sum of committed offsets grows; 600 new records are produced before each restart.',
+      ],
+    }
   },
 }

@@ -1,7 +1,8 @@
 /**
  * engine: runs bench/engine.ts (by another engineer; it exports nothing) as a child
- * process and parses its output. Its baseline is the decoded-events rate: the
- * bytes-in rate (decoder included) is reported against it.
+ * process and parses its output. Baselines in the same run: a JSON.parse reference
+ * (lib/calibrate.ts) for the engine's rate, and the engine alone for the bytes-in rate
+ * (decoder included).
  */
 import { resolve } from 'node:path'
 import { type Benchmark, opt } from './context.ts'
@@ -20,14 +21,21 @@ export const engine: Benchmark = {
     const bytesIn: number[] = []
     const perViewer: number[] = []
     const notes: string[] = []
+    const calibration: number[] = []
     const script = resolve(import.meta.dirname, '../engine.ts')
+    const reference = resolve(import.meta.dirname, 'calibrate.ts')
     // bench/engine.ts does its own 3 runs per figure; one invocation per `runs` group of 3.
     const invocations = Math.max(1, Math.round(ctx.runs / 3))
     for (let i = 0; i < invocations; i++) {
+      const cal = JSON.parse(await runScript(reference, ['200000'])) as { jsonParsePerSec: number }
+      ctx.log(`  reference: JSON.parse of generator records ${Math.round(cal.jsonParsePerSec)} records/s`)
       ctx.log(`engine: npx node --expose-gc bench/engine.ts ${records} ${batch}`)
       const out = await runScript(script, [String(records), String(batch)], ['--expose-gc'])
       for (const line of out.trim().split('\n')) ctx.log(`  ${line}`)
-      for (const m of out.matchAll(/^decoded in run \d+: ([\d,]+) records\/s/gm)) decoded.push(num(m[1]!))
+      for (const m of out.matchAll(/^decoded in run \d+: ([\d,]+) records\/s/gm)) {
+        decoded.push(num(m[1]!))
+        calibration.push(cal.jsonParsePerSec)
+      }
       for (const m of out.matchAll(/^bytes in\s+run \d+: ([\d,]+) records\/s/gm)) bytesIn.push(num(m[1]!))
       const state = /^state: .* = ([\d,]+) B\/viewer(.*)$/m.exec(out)
       if (state) {
@@ -41,7 +49,10 @@ export const engine: Benchmark = {
     return {
       settings: { records, batch, script: 'bench/engine.ts' },
       figures: [
-        figure('engine, decoded events in (one core)', 'events/s', decoded),
+        figure('reference: JSON.parse of the same kind of records (one core)', 'records/s', calibration),
+        figure('engine, decoded events in (one core)', 'events/s', decoded, {
+          baseline: { name: 'JSON.parse reference', runs: calibration },
+        }),
         figure('engine + decoder, bytes in (one core)', 'events/s', bytesIn, {
           baseline: { name: 'engine alone', runs: decoded },
         }),
