@@ -42,6 +42,7 @@ interface Service {
   environment?: Record<string, string | number | boolean | null> | string[]
   ports?: (string | number | { target: number; published?: number | string })[]
   expose?: (string | number)[]
+  volumes?: string[]
   healthcheck?: Healthcheck
   depends_on?: Record<string, { condition?: string }> | string[]
   profiles?: string[]
@@ -278,7 +279,7 @@ interface ScrapeConfig {
 
 test('Prometheus scrapes the services by their names, ports and paths', () => {
   const config = parse(read('deploy/prometheus/prometheus.yml')) as { scrape_configs: ScrapeConfig[] }
-  const mounted = (services.prometheus?.['volumes' as keyof Service] ?? []) as string[]
+  const mounted = services.prometheus?.volumes ?? []
   assert.ok(mounted.some((v) => v.startsWith('./deploy/prometheus/prometheus.yml:')))
   const scraped = new Set<string>()
   for (const job of config.scrape_configs) {
