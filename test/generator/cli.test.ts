@@ -99,5 +99,8 @@ describe('rtsa generate (CLI, without Kafka)', () => {
     assert.match(help.stdout, /--file/)
     const noFile = await rtsa(['produce']).exit
     assert.equal(noFile.code, 2)
+    const missing = await rtsa(['produce', '--file', '/nonexistent/events.jsonl']).exit
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /INPUT_INVALID: cannot read \/nonexistent\/events.jsonl/)
   })
 })
