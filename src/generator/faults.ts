@@ -71,6 +71,12 @@ export class RecordSource {
   readonly #rng: Random
   readonly #pending = new TimeHeap<Pending>()
   #ahead: GeneratedEvent
+  /**
+   * Faulty records sent so far (returned by `next`), by kind. Records still held back
+   * are not counted: a late record is held for WATERMARK + 5..60 s of event time, so a
+   * run shorter than that sends none, and the ones still held when a run ends are never
+   * sent.
+   */
   readonly counts: Record<FaultKind, number> = { duplicate: 0, disorder: 0, late: 0, malformed: 0 }
 
   constructor(source: EventSource, rates: FaultRates, seed: string | number) {
@@ -84,11 +90,12 @@ export class RecordSource {
   next(): OutRecord {
     for (;;) {
       const held = this.#pending.peek()
-      if (held !== undefined && held.at < this.#ahead.atMicros) return this.#pending.pop()!.record
+      if (held !== undefined && held.at < this.#ahead.atMicros)
+        return this.#count(this.#pending.pop()!.record)
       const g = this.#ahead
       this.#ahead = this.#source.next()
       const out = this.#apply(g)
-      if (out !== undefined) return out
+      if (out !== undefined) return this.#count(out)
     }
   }
 
@@ -96,6 +103,11 @@ export class RecordSource {
   peekMicros(): number {
     const held = this.#pending.peek()
     return held !== undefined && held.at < this.#ahead.atMicros ? held.at : this.#ahead.atMicros
+  }
+
+  #count(r: OutRecord): OutRecord {
+    if (r.fault !== null) this.counts[r.fault]++
+    return r
   }
 
   #hold(at: number, record: OutRecord): void {
@@ -117,15 +129,12 @@ export class RecordSource {
       fault = 'disorder'
       emitAt = at + Math.round(rng.uniform(1, r.disorderMaxMs) * 1000)
     }
-    if (fault !== null) this.counts[fault]++
     const record: OutRecord = { emitMicros: Math.round(emitAt), key, value, fault }
     if (rng.chance(r.duplicate)) {
-      this.counts.duplicate++
       const dupAt = Math.round(emitAt + rng.uniform(0, 2_000_000))
       this.#hold(dupAt, { emitMicros: dupAt, key, value, fault: 'duplicate' })
     }
     if (rng.chance(r.malformed)) {
-      this.counts.malformed++
       const [value, expectedReason] = malformed(g.event, rng)
       this.#hold(at, { emitMicros: at, key, value, fault: 'malformed', expectedReason })
     }

@@ -56,26 +56,32 @@ describe('RecordSource', () => {
     assert.deepEqual(a, b)
   })
 
-  it('injects each fault at about its rate and never changes the model events', () => {
+  it('injects each fault at about its rate, counts what it sent, and never changes the model events', () => {
     const n = 40_000
     const { out, source } = records(rates, n)
+    const tagged = (f: string) => out.filter((r) => r.fault === f).length
+    for (const f of ['duplicate', 'disorder', 'late', 'malformed'] as const)
+      assert.equal(source.counts[f], tagged(f), f)
+
     const base = out.filter((r) => r.fault !== 'duplicate' && r.fault !== 'malformed')
-    const c = source.counts
     const near = (got: number, want: number) =>
       assert.ok(Math.abs(got - want) <= want * 0.25 + 5, `${got} vs ${want}`)
-    near(c.duplicate, base.length * rates.duplicate)
-    near(c.malformed, base.length * rates.malformed)
-    near(c.late, base.length * rates.late)
-    near(c.disorder, base.length * rates.disorder * (1 - rates.late))
+    near(tagged('duplicate'), base.length * rates.duplicate)
+    near(tagged('malformed'), base.length * rates.malformed)
+    near(tagged('disorder'), base.length * rates.disorder * (1 - rates.late))
+    // Late records are held back 605..660 s: only events that old by the end are out yet.
+    const lastTs = tsOf(out.at(-1)!)
+    const oldEnough = base.filter((r) => tsOf(r) < lastTs - 660_000).length
+    near(tagged('late'), oldEnough * rates.late)
 
     // The model's events are all there, each exactly once apart from duplicates.
     const model = new EventModel(options)
     const modelValues = new Set(
       Array.from({ length: base.length }, () => encodeEventString(model.next().event)),
     )
-    const held = base.filter((r) => !modelValues.has(r.value))
+    const foreign = base.filter((r) => !modelValues.has(r.value))
     // Only records held back past the end of this sample may be missing from it.
-    assert.ok(held.length < base.length * 0.2, `${held.length} records not from the model`)
+    assert.ok(foreign.length < base.length * 0.2, `${foreign.length} records not from the model`)
   })
 
   it('sends records in emit-time order with the delays each fault promises', () => {
