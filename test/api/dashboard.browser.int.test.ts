@@ -118,6 +118,11 @@ test('dashboard: renders the data, follows commits live, shows a lost connection
   await page.waitForFunction(`document.getElementById('conn')?.textContent !== 'live'`, undefined, {
     timeout: 10_000,
   })
+  await page.waitForSelector('#banner:not([hidden])', { timeout: 10_000 })
+  assert.equal(await page.textContent('#conn'), 'disconnected')
+  await page.setViewportSize({ width: 1280, height: 900 })
+  await page.waitForTimeout(300)
+  await page.screenshot({ path: 'test-artifacts/dashboard-disconnected.png' })
   assert.deepEqual(errors, [])
 })
 

@@ -2,8 +2,6 @@
 // with the window, replaced by an "empty" note when there is nothing to draw.
 /* global uPlot */
 
-const $ = (id) => document.getElementById(id)
-
 const charts = {}
 
 export function chartSize(el) {
@@ -49,6 +47,7 @@ export function ensureChart(key, el, series, opts) {
     )
     c = { plot, signature }
     charts[key] = c
+    resizer.observe(el)
   }
   return c.plot
 }
@@ -67,13 +66,13 @@ export function showEmpty(el, key, text) {
   empty.textContent = text
 }
 
-let resizeTimer = 0
-window.addEventListener('resize', () => {
-  clearTimeout(resizeTimer)
-  resizeTimer = setTimeout(() => {
-    for (const [key, c] of Object.entries(charts)) {
-      const el = $(`chart-${key}`)
-      if (el) c.plot.setSize(chartSize(el))
-    }
-  }, 100)
+// Containers change width with the window and the grid's breakpoints: follow them.
+const resizer = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const c = charts[entry.target.id.replace('chart-', '')]
+    if (!c) continue
+    const size = chartSize(entry.target)
+    // Only on a width change: the chart's own height changes the container too.
+    if (size.width !== c.plot.width) c.plot.setSize(size)
+  }
 })

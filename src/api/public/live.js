@@ -10,6 +10,8 @@ let token = localStorage.getItem(TOKEN_KEY) || ''
 let source = null
 let fetchAbort = null
 let retryTimer = null
+let lostTimer = null
+let lost = false
 
 function setConn(kind, text) {
   const el = $('conn')
@@ -68,6 +70,9 @@ function streamWithEventSource() {
   if (source) source.close()
   source = new EventSource(`/live?minutes=${MINUTES}`)
   source.onopen = () => {
+    clearTimeout(lostTimer)
+    lostTimer = null
+    lost = false
     setConn('ok', 'live')
     banner('')
   }
@@ -79,8 +84,14 @@ function streamWithEventSource() {
     if (source.readyState === EventSource.CLOSED) {
       source = null
       disconnected('The live feed closed. Reconnecting…')
-    } else {
+    } else if (!lost) {
       setConn('wait', 'reconnecting…')
+      // A short blip stays quiet; a longer loss is said plainly (EventSource keeps retrying).
+      lostTimer ??= setTimeout(() => {
+        lost = true
+        setConn('down', 'disconnected')
+        banner('Lost the connection to the API. Retrying… the figures below are the last known ones.')
+      }, 4000)
     }
   }
 }
