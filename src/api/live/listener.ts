@@ -63,10 +63,20 @@ export class PgCommitListener implements CommitSource {
   #backoff = 250
   #handlers: CommitHandlers | null = null
 
-  constructor(config: pg.ClientConfig, log?: Logger) {
+  readonly #pingMs: number
+  #ping: NodeJS.Timeout | null = null
+
+  /** `pingMs`: how often the idle connection is checked (a LISTEN-only socket can die silently). */
+  constructor(config: pg.ClientConfig, log?: Logger, pingMs = 30_000) {
     // Named so operators (and tests) can tell it from pooled connections in pg_stat_activity.
-    this.#config = { ...config, keepAlive: true, application_name: LISTENER_APPLICATION_NAME }
+    this.#config = {
+      ...config,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      application_name: LISTENER_APPLICATION_NAME,
+    }
     this.#log = log
+    this.#pingMs = pingMs
   }
 
   start(handlers: CommitHandlers): void {
@@ -82,7 +92,11 @@ export class PgCommitListener implements CommitSource {
     const fail = (error: unknown) => {
       if (failed) return
       failed = true
-      if (this.#client === client) this.#client = null
+      if (this.#client === client) {
+        this.#client = null
+        if (this.#ping !== null) clearInterval(this.#ping)
+        this.#ping = null
+      }
       client.removeAllListeners('notification')
       client.end().catch(() => {})
       if (this.#closed) return
@@ -108,12 +122,25 @@ export class PgCommitListener implements CommitSource {
     }
     this.#client = client
     this.#backoff = 250
+    // A query that does not come back in time means a dead socket: start over.
+    this.#ping = setInterval(() => {
+      const timeout = setTimeout(() => fail(new Error('LISTEN connection does not answer')), 10_000)
+      client.query('select 1').then(
+        () => clearTimeout(timeout),
+        (error: unknown) => {
+          clearTimeout(timeout)
+          fail(error)
+        },
+      )
+    }, this.#pingMs)
+    this.#ping.unref()
     this.#handlers?.onResync()
   }
 
   async close(): Promise<void> {
     this.#closed = true
     if (this.#timer !== null) clearTimeout(this.#timer)
+    if (this.#ping !== null) clearInterval(this.#ping)
     const client = this.#client
     this.#client = null
     if (client !== null) await client.end().catch(() => {})
