@@ -458,20 +458,22 @@ export async function recentActivity(
  * What changed since `since` (database clock), for the live feed: window rows and state
  * rows of `streams` (null: of every stream) updated after it. Returns the database clock
  * at the query, which the caller uses as the next `since` (minus a safety margin).
+ * Only windows starting after `horizon` (what clients can show): the bound lets the
+ * window_start index serve a read of every stream.
  */
 export async function changesSince(
   pool: pg.Pool,
-  q: { since: Date; streams: string[] | null; limit: number },
+  q: { since: Date; streams: string[] | null; limit: number; horizon: Date },
 ): Promise<{ now: Date; windows: WindowDbRow[]; states: StateDbRow[] }> {
   const now = await ping(pool)
   const windows = await run<WindowDbRow>(
     pool,
     `select ${WINDOW_COLUMNS}
        from stream_metrics_minute
-      where updated_at > $1 and ($2::text[] is null or stream_id = any($2))
+      where updated_at > $1 and ($2::text[] is null or stream_id = any($2)) and window_start >= $4
       order by window_start desc, stream_id
       limit $3`,
-    [q.since, q.streams, q.limit],
+    [q.since, q.streams, q.limit, q.horizon],
   )
   const states = await run<StateDbRow>(
     pool,

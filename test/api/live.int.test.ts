@@ -6,7 +6,7 @@ import pg from 'pg'
 import { buildApp } from '../../src/api/app.ts'
 import { LISTENER_APPLICATION_NAME } from '../../src/api/live/listener.ts'
 import { defer } from '../helpers/services.ts'
-import { minuteStart, putState, putWindow, seedKnownRows, setupDatabase } from './fixtures.ts'
+import { minuteStart, putState, putWindow, seedKnownRows, setupDatabase, silentSource } from './fixtures.ts'
 
 interface SseEvent {
   id?: string
@@ -242,4 +242,20 @@ test('/live: when more changed than an update may carry, clients get a fresh sna
     (d.windows as Array<{ stream_id: string }>).some((w) => w.stream_id === 's4'),
   )
   assert.equal(snap.minutes, 10)
+})
+
+test('/live: without LISTEN (e.g. a pooler that cannot) it polls for changes instead', async (t) => {
+  const { pool } = await setupDatabase(t)
+  await seedKnownRows(pool)
+  const app = await buildApp({ pool, config: {}, listen: silentSource, live: { pipelineMs: 300 } })
+  defer(t, () => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const sse = await openSse(`${base}/live?minutes=10`)
+  defer(t, () => sse.close())
+  await sse.next('snapshot')
+  await putWindow(pool, { stream: 'stream_b', start: minuteStart(0), activeViewers: 5151 })
+  await sse.next('update', 3000, (d) =>
+    (d.windows as Array<{ active_viewers: number }>).some((w) => w.active_viewers === 5151),
+  )
 })

@@ -80,6 +80,8 @@ export class LiveHub {
   #flushing = false
   #lastFlushAt = 0
   #databaseFailed = false
+  /** Notifications can arrive; while false the hub polls for changes every `pipelineMs`. */
+  #listening = false
   #intervals: NodeJS.Timeout[] = []
 
   constructor(
@@ -141,7 +143,13 @@ export class LiveHub {
     this.#started = true
     this.#source.start({
       onNotice: (n) => this.#notice(n),
-      onResync: () => this.#markAll(),
+      onResync: () => {
+        this.#listening = true
+        this.#markAll()
+      },
+      onLost: () => {
+        this.#listening = false
+      },
     })
     const heartbeat = setInterval(() => {
       for (const res of this.#clients.keys()) res.write(`: heartbeat ${new Date().toISOString()}\n\n`)
@@ -183,7 +191,8 @@ export class LiveHub {
     try {
       const since = new Date((this.#cursor?.getTime() ?? Date.now()) - this.#slackMs)
       const streams = pending === 'all' ? null : [...pending]
-      const changes = await changesSince(this.#pool, { since, streams, limit: this.#changeLimit })
+      const horizon = new Date(Date.now() - (MAX_SNAPSHOT_MINUTES + 5) * MINUTE)
+      const changes = await changesSince(this.#pool, { since, streams, limit: this.#changeLimit, horizon })
       this.#cursor = changes.now
       if (changes.windows.length >= this.#changeLimit || changes.states.length >= this.#changeLimit) {
         // Too much changed for a diff (e.g. after an outage): everyone starts over.
@@ -195,7 +204,6 @@ export class LiveHub {
       const covered = streams ?? [
         ...new Set([...changes.states.map((s) => s.stream_id), ...changes.windows.map((w) => w.stream_id)]),
       ]
-      const horizon = new Date(changes.now.getTime() - MAX_SNAPSHOT_MINUTES * MINUTE)
       const provisional = await provisionalStarts(this.#pool, { streams: covered, since: horizon })
       // Per-minute totals of every minute that may have changed: changed windows and
       // the provisional range (deleted windows lie there), at least the last 15 minutes.
@@ -249,6 +257,8 @@ export class LiveHub {
         this.#markAll()
       }
       this.#broadcast('pipeline', pipeline)
+      // Without LISTEN (connecting, lost, or a pooler that cannot LISTEN) poll instead.
+      if (!this.#listening) this.#markAll()
     } catch (error) {
       this.#databaseTrouble(error)
     }

@@ -23,6 +23,8 @@ export interface CommitHandlers {
   readonly onNotice: (notice: CommitNotice) => void
   /** (Re)connected: notices may have been missed, re-read everything changed. */
   readonly onResync: () => void
+  /** The connection is gone (until the next `onResync`): notices cannot arrive now. */
+  readonly onLost?: () => void
 }
 
 /** Where `/live` learns about commits; tests may pass their own. */
@@ -96,6 +98,7 @@ export class PgCommitListener implements CommitSource {
         this.#client = null
         if (this.#ping !== null) clearInterval(this.#ping)
         this.#ping = null
+        this.#handlers?.onLost?.()
       }
       client.removeAllListeners('notification')
       client.end().catch(() => {})
