@@ -39,8 +39,14 @@ export async function smokeCommand(args: string[], log: (line: string) => void):
   log(`rtsa smoke against ${t.bootstrap.join(',')}, ${t.apiUrl}`)
   const admin = new KafkaAdmin(t.bootstrap, { timeoutMs: 5000 })
   try {
-    const topics = await admin.listTopics()
-    add('topic exists', topics.includes(t.config.kafkaTopic), t.config.kafkaTopic)
+    const exists = await within(30_000, async () =>
+      (await admin.listTopics()).includes(t.config.kafkaTopic) ? true : undefined,
+    )
+    add(
+      'topic exists',
+      exists === true,
+      exists ? t.config.kafkaTopic : `${t.config.kafkaTopic} not found within 30 s`,
+    )
     const total = async () =>
       (await admin.offsets(t.config.kafkaTopic)).reduce((n, p) => n + Number(p.latest), 0)
     const first = await total()

@@ -37,6 +37,7 @@ function rtsa(args: string[], env: NodeJS.ProcessEnv): ChildProcess & { output: 
 }
 
 async function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  console.log(`e2e: rtsa ${args.join(' ')}`)
   const child = rtsa(args, env)
   const [code] = (await once(child, 'exit')) as [number | null]
   return { code: code ?? 1, output: child.output() }
@@ -67,14 +68,15 @@ test('up, smoke, down, up again without double counting, doctor findings, down -
 
   const up = rtsa(['up', '--rate', '100'], env)
   defer(t, () => up.kill('SIGKILL'))
+  await waitFor('rtsa up to start', () => up.output().includes('running; press Ctrl-C'), 180_000)
   const smoke = await run(['smoke', '--rows-timeout', '150'], env)
   assert.equal(smoke.code, 0, `rtsa smoke passes against rtsa up:\n${smoke.output}\n--- up:\n${up.output()}`)
   assert.match(smoke.output, /injected donation .*"12\.34"/)
 
   const down = await run(['down'], env)
   assert.equal(down.code, 0, down.output)
-  await once(up, 'exit').catch(() => {})
-  assert.ok(up.exitCode !== null || up.signalCode !== null, 'rtsa down stopped rtsa up')
+  // rtsa down returns once rtsa up is gone (its 'exit' may already have been emitted).
+  await waitFor('rtsa up to exit', () => up.exitCode !== null || up.signalCode !== null, 10_000)
   assert.match(up.output(), /stopped processor/)
 
   // Again, without new events: it resumes where it was and counts nothing twice.
