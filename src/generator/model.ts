@@ -152,6 +152,8 @@ interface Session extends Scheduled {
   readonly user: number
   readonly endAt: number
   readonly silent: boolean
+  /** Part of the initial audience of the warm start. */
+  readonly warm: boolean
   /** Mean gap between chat messages (µs); Infinity for viewers who never chat. */
   readonly chatGap: number
   nextHeartbeat: number
@@ -260,7 +262,7 @@ export class EventModel {
     for (let i = 0; i < initial; i++) {
       const joinAt = at + 1 + Math.round(this.#rng.uniform(0, spread))
       const residual = this.#rng.logNormal(biasedMedian, t.sessionSigma) * this.#rng.next() * US
-      this.#startSession(this.#pickStream(), joinAt, joinAt + Math.round(residual))
+      this.#startSession(this.#pickStream(), joinAt, joinAt + Math.round(residual), true)
     }
     this.#heap.push({ kind: 'arrival', at: at + this.#arrivalGap(), seq: 0 })
   }
@@ -296,7 +298,7 @@ export class EventModel {
     return this.#streams[this.#live.find(Math.floor(this.#rng.next() * this.#live.total))]!
   }
 
-  #startSession(stream: Stream, joinAt: number, endAt: number): void {
+  #startSession(stream: Stream, joinAt: number, endAt: number, warm = false): void {
     if (this.#freeCount === 0) return // every user is watching something: the arrival is lost
     const slot = this.#rng.int(this.#freeCount)
     const user = this.#freeUsers[slot]!
@@ -310,6 +312,7 @@ export class EventModel {
       user,
       endAt: Math.max(joinAt + 1, endAt),
       silent: this.#rng.chance(t.silentLeaveShare),
+      warm,
       chatGap:
         chatter && t.chatPerViewerPerMin > 0
           ? (60 * US * t.chatterShare) / (t.chatPerViewerPerMin * k)
@@ -348,7 +351,13 @@ export class EventModel {
     if (!s.joined) {
       s.joined = true
       this.#audience++
-      s.nextHeartbeat = at + this.#heartbeatGap()
+      // The heartbeat timer starts at a random phase: every heartbeat interval of the
+      // session then holds one heartbeat on average, which is what the plan counts
+      // (a full first gap would lose half a heartbeat per session, ~4% of the rate).
+      // The warm-start audience waits a full gap instead, which offsets the burst of
+      // its joins in the first interval.
+      const phase = s.warm ? 1 : this.#rng.nextOpen()
+      s.nextHeartbeat = at + Math.max(1, Math.round(this.#heartbeatGap() * phase))
       s.nextChat = at + Math.max(1, Math.round(this.#rng.exponential(s.chatGap)))
       s.nextDonation = at + this.#donationGap()
       out = this.#event(at, s.stream, userId, 'viewer_join')
