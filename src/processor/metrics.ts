@@ -71,7 +71,7 @@ export function createProcessorMetrics() {
   })
   const dlqFailures = new Counter({
     name: 'rtsa_processor_dlq_publish_failures_total',
-    help: 'Dead letters that could not be published to the DLQ topic',
+    help: 'Failed attempts to relay dead letters to the DLQ topic (they are retried)',
     registers: [registry],
   })
   return {

@@ -15,12 +15,13 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import type { Logger } from 'pino'
-import type { DeadLetter, InputRecord, PartitionEngine } from '../engine/types.ts'
+import type { InputRecord, PartitionEngine } from '../engine/types.ts'
 import { messageOf } from '../errors/catalogue.ts'
 import { KafkaAdmin, KafkaProducer } from '../kafka/client.ts'
 import { GroupMember } from '../kafka/group.ts'
 import { claimPartition, commitBatch, releasePartition } from '../store/checkpoints.ts'
 import type { ProcessorConfig } from './config.ts'
+import { DeadLetterRelay } from './dlq-relay.ts'
 import type { EngineFactory } from './engine-adapter.ts'
 import type { ProcessorMetrics } from './metrics.ts'
 
@@ -51,8 +52,7 @@ export class Processor {
   #admin: KafkaAdmin | undefined
   #dlq: KafkaProducer | undefined
   #failure: unknown
-  #dlqChain: Promise<void> = Promise.resolve()
-  #dlqPending = 0
+  #relay: DeadLetterRelay | undefined
   #stopRequested = false
   #loop: Promise<void> | undefined
   status: ProcessorStatus = 'starting'
@@ -126,6 +126,15 @@ export class Processor {
       },
     })
     await this.#member.start(placeholder)
+    this.#relay = new DeadLetterRelay({
+      pool: this.#deps.pool,
+      producer: this.#dlq,
+      topic: config.kafkaTopic,
+      dlqTopic: config.kafkaDlqTopic,
+      owned: () => this.owned(),
+      log: this.#deps.log,
+      metrics: this.#deps.metrics,
+    })
   }
 
   async #disconnect(): Promise<void> {
@@ -133,7 +142,8 @@ export class Processor {
     this.#owned.clear()
     this.#deps.metrics.owned.set(0)
     await this.#member?.close()
-    await this.#dlqChain
+    await this.#relay?.stop()
+    this.#relay = undefined
     await this.#admin?.close()
     await this.#dlq?.close()
     this.#member = undefined
@@ -287,43 +297,6 @@ export class Processor {
     if (result.watermark !== null) metrics.watermark.set({ partition }, result.watermark / 1000)
     const end = this.#ends.get(partition)
     if (end !== undefined) metrics.lag.set({ partition }, Math.max(0, Number(end - nextOffset)))
-    if (result.deadLetters.length > 0) {
-      // Published off the hot path, in order; the loop waits only when many sends pile up.
-      this.#dlqPending++
-      this.#dlqChain = this.#dlqChain
-        .then(() => this.#publishDeadLetters(result.deadLetters))
-        .finally(() => {
-          this.#dlqPending--
-        })
-      if (this.#dlqPending > 50) await this.#dlqChain
-    }
-  }
-
-  async #publishDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
-    const { config, metrics, log } = this.#deps
-    try {
-      await this.#dlq!.send(
-        letters.map((d) => ({
-          topic: config.kafkaDlqTopic,
-          key: Buffer.from(`${config.kafkaTopic}:${d.partition}:${d.offset}`),
-          value: Buffer.from(
-            JSON.stringify({
-              source_topic: config.kafkaTopic,
-              source_partition: d.partition,
-              source_offset: d.offset.toString(),
-              reason: d.reason,
-              detail: d.detail,
-              stream_id: d.streamId,
-              key_base64: d.key?.toString('base64') ?? null,
-              value_base64: d.value.toString('base64'),
-            }),
-          ),
-        })),
-      )
-    } catch (error) {
-      // The dead letters are already stored in PostgreSQL (dead_letters) with the batch.
-      metrics.dlqFailures.inc(letters.length)
-      log.warn({ err: messageOf(error), count: letters.length }, 'publishing dead letters to Kafka failed')
-    }
+    if (result.deadLetters.length > 0) this.#relay?.nudge()
   }
 }

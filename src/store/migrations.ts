@@ -94,6 +94,20 @@ create index if not exists dead_letters_created_idx on dead_letters (created_at 
 create index if not exists dead_letters_reason_idx on dead_letters (reason, created_at desc);
 `,
   },
+  {
+    version: 2,
+    name: 'dead-letter relay progress (the dead_letters table is the outbox of the DLQ topic)',
+    sql: `
+create table if not exists dlq_progress (
+  topic text not null,
+  partition integer not null,
+  last_id bigint not null default 0,
+  updated_at timestamptz not null default now(),
+  primary key (topic, partition)
+);
+create index if not exists dead_letters_relay_idx on dead_letters (topic, partition, id);
+`,
+  },
 ]
 
 // An arbitrary constant: the advisory lock key of rtsa's schema migrations.
@@ -141,6 +155,6 @@ export async function migrate(pool: pg.Pool): Promise<number[]> {
 /** Deletes metrics, state, checkpoints, snapshots and dead letters (a full reset). Keeps the schema. */
 export async function wipeData(pool: pg.Pool): Promise<void> {
   await pool.query(
-    'truncate stream_metrics_minute, stream_state, partition_checkpoints, engine_snapshots, dead_letters',
+    'truncate stream_metrics_minute, stream_state, partition_checkpoints, engine_snapshots, dead_letters, dlq_progress',
   )
 }

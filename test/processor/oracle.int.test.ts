@@ -18,6 +18,7 @@ import {
   produceAll,
   startInProcess,
   waitCaughtUp,
+  waitFor,
 } from './fixtures.ts'
 
 const CONFIG = { windowMs: 60_000, watermarkMs: 600_000, viewerTimeoutMs: 300_000 }
@@ -37,6 +38,13 @@ test('the processor writes exactly what the oracle computes, and dead-letters ev
   )
   defer(t, () => p.stop())
   await waitCaughtUp(store.pool, bootstrap, topic)
+  const deadCount = Number((await store.pool.query('select count(*)::int as n from dead_letters')).rows[0].n)
+  // Every dead letter reaches the DLQ topic (at least once), keyed by its source position.
+  const dlqKeys = new Set<string>()
+  await waitFor('the dead letters on the DLQ topic', async () => {
+    for (const r of await readTopic(bootstrap, `${topic}.dlq`)) dlqKeys.add(r.key?.toString() ?? '')
+    return dlqKeys.size >= deadCount
+  })
   await p.stop()
 
   const expectedRows: string[] = []
