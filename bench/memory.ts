@@ -27,6 +27,17 @@ export interface ViewerProcessor {
   readonly db: FreshDb
   readonly env: Record<string, string>
   readonly catchUpSeconds: number
+  /** Largest RSS sampled (every 500 ms) while catching up. */
+  readonly sampledPeak: number
+}
+
+/** A processor that did not catch up (it crashed, e.g. out of heap), with what it showed. */
+export class CatchUpFailed extends Error {
+  readonly sampledPeak: number
+  constructor(message: string, sampledPeak: number, options: { cause: unknown }) {
+    super(message, options)
+    this.sampledPeak = sampledPeak
+  }
 }
 
 /** A processor child caught up on `topic` with a fresh database; the caller stops it and drops the db. */
@@ -48,18 +59,40 @@ export async function caughtUpProcessor(
   const child = startProcessor(env, label)
   const ends = await endOffsets(servers.bootstrap, topic)
   const t0 = performance.now()
+  let peak = 0
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssOf(child.pid!))
+    } catch {
+      // exited
+    }
+  }, 500)
   try {
     const w = await waitCommitted(db.pool, topic, ends, {
       timeoutMs: 20 * 60_000,
       children: [child],
       progress: (f) =>
-        ctx.log(`    ${label}: ${(f * 100).toFixed(0)}% committed, RSS ${fmt(mib(rssOf(child.pid!)))} MiB`),
+        ctx.log(`    ${label}: ${(f * 100).toFixed(0)}% committed, RSS ${fmt(mib(peak))} MiB (peak so far)`),
     })
-    return { child, db, env, catchUpSeconds: (w.end - t0) / 1000 }
+    return { child, db, env, catchUpSeconds: (w.end - t0) / 1000, sampledPeak: peak }
   } catch (error) {
     await stopChild(child)
     await db.drop()
-    throw error
+    const out = child
+      .output()
+      .split('\n')
+      .filter((l) => /heap|memory|FATAL|error/i.test(l))
+      .slice(-3)
+      .join(' | ')
+    throw new CatchUpFailed(
+      `${label} did not catch up: ${out.slice(0, 600) || String(error).slice(0, 600)}`,
+      peak,
+      {
+        cause: error,
+      },
+    )
+  } finally {
+    clearInterval(sampler)
   }
 }
 
@@ -98,12 +131,24 @@ export const memory: Benchmark = {
       const topic = await freshTopic(servers, `mem${viewers}`, 6)
       const rss: number[] = []
       const perViewer: number[] = []
+      const failedPeaks: number[] = []
       try {
         ctx.log(`  ${fmt(viewers)} viewers: producing ${fmt(2 * viewers)} records`)
         await produceViewers(servers.bootstrap, topic, viewers, ctx.log)
         const runs = viewers >= 1_000_000 ? bigRuns : ctx.runs
         for (let run = 1; run <= runs; run++) {
-          const p = await caughtUpProcessor(ctx, topic, `mem${viewers}-${run}`)
+          let p: ViewerProcessor
+          try {
+            p = await caughtUpProcessor(ctx, topic, `mem${viewers}-${run}`)
+          } catch (error) {
+            if (!(error instanceof CatchUpFailed)) throw error
+            ctx.log(`  ${fmt(viewers)} viewers run ${run} FAILED: ${error.message}`)
+            notes.push(
+              `${fmt(viewers)} viewers run ${run}: the processor did not catch up (largest RSS sampled ${fmt(mib(error.sampledPeak))} MiB): ${error.message}`,
+            )
+            failedPeaks.push(mib(error.sampledPeak))
+            continue
+          }
           const r = await settledRss(p.child)
           rss.push(mib(r.rss))
           perViewer.push((r.rss - (baseRuns[run - 1] ?? baseRuns[0]!) * 1024 * 1024) / viewers)
@@ -119,6 +164,20 @@ export const memory: Benchmark = {
         }
       } finally {
         await deleteTopic(servers, topic)
+      }
+      if (rss.length === 0 && failedPeaks.length > 0) {
+        figures.push(
+          figure(
+            `RSS, ${fmt(viewers)} present viewers: FAILED, largest sampled before the crash`,
+            'MiB',
+            failedPeaks,
+            {
+              baseline: { name: 'empty topic', runs: baseRuns.slice(0, failedPeaks.length) },
+              ...(viewers === 1_000_000 ? { target: '< 1024 MiB', met: () => false } : {}),
+            },
+          ),
+        )
+        continue
       }
       figures.push(
         figure(`RSS, ${fmt(viewers)} present viewers`, 'MiB', rss, {
