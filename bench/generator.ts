@@ -15,6 +15,7 @@
  * separately so the bottleneck is visible: model only; model + JSON encoding; the
  * whole pipeline into Kafka; decodeEvent over the produced bytes.
  */
+import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { decodeEvent, encodeEventString } from '../src/events/decode.ts'
 import { loadGeneratorConfig } from '../src/generator/config.ts'
@@ -36,6 +37,19 @@ const MODEL: ModelOptions = {
   userCount: 1_000_000,
   eventsPerSec: 100_000,
   startMs: Date.UTC(2025, 11, 20, 18, 0, 0),
+}
+
+/** CPU time (user + system) of a process so far, ms, from /proc (0 when unknown). */
+function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+  } catch {
+    return 0
+  }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -83,11 +97,13 @@ async function main(): Promise<void> {
   const home = '/tmp/rtsa-h1'
   const dir = '/tmp/rtsa-h1/bench-kafka'
   let bootstrap = external
+  let brokerPid: number | undefined
   if (bootstrap === undefined) {
     await stopLocalKafka({ home, dir })
     wipeLocalKafka({ home, dir })
     const kafka = await startLocalKafka({ home, dir, port: 41192, heapMb: 1024, log })
     bootstrap = kafka.bootstrap
+    brokerPid = kafka.pid
   }
   try {
     for (const parallel of [false, true]) {
@@ -112,9 +128,19 @@ async function main(): Promise<void> {
         // The clock starts before the model's warm start (building its initial audience):
         // this is what `rtsa generate --simulate-from ... --count N` costs end to end.
         const t0 = performance.now()
+        const cpu0 = process.cpuUsage()
+        const broker0 = cpuMsOf(brokerPid)
         const summary = await runGenerator({ config, sink: producer, parallel })
         await producer.close()
         const ms = performance.now() - t0
+        const cpu = process.cpuUsage(cpu0)
+        const ours = (cpu.user + cpu.system) / N
+        const broker = ((cpuMsOf(brokerPid) - broker0) * 1000) / N
+        // The machine may be shared: CPU time per record says what 2 dedicated cores could do.
+        log(
+          `    cpu per record: generator ${ours.toFixed(1)} us, broker ${brokerPid === undefined ? '?' : broker.toFixed(1)} us` +
+            (brokerPid === undefined ? '' : ` -> 2 dedicated cores: ~${fmt(2e6 / (ours + broker))}/s`),
+        )
         const st = producer.stats
         if (st.failed > 0 || st.acked !== N || summary.records !== N)
           throw new Error(`delivery: ${JSON.stringify(st)}`)
