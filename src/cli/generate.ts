@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { RtsaError } from '../errors/catalogue.ts'
 import { bootstrapOf, generatorSettings, loadGeneratorConfig } from '../generator/config.ts'
@@ -80,8 +81,18 @@ async function kafkaSink(
   await waitForKafka(bootstrap, { timeoutMs: 15_000, settingName: 'KAFKA_BOOTSTRAP' })
   const admin = new KafkaAdmin(bootstrap)
   try {
-    if (await admin.ensureTopic(c.kafkaTopic, c.kafkaPartitions)) {
-      log(`created topic ${c.kafkaTopic} with ${c.kafkaPartitions} partitions`)
+    // A topic created a moment ago (by another client) may not be in the metadata yet:
+    // creating it then fails with "exists"; asking again shortly after sees it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await admin.ensureTopic(c.kafkaTopic, c.kafkaPartitions)) {
+          log(`created topic ${c.kafkaTopic} with ${c.kafkaPartitions} partitions`)
+        }
+        break
+      } catch (error) {
+        if (attempt >= 5) throw error
+        await sleep(300 * attempt)
+      }
     }
   } finally {
     await admin.close()
