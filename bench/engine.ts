@@ -24,6 +24,8 @@ const N = Number(process.argv[2] ?? 2_000_000)
 const BATCH = Number(process.argv[3] ?? 5_000)
 const CONFIG: EngineConfig = { windowMs: 60_000, watermarkMs: 600_000, viewerTimeoutMs: 300_000 }
 const gc = (globalThis as { gc?: () => void }).gc
+/** BENCH_RUNS: timed runs per mode (default 3, the median is reported); 0 measures the state size only. */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 
 interface Raw {
   readonly offset: bigint
@@ -103,7 +105,7 @@ console.log(
 for (const withDecode of process.env.BENCH_DECODED_ONLY ? [false] : [false, true]) {
   const rates: number[] = []
   const cpuRates: number[] = []
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < RUNS; i++) {
     const { ms, cpuMs, rows, stored } = run(input, withDecode)
     const rate = input.length / (ms / 1000)
     rates.push(rate)
@@ -114,11 +116,12 @@ for (const withDecode of process.env.BENCH_DECODED_ONLY ? [false] : [false, true
         `${mb(stored)} of snapshot changes (${(stored / input.length).toFixed(0)} B/record)`,
     )
   }
-  console.log(
-    `median, ${withDecode ? 'bytes in (decoder included)' : 'decoded events in'}: ` +
-      `${Math.round(median(rates)).toLocaleString('en')} records/s wall clock, ` +
-      `${Math.round(median(cpuRates)).toLocaleString('en')} records per CPU-second (one thread; load average ${os.loadavg()[0]!.toFixed(1)})`,
-  )
+  if (RUNS > 0)
+    console.log(
+      `median, ${withDecode ? 'bytes in (decoder included)' : 'decoded events in'}: ` +
+        `${Math.round(median(rates)).toLocaleString('en')} records/s wall clock, ` +
+        `${Math.round(median(cpuRates)).toLocaleString('en')} records per CPU-second (one thread; load average ${os.loadavg()[0]!.toFixed(1)})`,
+    )
 }
 
 // State size: heap + external (snapshot log chunks are Buffers) held by one engine at the end.

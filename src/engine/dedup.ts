@@ -7,7 +7,13 @@
  * when eviction runs never changes a verdict.
  */
 export class Dedup {
+  /**
+   * Id -> ts - base. Epoch milliseconds do not fit V8's small integers and would each be
+   * a boxed number; relative to `base` (the first ts remembered) they stay small for
+   * weeks of event time. Still exact either way: only the memory depends on it.
+   */
   private readonly seen = new Map<string, number>()
+  private base = Number.NaN
   /** Ids by the window of their ts, for eviction. */
   private readonly byWindow = new Map<number, string[]>()
   private readonly windowMs: number
@@ -22,13 +28,14 @@ export class Dedup {
 
   /** True when `id` was accepted before with a ts at or above `watermark` (a duplicate). */
   seenAtOrAbove(id: string, watermark: number): boolean {
-    const ts = this.seen.get(id)
-    return ts !== undefined && ts >= watermark
+    const rel = this.seen.get(id)
+    return rel !== undefined && rel + this.base >= watermark
   }
 
   /** Remembers a record just accepted: `seenAtOrAbove` said no, so any entry is older. */
   addChecked(id: string, ts: number): void {
-    this.seen.set(id, ts)
+    if (Number.isNaN(this.base)) this.base = ts
+    this.seen.set(id, ts - this.base)
     this.index(id, ts)
   }
 
@@ -36,9 +43,10 @@ export class Dedup {
   add(id: string, ts: number): void {
     // A second accepted record with the same id always has a later ts (the first one fell below the
     // watermark), so keeping the largest ts also makes a restore independent of replay order.
+    if (Number.isNaN(this.base)) this.base = ts
     const prev = this.seen.get(id)
-    if (prev !== undefined && prev >= ts) return
-    this.seen.set(id, ts)
+    if (prev !== undefined && prev + this.base >= ts) return
+    this.seen.set(id, ts - this.base)
     this.index(id, ts)
   }
 
@@ -55,8 +63,8 @@ export class Dedup {
     for (const [idx, ids] of this.byWindow) {
       if (idx >= limit) continue
       for (const id of ids) {
-        const ts = this.seen.get(id)
-        if (ts !== undefined && ts < watermark) this.seen.delete(id)
+        const rel = this.seen.get(id)
+        if (rel !== undefined && rel + this.base < watermark) this.seen.delete(id)
       }
       this.byWindow.delete(idx)
     }
