@@ -60,7 +60,8 @@ const EMPTY = Buffer.alloc(0)
 
 interface Chunk {
   readonly maxTs: number
-  readonly data: Buffer
+  /** Null once handed out by snapshotChanges() when the engine does not retain its log. */
+  data: Buffer | null
 }
 
 class Partition implements PartitionEngine {
@@ -82,6 +83,10 @@ class Partition implements PartitionEngine {
   private readonly newChunks: number[] = []
   private readonly droppedChunks: number[] = []
   private allDirty = false
+  /** Keep log chunks in memory after snapshotChanges() handed them out (needed by snapshot()). */
+  private readonly retainLog: boolean
+  /** Streams whose head or base may have changed since the last snapshotChanges(). */
+  private readonly changed = new Set<Stream>()
   // The batch being processed.
   private batchLog: StreamEvent[] = []
   /** Streams named by a record of this batch (in first-seen order); marked with `batchNo`. */
@@ -90,7 +95,8 @@ class Partition implements PartitionEngine {
   private letters: DeadLetter[] = []
   private counters: BatchCounters = newCounters()
 
-  constructor(config: EngineConfig, partition: number, decode: Decoder | undefined) {
+  constructor(config: EngineConfig, partition: number, decode: Decoder | undefined, retainLog: boolean) {
+    this.retainLog = retainLog
     const settings = {
       windowMs: config.windowMs,
       watermarkMs: config.watermarkMs,
@@ -246,7 +252,10 @@ class Partition implements PartitionEngine {
     if (wm !== null) {
       const foldIdx = Math.floor(wm / w)
       if (foldIdx > this.ctx.foldIdx) {
-        for (const s of this.active) s.fold(foldIdx, windows, removed)
+        for (const s of this.active) {
+          s.fold(foldIdx, windows, removed)
+          this.changed.add(s)
+        }
         this.ctx.foldIdx = foldIdx
         for (const s of this.active) {
           if (!s.hasLiveState()) {
@@ -266,6 +275,7 @@ class Partition implements PartitionEngine {
       const horizon = Math.floor(this.maxTs / w)
       for (const s of this.dirty) {
         s.provisional(horizon, windows, removed)
+        this.changed.add(s)
         if (s.dirtyFrom === Number.POSITIVE_INFINITY) {
           this.dirty.delete(s)
           s.inDirty = false
@@ -280,6 +290,7 @@ class Partition implements PartitionEngine {
     }
     const states: StreamStateRow[] = []
     for (const s of this.touched) {
+      this.changed.add(s)
       const row = s.stateRow(this.partition)
       if (row !== null) states.push(row)
     }
@@ -320,11 +331,20 @@ class Partition implements PartitionEngine {
       yield { key: headKey(s.id), data: encodeHead(s) }
       if (s.baseCount > 0) yield { key: baseKey(s.id), data: encodeBase(s) }
     }
-    for (const [seq, c] of this.chunks) yield { key: logKey(seq), data: c.data }
+    for (const [seq, c] of this.chunks) {
+      if (c.data === null)
+        throw new RtsaError('INTERNAL', 'snapshot() needs an engine created with retainLog')
+      yield { key: logKey(seq), data: c.data }
+    }
   }
 
   snapshot(): Buffer {
     return packPieces(this.allPieces())
+  }
+
+  /** Hands out a chunk's bytes once; without retainLog the engine forgets them then. */
+  private release(c: Chunk): void {
+    if (!this.retainLog) c.data = null
   }
 
   snapshotChanges(): SnapshotChanges {
@@ -333,25 +353,32 @@ class Partition implements PartitionEngine {
     if (this.allDirty) {
       put.push(...this.allPieces())
       this.allDirty = false
+      for (const c of this.chunks.values()) this.release(c)
+      for (const s of this.streams.values()) {
+        s.headDirty = false
+        s.baseDirty = false
+      }
     } else {
       put.push(this.header())
-      for (const s of this.streams.values()) {
+      for (const s of this.changed) {
         if (s.headDirty) put.push({ key: headKey(s.id), data: encodeHead(s) })
         if (s.baseDirty) {
           if (s.baseCount > 0) put.push({ key: baseKey(s.id), data: encodeBase(s) })
           else del.push(baseKey(s.id))
         }
+        s.headDirty = false
+        s.baseDirty = false
       }
       for (const seq of this.newChunks) {
         const c = this.chunks.get(seq)
-        if (c !== undefined) put.push({ key: logKey(seq), data: c.data })
+        if (c?.data) {
+          put.push({ key: logKey(seq), data: c.data })
+          this.release(c)
+        }
       }
       for (const seq of this.droppedChunks) del.push(logKey(seq))
     }
-    for (const s of this.streams.values()) {
-      s.headDirty = false
-      s.baseDirty = false
-    }
+    this.changed.clear()
     this.newChunks.length = 0
     this.droppedChunks.length = 0
     return { put, delete: del }
@@ -403,7 +430,8 @@ class Partition implements PartitionEngine {
     const frontier = this.ctx.foldIdx * this.config.windowMs
     logs.sort((a, b) => a.seq - b.seq)
     for (const log of logs) {
-      this.chunks.set(log.seq, { maxTs: log.maxTs, data: log.data })
+      // Pieces read from storage are stored already: without retainLog, keep only what a buffer restore must re-put.
+      this.chunks.set(log.seq, { maxTs: log.maxTs, data: this.retainLog || fromBuffer ? log.data : null })
       for (const ev of log.events) {
         this.dedup.add(ev.eventId, ev.ts)
         if (ev.ts >= frontier) this.stream(ev.streamId).apply(ev)
@@ -463,7 +491,7 @@ export function createPartitionEngine(
   partition: number,
   options: PartitionEngineOptions = {},
 ): PartitionEngine {
-  const engine = new Partition(config, partition, options.decode)
+  const engine = new Partition(config, partition, options.decode, options.retainLog ?? true)
   const snap = options.snapshot
   if (snap !== undefined) {
     if (Buffer.isBuffer(snap)) engine.restore(unpackPieces(snap), true)

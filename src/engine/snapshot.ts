@@ -99,8 +99,9 @@ export function encodeHead(s: Stream): Buffer {
   w.f64(s.lastEventTs)
   w.uint(s.activeAtLast)
   w.f64(s.watermarkAtLast ?? Number.NaN)
+  // Sorted: the same state gives the same bytes, whatever happened before (restores included).
   w.uint(s.emitted.size)
-  for (const idx of s.emitted) w.f64(idx)
+  for (const idx of [...s.emitted].sort((a, b) => a - b)) w.f64(idx)
   w.f64(s.dirtyFrom)
   w.f64(s.dirtyTo)
   return w.done()
@@ -130,8 +131,9 @@ export function encodeBase(s: Stream): Buffer {
   const w = start(BASE)
   w.str(s.id)
   w.uint(s.baseCount)
-  for (const u of s.users.values()) {
-    if (!u.basePresent) continue
+  const present = [...s.users.values()].filter((u) => u.basePresent)
+  present.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  for (const u of present) {
     w.str(u.id)
     w.f64(u.baseLast)
   }

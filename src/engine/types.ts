@@ -179,4 +179,11 @@ export interface PartitionEngineOptions {
   readonly decode?: Decoder
   /** Restore from `snapshot()` output, or from all stored pieces of `snapshotChanges()`. */
   readonly snapshot?: Buffer | Iterable<SnapshotPiece>
+  /**
+   * Keep the log chunks (the accepted records above the watermark, about a fifth of the
+   * state) in memory after `snapshotChanges()` handed them out. Default true; a processor
+   * that stores every `snapshotChanges()` and never calls `snapshot()` can pass false.
+   * Without it, `snapshot()` throws.
+   */
+  readonly retainLog?: boolean
 }

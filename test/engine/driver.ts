@@ -23,12 +23,19 @@ export class Run {
   readonly tables = new TableModel()
   readonly verdicts = new Map<bigint, string>()
   pos = 0
+  private readonly retainLog: boolean
 
-  constructor(config: EngineConfig, partition: number, records: InputRecord[]) {
+  constructor(
+    config: EngineConfig,
+    partition: number,
+    records: InputRecord[],
+    opts: { retainLog?: boolean } = {},
+  ) {
     this.config = config
     this.partition = partition
     this.records = records
-    this.engine = createPartitionEngine(config, partition, { decode: testDecode })
+    this.retainLog = opts.retainLog ?? true
+    this.engine = createPartitionEngine(config, partition, { decode: testDecode, retainLog: this.retainLog })
   }
 
   get done(): boolean {
@@ -45,6 +52,12 @@ export class Run {
     const changes = this.engine.snapshotChanges()
     for (const p of changes.put) this.store.set(p.key, p.data)
     for (const k of changes.delete) this.store.delete(k)
+    if (!this.retainLog) {
+      // snapshot() needs the log chunks the engine no longer keeps.
+      if ([...this.store.keys()].some((k) => k.startsWith('l:'))) assert.throws(() => this.engine.snapshot())
+      if (restore === 'pieces') this.restorePieces()
+      return
+    }
     // The stored pieces are exactly the pieces of a full snapshot.
     const full = unpackPieces(this.engine.snapshot())
     assert.deepEqual([...this.store.keys()].sort(), full.map((p) => p.key).sort(), 'stored snapshot keys')
@@ -56,13 +69,16 @@ export class Run {
       // A restore from a buffer re-puts every piece on the next call.
       const again = this.engine.snapshotChanges()
       assert.equal(again.put.length, full.length)
-    } else if (restore === 'pieces') {
-      const pieces = [...this.store].map(([key, data]) => ({ key, data }))
-      this.engine = createPartitionEngine(this.config, this.partition, {
-        decode: testDecode,
-        snapshot: pieces,
-      })
-    }
+    } else if (restore === 'pieces') this.restorePieces()
+  }
+
+  private restorePieces(): void {
+    const pieces = [...this.store].map(([key, data]) => ({ key, data }))
+    this.engine = createPartitionEngine(this.config, this.partition, {
+      decode: testDecode,
+      snapshot: pieces,
+      retainLog: this.retainLog,
+    })
   }
 
   /** Compares everything observable with the oracle over the records processed so far. */
