@@ -68,8 +68,8 @@ function decodeBatch(raw: readonly Raw[]): DecodedRecord[] {
  * decoding (bytes in); otherwise each batch is decoded just before its clock starts,
  * so the events are as fresh in the CPU caches as in the processor.
  */
-function run(input: readonly Raw[], withDecode: boolean) {
-  const engine = createPartitionEngine(CONFIG, 0, { decode: decodeEvent })
+function run(input: readonly Raw[], withDecode: boolean, retainLog = true) {
+  const engine = createPartitionEngine(CONFIG, 0, { decode: decodeEvent, retainLog })
   let rows = 0
   let stored = 0
   let ms = 0
@@ -133,16 +133,19 @@ else {
     const m = process.memoryUsage()
     return m.heapUsed + m.arrayBuffers
   }
-  const before = used()
-  let held: ReturnType<typeof run> | null = run(input, false)
-  const after = used()
-  const s = held.engine.stats()
-  const bytes = after - before
-  console.log(
-    `state: ${mb(bytes)} for ${s.presentUsers.toLocaleString('en')} present viewers = ` +
-      `${Math.round(bytes / s.presentUsers).toLocaleString('en')} B/viewer ` +
-      `(${s.streams} streams, ${s.users.toLocaleString('en')} users kept, ${s.pendingRecords.toLocaleString('en')} ` +
-      `pending records, ${s.dedupIds.toLocaleString('en')} dedup ids, ${s.openWindows} open windows)`,
-  )
-  held = null
+  for (const retainLog of [true, false]) {
+    const before = used()
+    let held: ReturnType<typeof run> | null = run(input, false, retainLog)
+    const after = used()
+    const s = held.engine.stats()
+    const bytes = after - before
+    console.log(
+      `state (retainLog ${retainLog}): ${mb(bytes)} for ${s.presentUsers.toLocaleString('en')} present viewers = ` +
+        `${Math.round(bytes / s.presentUsers).toLocaleString('en')} B/viewer, ` +
+        `${Math.round(bytes / s.pendingRecords)} B/pending record ` +
+        `(${s.streams} streams, ${s.users.toLocaleString('en')} users kept, ${s.pendingRecords.toLocaleString('en')} ` +
+        `pending records, ${s.dedupIds.toLocaleString('en')} dedup ids, ${s.openWindows} open windows)`,
+    )
+    held = null
+  }
 }
