@@ -7,6 +7,13 @@
  * user keeps only a base (present just before F, last activity). Everything at or
  * above F is kept as records and derived points, so an out-of-order record changes
  * only the points of its own user (or of every user, for a stream_stop).
+ *
+ * A window's row over its life:
+ *
+ *   (no row) ──record or presence──▶ PROVISIONAL ──watermark >= end──▶ FINAL (emitted once, then dropped)
+ *                                     │  ▲
+ *                                     │  └── re-emitted when a batch changes it (up to the horizon)
+ *                                     └───── nothing left in it ──▶ removed (removedWindows)
  */
 import { RtsaError } from '../errors/catalogue.ts'
 import type { StreamEvent } from '../events/types.ts'
