@@ -10,10 +10,13 @@
  * Baseline in the same run: `/health` (Fastify plus one `select 1`), the floor of any
  * endpoint that reads the database.
  */
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { startApiChild } from './lib/api-process.ts'
-import { type Benchmark, opt } from './lib/context.ts'
+import { type BenchContext, type Benchmark, opt } from './lib/context.ts'
 import { load } from './lib/load.ts'
 import { paced, settle } from './lib/paced.ts'
+import { profileMarkdown, summarize } from './lib/profile.ts'
 import { type Figure, figure } from './lib/report.ts'
 import { seedTables } from './lib/seed.ts'
 import { freshDb } from './lib/servers.ts'
@@ -33,6 +36,43 @@ interface Series {
   maxP99: number[]
   bad: number
   bytes: number
+}
+
+/**
+ * Unmeasured: the API under `--cpu-prof` while autocannon drives each database endpoint
+ * unthrottled; the summary goes to bench/results/api-profile.md.
+ */
+async function profileApi(ctx: BenchContext, databaseUrl: string, seconds: number): Promise<string[]> {
+  const dir = resolve(import.meta.dirname, 'results/profiles')
+  mkdirSync(dir, { recursive: true })
+  const out: string[] = []
+  const sections: string[] = []
+  for (const path of ENDPOINTS.filter((p) => p !== '/health')) {
+    const t0 = Date.now()
+    const server = await startApiChild(databaseUrl, {}, ['--cpu-prof', '--cpu-prof-dir', dir])
+    try {
+      ctx.log(`  profiling the API under ${path} (not measured)`)
+      await load({ url: `${server.url}${path}`, connections: 20, duration: seconds })
+    } finally {
+      await server.stop()
+    }
+    const file = readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(dir, f))
+      .filter((f) => statSync(f).mtimeMs >= t0)[0]
+    if (file === undefined) continue
+    const s = summarize(file, 12)
+    sections.push(`## ${path}\n\n${file}\n\n${profileMarkdown(s)}\n`)
+    const busy = s.categories.filter((c) => c.name !== 'idle').slice(0, 5)
+    out.push(
+      `API profile under ${path} (bench/results/api-profile.md): ${busy.map((c) => `${c.name} ${(c.share * 100).toFixed(0)}%`).join(', ')} of ${(s.busyMs / 1000).toFixed(1)} s busy.`,
+    )
+  }
+  writeFileSync(
+    resolve(import.meta.dirname, 'results/api-profile.md'),
+    `# API profiles\n\n${sections.join('\n')}`,
+  )
+  return out
 }
 
 export const api: Benchmark = {
@@ -102,6 +142,11 @@ export const api: Benchmark = {
       }
     } finally {
       await server.stop()
+    }
+    const profileNotes: string[] = []
+    try {
+      if (opt(ctx, 'profile', 1, 1) > 0) profileNotes.push(...(await profileApi(ctx, db.url, seconds)))
+    } finally {
       await db.drop()
     }
     const figures: Figure[] = []
@@ -145,6 +190,7 @@ export const api: Benchmark = {
         )
           .map(([p, t]) => `${p} ${fmt(t.ms, 2)} ms (${t.rows} rows)`)
           .join(', ')}.`,
+        ...profileNotes,
         `Response sizes: ${[...series].map(([p, s]) => `${p} ${fmt(s.bytes)} B`).join(', ')}.`,
         `Failed, shed (over 256 outstanding), non-2xx, errors and timeouts over all runs: ${[...series].map(([p, s]) => `${p} ${fmt(s.bad)}`).join(', ')}.`,
       ],

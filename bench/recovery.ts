@@ -7,11 +7,14 @@
  * the ratio is the cost of the kill itself. Processors use the product's default
  * KAFKA_SESSION_TIMEOUT (10 s).
  */
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import type { BenchContext, Benchmark } from './lib/context.ts'
 import { opt } from './lib/context.ts'
 import { type Child, startProcessor, stopChild } from './lib/processors.ts'
+import { profileMarkdown, summarize } from './lib/profile.ts'
 import { figure } from './lib/report.ts'
 import { deleteTopic, freshTopic } from './lib/servers.ts'
 import { fmt } from './lib/stats.ts'
@@ -39,6 +42,7 @@ async function restart(
   ctx: BenchContext,
   o: {
     old: Child
+    nodeArgs?: string[]
     signal: 'SIGKILL' | 'SIGTERM'
     pool: pg.Pool
     topic: string
@@ -51,7 +55,7 @@ async function restart(
   const before = await committed(o.pool, o.topic)
   await produceTail(servers.bootstrap, o.topic, 600, { tag: o.name })
   const t0 = performance.now()
-  const child = startProcessor(o.env, o.name)
+  const child = startProcessor(o.env, o.name, o.nodeArgs ?? [])
   const deadline = Date.now() + 180_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`processor exited: ${child.output().slice(-2000)}`)
@@ -73,6 +77,7 @@ export const recovery: Benchmark = {
     const killed: number[] = []
     const clean: number[] = []
     let stateBytes = 0
+    let profileNote = ''
     try {
       ctx.log(`  producing ${fmt(viewers)} viewers`)
       await produceViewers(servers.bootstrap, topic, viewers, ctx.log)
@@ -108,6 +113,44 @@ export const recovery: Benchmark = {
           ctx.log(`  run ${run}: SIGKILL -> restart -> first commit ${k.seconds.toFixed(2)} s`)
           await sleep(2000)
         }
+        if (opt(ctx, 'profile', 1, 1) > 0) {
+          // Unmeasured: one more clean restart under --cpu-prof, stopped right after its first commit.
+          const dir = resolve(import.meta.dirname, 'results/profiles')
+          mkdirSync(dir, { recursive: true })
+          const t0 = Date.now()
+          ctx.log('  profiling one restart (--cpu-prof, not measured)')
+          const r = await restart(ctx, {
+            old: current,
+            signal: 'SIGTERM',
+            pool: p.db.pool,
+            topic,
+            env: p.env,
+            name: 'rec-prof',
+            nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
+          })
+          await stopChild(r.child)
+          current = r.child
+          const file = readdirSync(dir)
+            .filter((f) => f.endsWith('.cpuprofile'))
+            .map((f) => join(dir, f))
+            .filter((f) => statSync(f).mtimeMs >= t0)[0]
+          if (file !== undefined) {
+            const sum = summarize(file, 15)
+            const md = profileMarkdown(sum)
+            writeFileSync(
+              resolve(import.meta.dirname, 'results/recovery-profile.md'),
+              `# restart profile (1M viewers)\n\n${file}\n\nRestart to first commit: ${r.seconds.toFixed(1)} s (under the profiler).\n\n${md}\n`,
+            )
+            ctx.log(md)
+            profileNote = `Profile of a restart (bench/results/recovery-profile.md, ${r.seconds.toFixed(1)} s under the profiler): ${sum.categories
+              .filter((c) => c.name !== 'idle')
+              .slice(0, 6)
+              .map((c) => `${c.name} ${(c.share * 100).toFixed(0)}%`)
+              .join(
+                ', ',
+              )} of ${(sum.busyMs / 1000).toFixed(1)} s busy; idle ${((sum.totalMs - sum.busyMs) / 1000).toFixed(1)} s.`
+          }
+        }
       } finally {
         await stopChild(current)
         await p.db.drop()
@@ -127,6 +170,7 @@ export const recovery: Benchmark = {
       ],
       notes: [
         `State restored: ${fmt(viewers)} present viewers, ${fmt(stateBytes / 1024 / 1024, 1)} MiB of engine snapshots in PostgreSQL.`,
+        ...(profileNote ? [profileNote] : []),
         'Measured from spawning the new `rtsa process` child (Node start, migrations, group join, claims, snapshot restore, fetch, process, commit) until the sum of committed offsets grows; 600 new records are produced before each restart.',
       ],
     }

@@ -13,8 +13,9 @@ export interface ApiChild {
 export async function startApiChild(
   databaseUrl: string,
   env: Record<string, string> = {},
+  nodeArgs: string[] = [],
 ): Promise<ApiChild> {
-  const child = spawn(process.execPath, [resolve(import.meta.dirname, 'api-child.ts')], {
+  const child = spawn(process.execPath, [...nodeArgs, resolve(import.meta.dirname, 'api-child.ts')], {
     env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

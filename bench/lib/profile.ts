@@ -26,8 +26,13 @@ const CATEGORIES: readonly [string, RegExp][] = [
   ['SQL: store (src/store)', /\/src\/store\//],
   ['SQL: pg driver', /\/node_modules\/(pg|pg-protocol|pg-types|pg-pool|postgres-[a-z]+)\//],
   ['Kafka: src/kafka', /\/src\/kafka\//],
-  ['Kafka: @platformatic/kafka', /\/node_modules\/@platformatic\/kafka\//],
+  ['Kafka: @platformatic/kafka (+ dynamic-buffer)', /\/node_modules\/@platformatic\//],
   ['logging, metrics', /\/node_modules\/(pino|prom-client|sonic-boom|thread-stream)/],
+  ['API: src/api', /\/src\/api\//],
+  [
+    'Fastify, JSON serialisation, validation',
+    /\/node_modules\/(fastify|@fastify|fast-json-stringify|ajv|find-my-way|light-my-request|avvio|typebox)/,
+  ],
   ['other node_modules', /\/node_modules\//],
   ['Node internals (streams, net, buffers)', /^node:/],
 ]
