@@ -143,8 +143,9 @@ async function runInThread(l: Loop): Promise<void> {
     (mode === 'live' ? now() * 1000 >= endMicros : source.peekMicros() >= endMicros)
   while (!done()) {
     const dueMicros = mode === 'live' ? now() * 1000 : endMicros
-    // Simulate mode: bounded slices so that progress lines and Ctrl-C are seen between them.
-    let slice = mode === 'live' ? Infinity : 10_000
+    // Bounded slices so that progress lines and Ctrl-C are seen between them, also when
+    // live mode is behind and every record is already due.
+    let slice = 10_000
     while (slice-- > 0 && !done() && source.peekMicros() <= dueMicros) {
       const r = source.next()
       if (r.emitMicros >= endMicros) break
@@ -156,8 +157,10 @@ async function runInThread(l: Loop): Promise<void> {
     if (mode === 'live') {
       await sink.sendBatch()
       l.report(false)
-      const waitMs = Math.min(100, Math.max(1, Math.min(source.peekMicros(), endMicros) / 1000 - now()))
-      if (!done()) await l.sleep(waitMs, signal)
+      const waitMs = Math.min(100, Math.min(source.peekMicros(), endMicros) / 1000 - now())
+      if (done()) break
+      if (waitMs > 0) await l.sleep(Math.max(1, waitMs), signal)
+      else await new Promise<void>((resolve) => setImmediate(resolve)) // behind: catch up
     } else {
       l.report(false)
       // Let timers (progress, signals) and socket callbacks run.
@@ -228,9 +231,13 @@ export async function runGenerator(options: RunOptions): Promise<RunSummary> {
     const rate = ((p.records - lastReportRecords) * 1000) / Math.max(1, t - lastReport)
     const avg = (p.records * 1000) / Math.max(1, t - startedMs)
     const at = p.lastEmitMs === null ? '-' : new Date(p.lastEmitMs).toISOString()
+    // Live mode: records due longer ago than this were not sent in time (the machine or
+    // the broker cannot keep up with EVENTS_PER_SEC).
+    const lagMs = mode === 'live' && p.lastEmitMs !== null ? t - p.lastEmitMs : 0
     log(
       `${p.records} records (${rate.toFixed(0)}/s now, ${avg.toFixed(0)}/s avg), acked ${d.acked}, failed ${d.failed}, ` +
-        `audience ${p.audience}, live streams ${p.liveStreams}, event time ${at}`,
+        `audience ${p.audience}, live streams ${p.liveStreams}, event time ${at}` +
+        (lagMs > 2000 ? `, BEHIND wall time by ${(lagMs / 1000).toFixed(1)} s` : ''),
     )
     lastReport = t
     lastReportRecords = p.records
