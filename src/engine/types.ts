@@ -38,7 +38,7 @@ export interface StreamStateRow {
   readonly lateCount: number
   readonly duplicateCount: number
   readonly rejectedCount: number
-  /** The partition watermark when the row was produced (null before any record). */
+  /** The partition watermark right after the stream's latest record was read (independent of batch boundaries). */
   readonly watermark: number | null
 }
 
