@@ -18,6 +18,8 @@ export function createEngineFactory(
   return (partition, pieces) =>
     createPartitionEngine(engineConfig, partition, {
       decode: decodeEvent,
+      // The processor stores every batch's pieces, so the engine need not keep them too.
+      retainLog: false,
       ...(pieces.length > 0 ? { snapshot: pieces } : {}),
     })
 }

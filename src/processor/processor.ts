@@ -19,7 +19,7 @@ import type { InputRecord, PartitionEngine } from '../engine/types.ts'
 import { messageOf } from '../errors/catalogue.ts'
 import { KafkaAdmin, KafkaProducer } from '../kafka/client.ts'
 import { GroupMember } from '../kafka/group.ts'
-import { claimPartition, commitBatch, releasePartition } from '../store/checkpoints.ts'
+import { type BatchCommit, claimPartition, commitBatch, releasePartition } from '../store/checkpoints.ts'
 import type { ProcessorConfig } from './config.ts'
 import { DeadLetterRelay } from './dlq-relay.ts'
 import type { EngineFactory } from './engine-adapter.ts'
@@ -53,6 +53,7 @@ export class Processor {
   #dlq: KafkaProducer | undefined
   #failure: unknown
   #relay: DeadLetterRelay | undefined
+  readonly #inflight = new Map<number, Promise<void>>()
   #stopRequested = false
   #loop: Promise<void> | undefined
   status: ProcessorStatus = 'starting'
@@ -138,6 +139,7 @@ export class Processor {
   }
 
   async #disconnect(): Promise<void> {
+    await this.#settle()
     const owned = [...this.#owned.values()]
     this.#owned.clear()
     this.#deps.metrics.owned.set(0)
@@ -199,8 +201,11 @@ export class Processor {
     return this.#deps.config.startingOffsets === 'latest' ? p.latest : p.earliest
   }
 
-  #drop(partition: number, why: string): void {
-    if (!this.#owned.delete(partition)) return
+  /** Forgets a partition; with `expected`, only if it is still that ownership (not a newer claim). */
+  #drop(partition: number, why: string, expected?: Owned): void {
+    const current = this.#owned.get(partition)
+    if (current === undefined || (expected !== undefined && current !== expected)) return
+    this.#owned.delete(partition)
     this.#member?.forget(partition)
     this.#deps.metrics.owned.set(this.#owned.size)
     this.#deps.log.info({ partition, why }, 'partition dropped')
@@ -229,6 +234,7 @@ export class Processor {
       }
       for (const [partition, list] of byPartition) await this.#processPartition(partition, list)
     }
+    await this.#settle()
     await this.#claims
   }
 
@@ -241,21 +247,26 @@ export class Processor {
     }
   }
 
+  /**
+   * Runs the engine on a partition's records and starts their commit without waiting
+   * for it, so PostgreSQL works while the loop fetches and processes other partitions.
+   * A partition has at most one batch in flight: its next batch waits for it.
+   */
   async #processPartition(partition: number, records: InputRecord[]): Promise<void> {
+    await this.#inflight.get(partition)
     const owned = this.#owned.get(partition)
     if (!owned) return
-    const { metrics, config, pool, log } = this.#deps
+    const { metrics, config } = this.#deps
     metrics.recordsIn.inc({ partition }, records.length)
     const t0 = performance.now()
     const result = owned.engine.process(records)
     const snapshot = owned.engine.snapshotChanges()
     metrics.batchSeconds.observe((performance.now() - t0) / 1000)
-    const nextOffset = result.nextOffset ?? records[records.length - 1]!.offset + 1n
-    const batch = {
+    const batch: BatchCommit = {
       topic: config.kafkaTopic,
       partition,
       epoch: owned.epoch,
-      nextOffset,
+      nextOffset: result.nextOffset ?? records[records.length - 1]!.offset + 1n,
       watermark: result.watermark,
       endOffset: this.#ends.get(partition) ?? null,
       windows: result.windows,
@@ -264,6 +275,21 @@ export class Processor {
       deadLetters: result.deadLetters,
       snapshot,
     }
+    const commit = this.#commit(owned, batch, result.counters.accepted).finally(() => {
+      if (this.#inflight.get(partition) === commit) this.#inflight.delete(partition)
+    })
+    this.#inflight.set(partition, commit)
+  }
+
+  /** Waits for every commit in flight. */
+  async #settle(): Promise<void> {
+    await Promise.all(this.#inflight.values())
+  }
+
+  /** Commits one batch, retrying with the same content; never rejects. */
+  async #commit(owned: Owned, batch: BatchCommit, accepted: number): Promise<void> {
+    const { metrics, pool, log } = this.#deps
+    const { partition } = batch
     for (let attempt = 0; ; attempt++) {
       const t1 = performance.now()
       try {
@@ -272,7 +298,7 @@ export class Processor {
         if (outcome === 'fenced') {
           metrics.fenced.inc()
           log.warn({ partition, epoch: owned.epoch }, 'commit refused: another instance owns the partition')
-          this.#drop(partition, 'fenced')
+          this.#drop(partition, 'fenced', owned)
           // Either we lost it (a rebalance we have not seen yet will say so) or a stale member
           // claimed it. Claim again only after a few heartbeats, once assignments have settled,
           // so two instances do not take a partition from each other in a loop.
@@ -285,18 +311,22 @@ export class Processor {
       } catch (error) {
         metrics.commitErrors.inc()
         log.warn({ partition, err: messageOf(error), attempt }, 'commit failed; retrying the same batch')
-        if (this.#stopRequested && attempt >= 3) throw error
+        if (this.#stopRequested && attempt >= 3) {
+          // Nothing is lost: the batch was not committed, so the next owner reads it again.
+          this.#drop(partition, 'commit failed while stopping', owned)
+          return
+        }
         await sleep(Math.min(100 * 2 ** attempt, 5000))
       }
     }
     this.lastCommitAt = Date.now()
     this.committedBatches++
     metrics.commits.inc()
-    metrics.applied.inc(result.counters.accepted)
-    for (const d of result.deadLetters) metrics.rejected.inc({ reason: d.reason })
-    if (result.watermark !== null) metrics.watermark.set({ partition }, result.watermark / 1000)
+    metrics.applied.inc(accepted)
+    for (const d of batch.deadLetters) metrics.rejected.inc({ reason: d.reason })
+    if (batch.watermark !== null) metrics.watermark.set({ partition }, batch.watermark / 1000)
     const end = this.#ends.get(partition)
-    if (end !== undefined) metrics.lag.set({ partition }, Math.max(0, Number(end - nextOffset)))
-    if (result.deadLetters.length > 0) this.#relay?.nudge()
+    if (end !== undefined) metrics.lag.set({ partition }, Math.max(0, Number(end - batch.nextOffset)))
+    if (batch.deadLetters.length > 0) this.#relay?.nudge()
   }
 }
