@@ -233,7 +233,7 @@ export async function readTopic(
     groupId: `rtsa-reader-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
     bootstrapBrokers: [...bootstrap],
   })
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000)
+  let timer: NodeJS.Timeout | undefined
   try {
     const stream = await consumer.consume({
       topics: [topic],
@@ -241,6 +241,8 @@ export async function readTopic(
       autocommit: false,
       maxWaitTime: 200,
     })
+    // A topic that stops short of its end offsets must not hang the reader: close the stream.
+    timer = setTimeout(() => void stream.close().catch(() => {}), options.timeoutMs ?? 30_000)
     for await (const m of stream) {
       out.push({
         topic: m.topic,
@@ -252,12 +254,13 @@ export async function readTopic(
       })
       const end = remaining.get(m.partition)
       if (end !== undefined && m.offset + 1n >= end) remaining.delete(m.partition)
-      if (remaining.size === 0 || Date.now() > deadline) break
+      if (remaining.size === 0) break
     }
     await stream.close()
   } catch (error) {
     throw wrap(`read ${topic}`, bootstrap, error)
   } finally {
+    clearTimeout(timer)
     await consumer.close(true).catch(() => {})
   }
   if (remaining.size > 0) {
