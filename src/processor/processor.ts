@@ -9,7 +9,7 @@
  * idempotent, so an unknown outcome (connection lost during COMMIT) is safe too.
  *
  *   assigned ─claim─▶ owned ─batch─▶ commit ─ok─▶ owned
- *                        │             └─fenced─▶ dropped (re-claimed if still assigned)
+ *                        │             └─fenced─▶ dropped (re-claimed after 3 s if still assigned)
  *                        └─revoked─▶ dropped (uncommitted work is simply redone by the next owner)
  */
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -206,6 +206,9 @@ export class Processor {
     const current = this.#owned.get(partition)
     if (current === undefined || (expected !== undefined && current !== expected)) return
     this.#owned.delete(partition)
+    // Another instance reports this partition now: stop exporting our stale figures.
+    this.#deps.metrics.lag.remove({ partition })
+    this.#deps.metrics.watermark.remove({ partition })
     this.#member?.forget(partition)
     this.#deps.metrics.owned.set(this.#owned.size)
     this.#deps.log.info({ partition, why }, 'partition dropped')
