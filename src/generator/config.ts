@@ -92,7 +92,8 @@ export function loadGeneratorConfig(
 
 /** The stream ids a config names: STREAM_IDS, else stream_1001.. for STREAM_COUNT. */
 export function streamIdsOf(c: Pick<GeneratorConfig, 'streamIds' | 'streamCount'>): string[] {
-  return c.streamIds ?? Array.from({ length: c.streamCount }, (_, i) => `stream_${1001 + i}`)
+  if (c.streamIds !== undefined) return [...new Set(c.streamIds)] // a repeated id is one stream
+  return Array.from({ length: c.streamCount }, (_, i) => `stream_${1001 + i}`)
 }
 
 /** Kafka bootstrap servers, defaulting to the local broker of `rtsa up`. */

@@ -177,6 +177,7 @@ describe('generator config', () => {
       SIMULATE_FROM: '2025-06-01T10:00:00+02:00',
     })
     assert.deepEqual(streamIdsOf(c), ['a', 'b', 'c'])
+    assert.deepEqual(streamIdsOf({ streamIds: ['x', 'y', 'x'], streamCount: 3 }), ['x', 'y'])
     assert.deepEqual(c.kafkaBootstrap, ['kafka:29092'])
     assert.equal(c.kafkaTopic, 'x')
     assert.equal(c.lateRate, 0.25)
