@@ -24,7 +24,13 @@
 import { isAscii } from 'node:buffer'
 import { MAX_AMOUNT_USD, MAX_ID_LENGTH, MAX_RECORD_BYTES } from './schema.ts'
 import { formatTimestampMicros, parseTimestamp } from './timestamp.ts'
-import type { DecodeResult, EventType, RejectReason, StreamEvent, WireEvent } from './types.ts'
+import {
+  type DecodeResult,
+  EVENT_TYPES,
+  type RejectReason,
+  type StreamEvent,
+  type WireEvent,
+} from './types.ts'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -38,15 +44,7 @@ function textOf(value: Uint8Array): string {
   return Buffer.isBuffer(value) && isAscii(value) ? value.toString('latin1') : utf8.decode(value)
 }
 
-const TYPES: ReadonlySet<string> = new Set<EventType>([
-  'stream_start',
-  'stream_stop',
-  'viewer_join',
-  'viewer_leave',
-  'heartbeat',
-  'chat_message',
-  'donation',
-])
+const TYPES: ReadonlySet<string> = new Set<string>(EVENT_TYPES)
 
 /** A short, printable rendering of an offending value for `detail`. */
 function show(v: unknown): string {

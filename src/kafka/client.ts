@@ -82,8 +82,12 @@ export class KafkaAdmin {
       })
       return true
     } catch (error) {
-      // Another process may have created it between the list and the create.
-      if ((await this.listTopics()).includes(name)) return false
+      // Another process may have created it between the list and the create; the
+      // metadata can take a moment to show it.
+      for (let i = 0; i < 10; i++) {
+        if ((await this.listTopics()).includes(name)) return false
+        await sleep(200)
+      }
       throw wrap(`createTopics ${name}`, this.#bootstrap, error)
     }
   }
