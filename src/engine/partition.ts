@@ -55,6 +55,7 @@ import type {
   WindowKey,
   WindowRow,
 } from './types.ts'
+import { Pending } from './viewers.ts'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -115,6 +116,7 @@ class Partition implements PartitionEngine {
       windowMs: config.windowMs,
       timeoutMs: config.viewerTimeoutMs,
       foldIdx: Number.NEGATIVE_INFINITY,
+      pool: new Pending(),
     }
     this.dedup = new Dedup(config.windowMs)
   }
@@ -462,7 +464,7 @@ class Partition implements PartitionEngine {
       users += s.users.size
       windows += s.windows.size
       for (const u of s.users.values()) {
-        pending += u.pTs.length
+        pending += u.pCount
         if (u.tPresent) present++
       }
     }

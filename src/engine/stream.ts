@@ -22,10 +22,12 @@ import {
   appendUser,
   baseAt,
   before,
+  dropBefore,
   insertPending,
   JOIN,
   LEAVE,
   newUser,
+  type Pending,
   REFRESH,
   replayUser,
   type Stops,
@@ -39,6 +41,8 @@ export interface Ctx {
   readonly timeoutMs: number
   /** Index of the first non-final window (F = foldIdx * windowMs); -Infinity before the first fold. */
   foldIdx: number
+  /** The pending records of the partition's users. */
+  readonly pool: Pending
 }
 
 export class Stream {
@@ -150,13 +154,13 @@ export class Stream {
       u = newUser(ev.userId)
       this.users.set(ev.userId, u)
     }
-    const atEnd = insertPending(u, ev.ts, ev.eventId, kind)
+    const atEnd = insertPending(u, this.ctx.pool, ev.ts, ev.eventId, kind)
     const s = this.stops
     const n = s.ts.length
     const iv = u.iv
     if (!atEnd || (n > 0 && before(ev.ts, ev.eventId, s.ts[n - 1]!, s.id[n - 1]!))) {
       // Out of order for this user: replay it.
-      replayUser(u, s, this.ctx.timeoutMs)
+      replayUser(u, this.ctx.pool, s, this.ctx.timeoutMs)
       this.diff(iv, u.iv)
     } else if (!u.tPresent && kind === JOIN && iv.length > 0 && iv[iv.length - 1] === ev.ts) {
       // A join where the last interval ended continues that interval: its start is not in the tail.
@@ -188,7 +192,7 @@ export class Stream {
     for (const u of this.users.values()) {
       const iv = u.iv
       if (iv.length === 0 || iv[iv.length - 1]! <= ev.ts) continue
-      replayUser(u, s, this.ctx.timeoutMs)
+      replayUser(u, this.ctx.pool, s, this.ctx.timeoutMs)
       this.diff(iv, u.iv)
     }
   }
@@ -256,7 +260,7 @@ export class Stream {
       u.basePresent = true
       u.baseLast = last
       this.users.set(id, u)
-      replayUser(u, this.stops, this.ctx.timeoutMs)
+      replayUser(u, this.ctx.pool, this.stops, this.ctx.timeoutMs)
       this.diff([], u.iv)
     }
     this.baseCount = users.length
@@ -323,24 +327,19 @@ export class Stream {
     for (const idx of this.windows.keys()) if (idx < newFoldIdx) this.windows.delete(idx)
     const frontier = newFoldIdx * w
     const t = this.ctx.timeoutMs
+    const pool = this.ctx.pool
     let count = 0
     for (const u of this.users.values()) {
-      if ((u.pTs.length > 0 && u.pTs[0]! < frontier) || this.stopsBefore(frontier) || u.basePresent) {
-        const [p, l] = baseAt(u, this.stops, t, frontier)
+      if ((u.pHead !== -1 && pool.ts[u.pHead]! < frontier) || this.stopsBefore(frontier) || u.basePresent) {
+        const [p, l] = baseAt(u, pool, this.stops, t, frontier)
         const last = p ? l : 0
         if (p !== u.basePresent || last !== u.baseLast) this.baseDirty = true
         u.basePresent = p
         u.baseLast = last
-        let n = 0
-        while (n < u.pTs.length && u.pTs[n]! < frontier) n++
-        if (n > 0) {
-          u.pTs.splice(0, n)
-          u.pId.splice(0, n)
-          u.pKind.splice(0, n)
-        }
+        dropBefore(u, pool, frontier)
       }
       if (u.basePresent) count++
-      else if (u.pTs.length === 0) this.users.delete(u.id)
+      else if (u.pHead === -1) this.users.delete(u.id)
     }
     let n = 0
     while (n < this.stops.ts.length && this.stops.ts[n]! < frontier) n++
@@ -350,7 +349,7 @@ export class Stream {
     }
     // Re-derive intervals from the new base: same points above the frontier, carried starts become
     // -Infinity. (The caller moves ctx.foldIdx once every stream of the partition is folded.)
-    for (const u of this.users.values()) replayUser(u, this.stops, t)
+    for (const u of this.users.values()) replayUser(u, pool, this.stops, t)
     if (count !== entering)
       throw new RtsaError(
         'INTERNAL',

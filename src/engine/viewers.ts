@@ -28,10 +28,10 @@ export interface User {
   /** Present just before the fold frontier F, and the last activity then. */
   basePresent: boolean
   baseLast: number
-  /** Pending own records, sorted by (ts, event id): parallel arrays. */
-  readonly pTs: number[]
-  readonly pId: string[]
-  readonly pKind: number[]
+  /** Pending own records, sorted by (ts, event id): a list in the partition's {@link Pending} pool (-1: none). */
+  pHead: number
+  pTail: number
+  pCount: number
   /** Provisional intervals from F on, flat [from0, until0, from1, until1, ...]; a carried start is -Infinity. */
   iv: number[]
   /** State after all pending records and stops (the last interval of `iv` is its provisional timeout). */
@@ -45,13 +45,62 @@ export function newUser(id: string): User {
     id,
     basePresent: false,
     baseLast: 0,
-    pTs: [],
-    pId: [],
-    pKind: [],
+    pHead: -1,
+    pTail: -1,
+    pCount: 0,
     iv: [],
     tPresent: false,
     tFrom: 0,
     tLast: 0,
+  }
+}
+
+/**
+ * The pending records of the users of one partition, struct-of-arrays: a record is a
+ * slot (ts, event id, kind) linked to the next record of its user, so a user costs no
+ * arrays of its own. Freed slots are reused.
+ */
+export class Pending {
+  ts = new Float64Array(1024)
+  kind = new Uint8Array(1024)
+  next = new Int32Array(1024)
+  readonly ids: string[] = []
+  private free = -1
+  private used = 0
+
+  alloc(ts: number, id: string, kind: number): number {
+    let i = this.free
+    if (i !== -1) {
+      this.free = this.next[i]!
+      this.ids[i] = id
+    } else {
+      i = this.used++
+      if (i === this.ts.length) this.grow()
+      this.ids.push(id)
+    }
+    this.ts[i] = ts
+    this.kind[i] = kind
+    this.next[i] = -1
+    return i
+  }
+
+  release(i: number): void {
+    this.ids[i] = ''
+    this.next[i] = this.free
+    this.free = i
+  }
+
+  private grow(): void {
+    const n = this.ts.length * 2
+    const ts = new Float64Array(n)
+    ts.set(this.ts)
+    this.ts = ts
+    const kind = new Uint8Array(n)
+    kind.set(this.kind)
+    this.kind = kind
+    const next = new Int32Array(n)
+    next.set(this.next)
+    this.next = next
   }
 }
 
@@ -66,21 +115,48 @@ export function before(t1: number, id1: string, t2: number, id2: string): boolea
   return t1 < t2 || (t1 === t2 && id1 < id2)
 }
 
-/** Inserts a record into the user's pending arrays; returns true when it went last (the common case). */
-export function insertPending(u: User, ts: number, id: string, kind: number): boolean {
-  const n = u.pTs.length
-  let i = n
-  while (i > 0 && before(ts, id, u.pTs[i - 1]!, u.pId[i - 1]!)) i--
-  if (i === n) {
-    u.pTs.push(ts)
-    u.pId.push(id)
-    u.pKind.push(kind)
+/** Inserts a record into the user's pending list; returns true when it went last (the common case). */
+export function insertPending(u: User, pool: Pending, ts: number, id: string, kind: number): boolean {
+  const i = pool.alloc(ts, id, kind)
+  u.pCount++
+  const tail = u.pTail
+  if (tail === -1) {
+    u.pHead = i
+    u.pTail = i
     return true
   }
-  u.pTs.splice(i, 0, ts)
-  u.pId.splice(i, 0, id)
-  u.pKind.splice(i, 0, kind)
+  const pts = pool.ts
+  const ids = pool.ids
+  if (!before(ts, id, pts[tail]!, ids[tail]!)) {
+    pool.next[tail] = i
+    u.pTail = i
+    return true
+  }
+  // Before the first record that sorts after it (after every equal one, as a stable insert).
+  const next = pool.next
+  let prev = -1
+  let k = u.pHead
+  while (!before(ts, id, pts[k]!, ids[k]!)) {
+    prev = k
+    k = next[k]!
+  }
+  next[i] = k
+  if (prev === -1) u.pHead = i
+  else next[prev] = i
   return false
+}
+
+/** Drops the user's pending records before `frontier` (they are folded into the base). */
+export function dropBefore(u: User, pool: Pending, frontier: number): void {
+  let k = u.pHead
+  while (k !== -1 && pool.ts[k]! < frontier) {
+    const n = pool.next[k]!
+    pool.release(k)
+    u.pCount--
+    k = n
+  }
+  u.pHead = k
+  if (k === -1) u.pTail = -1
 }
 
 // The replay machine. Module-level registers avoid allocating a state object per replay.
@@ -115,19 +191,21 @@ function step(t: number, kind: number, timeoutMs: number): void {
 }
 
 /** Replays the user from its base over all pending records and stops; sets `iv` and the tail state. */
-export function replayUser(u: User, stops: Stops, timeoutMs: number): void {
+export function replayUser(u: User, pool: Pending, stops: Stops, timeoutMs: number): void {
   present = u.basePresent
   from = Number.NEGATIVE_INFINITY
   last = u.baseLast
   out = []
-  const pTs = u.pTs
+  const pTs = pool.ts
+  const pId = pool.ids
+  const pNext = pool.next
   const sTs = stops.ts
-  let i = 0
+  let i = u.pHead
   let j = 0
-  while (i < pTs.length || j < sTs.length) {
-    if (j >= sTs.length || (i < pTs.length && before(pTs[i]!, u.pId[i]!, sTs[j]!, stops.id[j]!))) {
-      step(pTs[i]!, u.pKind[i]!, timeoutMs)
-      i++
+  while (i !== -1 || j < sTs.length) {
+    if (j >= sTs.length || (i !== -1 && before(pTs[i]!, pId[i]!, sTs[j]!, stops.id[j]!))) {
+      step(pTs[i]!, pool.kind[i]!, timeoutMs)
+      i = pNext[i]!
     } else {
       step(sTs[j]!, -1, timeoutMs)
       j++
@@ -164,22 +242,29 @@ function finish(u: User, timeoutMs: number): void {
  * The base just before `frontier` (> current F), from the current base and the
  * pending records and stops before `frontier`. Returns [present, last].
  */
-export function baseAt(u: User, stops: Stops, timeoutMs: number, frontier: number): [boolean, number] {
+export function baseAt(
+  u: User,
+  pool: Pending,
+  stops: Stops,
+  timeoutMs: number,
+  frontier: number,
+): [boolean, number] {
   present = u.basePresent
   from = Number.NEGATIVE_INFINITY
   last = u.baseLast
   out = []
-  const pTs = u.pTs
+  const pTs = pool.ts
+  const pId = pool.ids
   const sTs = stops.ts
-  let i = 0
+  let i = u.pHead
   let j = 0
   for (;;) {
-    const ri = i < pTs.length && pTs[i]! < frontier
+    const ri = i !== -1 && pTs[i]! < frontier
     const sj = j < sTs.length && sTs[j]! < frontier
     if (!ri && !sj) break
-    if (!sj || (ri && before(pTs[i]!, u.pId[i]!, sTs[j]!, stops.id[j]!))) {
-      step(pTs[i]!, u.pKind[i]!, timeoutMs)
-      i++
+    if (!sj || (ri && before(pTs[i]!, pId[i]!, sTs[j]!, stops.id[j]!))) {
+      step(pTs[i]!, pool.kind[i]!, timeoutMs)
+      i = pool.next[i]!
     } else {
       step(sTs[j]!, -1, timeoutMs)
       j++
