@@ -20,6 +20,7 @@ export const engine: Benchmark = {
     const decoded: number[] = []
     const bytesIn: number[] = []
     const perViewer: number[] = []
+    const perViewerNoLog: number[] = []
     const notes: string[] = []
     const calibration: number[] = []
     const script = resolve(import.meta.dirname, '../engine.ts')
@@ -37,10 +38,11 @@ export const engine: Benchmark = {
         calibration.push(cal.jsonParsePerSec)
       }
       for (const m of out.matchAll(/^bytes in\s+run \d+: ([\d,]+) records\/s/gm)) bytesIn.push(num(m[1]!))
-      const state = /^state: .* = ([\d,]+) B\/viewer(.*)$/m.exec(out)
-      if (state) {
-        perViewer.push(num(state[1]!))
-        notes.push(`state line: ${state[0]}`)
+      // Older bench/engine.ts prints one `state: ...` line; newer ones one per retainLog setting.
+      for (const m of out.matchAll(/^state(?: \(retainLog (\w+)\))?: .* = ([\d,]+) B\/viewer.*$/gm)) {
+        if (m[1] === 'false') perViewerNoLog.push(num(m[2]!))
+        else perViewer.push(num(m[2]!))
+        notes.push(`state line: ${m[0]}`)
       }
       const head = /^[\d,]+ records, .*$/m.exec(out)
       if (head && i === 0) notes.push(`input: ${head[0]}`)
@@ -57,6 +59,13 @@ export const engine: Benchmark = {
           baseline: { name: 'engine alone', runs: decoded },
         }),
         ...(perViewer.length > 0 ? [figure('engine state per present viewer', 'B', perViewer)] : []),
+        ...(perViewerNoLog.length > 0
+          ? [
+              figure('engine state per present viewer, retainLog false', 'B', perViewerNoLog, {
+                baseline: { name: 'with the log', runs: perViewer },
+              }),
+            ]
+          : []),
       ],
       notes,
     }
