@@ -164,6 +164,8 @@ let present = false
 let from = 0
 let last = 0
 let out: number[] = []
+/** Where replays build their intervals (copied out at the end). */
+const scratch: number[] = []
 
 function close(until: number): void {
   if (from < until) out.push(from, until)
@@ -195,7 +197,8 @@ export function replayUser(u: User, pool: Pending, stops: Stops, timeoutMs: numb
   present = u.basePresent
   from = Number.NEGATIVE_INFINITY
   last = u.baseLast
-  out = []
+  scratch.length = 0
+  out = scratch
   const pTs = pool.ts
   const pId = pool.ids
   const pNext = pool.next
@@ -212,6 +215,8 @@ export function replayUser(u: User, pool: Pending, stops: Stops, timeoutMs: numb
     }
   }
   finish(u, timeoutMs)
+  // A copy of exactly the intervals: a pushed-to array keeps 16 or more spare slots per user.
+  u.iv = out.slice()
 }
 
 /**
@@ -252,7 +257,8 @@ export function baseAt(
   present = u.basePresent
   from = Number.NEGATIVE_INFINITY
   last = u.baseLast
-  out = []
+  scratch.length = 0
+  out = scratch
   const pTs = pool.ts
   const pId = pool.ids
   const sTs = stops.ts
