@@ -11,6 +11,7 @@
  *   memory     processor RSS with 10k / 100k / 1M present viewers
  *   recovery   SIGKILL -> restart -> first commit with 1M viewers of state
  */
+import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
@@ -104,6 +105,7 @@ export async function main(args: string[]): Promise<number> {
           startedAt,
           seconds: (performance.now() - t0) / 1000,
           machine: before,
+          commit: gitCommit(),
           ...body,
           notes: [
             ...body.notes,
@@ -122,6 +124,14 @@ export async function main(args: string[]): Promise<number> {
   }
   console.log(writeSummary(RESULTS_DIR))
   return failed === 0 ? 0 : 1
+}
+
+/** The commit the benchmark ran on (`+dirty` when tracked files under src/ differ from it). */
+function gitCommit(): string {
+  const git = (args: string[]) =>
+    spawnSync('git', args, { cwd: resolve(import.meta.dirname, '..'), encoding: 'utf8' }).stdout?.trim() ?? ''
+  const head = git(['rev-parse', '--short', 'HEAD'])
+  return git(['status', '--porcelain', '--untracked-files=no', 'src']) === '' ? head : `${head}+dirty`
 }
 
 function parse(args: string[]) {

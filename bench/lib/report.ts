@@ -30,6 +30,8 @@ export interface BenchResult {
   readonly startedAt: string
   readonly seconds: number
   readonly machine: Machine
+  /** The git commit the benchmark ran on. */
+  readonly commit?: string
   readonly settings: Readonly<Record<string, unknown>>
   readonly figures: readonly Figure[]
   readonly notes: readonly string[]
@@ -89,7 +91,7 @@ export function resultMarkdown(r: BenchResult): string {
   const lines = [
     `### ${r.name}`,
     '',
-    `\`${r.command}\` — ${r.startedAt}, ${r.seconds.toFixed(0)} s`,
+    `\`${r.command}\` — ${r.startedAt}, ${r.seconds.toFixed(0)} s${r.commit ? `, commit ${r.commit}` : ''}`,
     '',
     '| figure | median | runs | baseline (same run) | ratio | target | met |',
     '|---|---|---|---|---|---|---|',
