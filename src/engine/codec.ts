@@ -5,8 +5,13 @@
 import { RtsaError } from '../errors/catalogue.ts'
 
 export class Writer {
-  private buf = Buffer.allocUnsafe(256)
+  private buf: Buffer
   private pos = 0
+
+  /** `size`: the expected length, to grow (copy) less often. */
+  constructor(size = 256) {
+    this.buf = Buffer.allocUnsafe(Math.max(size, 16))
+  }
 
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return
@@ -43,6 +48,25 @@ export class Writer {
   }
 
   str(s: string): void {
+    // ASCII (ids, usually) byte by byte: cheaper than two native calls for a short string.
+    const len = s.length
+    if (len < 0x80) {
+      this.room(len + 1)
+      const buf = this.buf
+      const at = this.pos
+      let i = 0
+      while (i < len) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[at + 1 + i] = c
+        i++
+      }
+      if (i === len) {
+        buf[at] = len
+        this.pos = at + 1 + len
+        return
+      }
+    }
     const n = Buffer.byteLength(s)
     this.uint(n)
     this.room(n)
