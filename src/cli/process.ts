@@ -52,6 +52,22 @@ export async function processCommand(_args: string[]): Promise<number> {
     log,
     metrics,
   })
+  // The Kafka client can reject a promise nobody awaits (a JoinGroup answered
+  // UNKNOWN_MEMBER_ID after the coordinator dropped a starved member): rejoin instead
+  // of exiting. Anything else is a bug: exit, which is safe (nothing uncommitted counts).
+  process.on('unhandledRejection', (reason) => {
+    const code = (reason as { code?: unknown } | null)?.code
+    if (typeof code === 'string' && code.startsWith('PLT_KFK')) {
+      log.warn({ err: messageOf(reason), code }, 'Kafka client failure outside the loop; reconnecting')
+      processor.fail(reason)
+      return
+    }
+    log.fatal(
+      { err: messageOf(reason) },
+      'unhandled rejection; exiting (a restart resumes from the last commit)',
+    )
+    process.exit(1)
+  })
   processor.start()
   const server =
     config.metricsPort === 0

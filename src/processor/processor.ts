@@ -75,6 +75,14 @@ export class Processor {
     this.#loop = this.#run()
   }
 
+  /**
+   * Reports a failure of the Kafka connection from outside the loop (e.g. a client
+   * promise that rejected with nobody waiting): the loop reconnects with a new member.
+   */
+  fail(error: unknown): void {
+    this.#failure ??= error
+  }
+
   /** Finishes the batch in progress, commits it, gives the partitions up and leaves the group. */
   async stop(): Promise<void> {
     this.#stopRequested = true
