@@ -16,6 +16,11 @@ const EMPTY = 0
 const MIN_CAP = 1024
 /** Grow when more than this share of the slots is used. */
 const MAX_LOAD = 0.7
+/**
+ * Load after an eviction at most. Not much lower than MAX_LOAD: the ids of about one
+ * window are evicted at a time, and a table twice as large would stay half empty.
+ */
+const EVICT_LOAD = 0.6
 
 /** FNV-1a over the UTF-16 code units, then a murmur3 finalizer; never 0 (0 marks an empty slot). */
 function hashId(id: string): number {
@@ -144,7 +149,7 @@ export class Dedup {
     for (let j = 0; j < this.cap; j++) if (this.hashes[j] !== EMPTY && this.ts[j]! >= watermark) live++
     if (live === this.count) return
     let cap = MIN_CAP
-    while (live > cap * (MAX_LOAD / 2)) cap *= 2
+    while (live > cap * EVICT_LOAD) cap *= 2
     this.rebuild(cap, watermark)
   }
 }
