@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { InputRecord, PartitionEngine } from '../engine/types.ts'
-import { messageOf } from '../errors/catalogue.ts'
+import { isRtsaError, messageOf } from '../errors/catalogue.ts'
 import { KafkaAdmin, KafkaProducer } from '../kafka/client.ts'
 import { GroupMember } from '../kafka/group.ts'
 import { type BatchCommit, claimPartition, commitBatch, releasePartition } from '../store/checkpoints.ts'
@@ -47,7 +47,7 @@ export class Processor {
   readonly #owned = new Map<number, Owned>()
   readonly #ends = new Map<number, bigint>()
   #assigned: number[] = []
-  #claims: Promise<void> = Promise.resolve()
+  readonly #claims = new Map<number, Promise<void>>()
   #member: GroupMember | undefined
   #admin: KafkaAdmin | undefined
   #dlq: KafkaProducer | undefined
@@ -118,8 +118,10 @@ export class Processor {
     this.#dlq = new KafkaProducer(bootstrap, { clientId: `${config.instanceId}-dlq` })
     // The dead-letter topic is the processor's own output: make sure it exists.
     await this.#admin.ensureTopic(config.kafkaDlqTopic, config.kafkaPartitions)
+    // Until a claim seeks a partition to its checkpoint, fetch from the end: starting
+    // at the earliest offsets made a restart read (and drop) the whole topic.
     const placeholder = new Map(
-      (await this.#admin.offsets(config.kafkaTopic)).map((p) => [p.partition, p.earliest]),
+      (await this.#admin.offsets(config.kafkaTopic)).map((p) => [p.partition, p.latest]),
     )
     this.#member = new GroupMember({
       bootstrap,
@@ -177,8 +179,11 @@ export class Processor {
   }
 
   #claimLater(partition: number): void {
-    // Claims run one at a time, in order, after any running one.
-    this.#claims = this.#claims.then(() => this.#claim(partition))
+    // Partitions are claimed independently: one that cannot be claimed (a database
+    // error, an incompatible snapshot) must not hold the others back.
+    if (this.#claims.has(partition)) return
+    const claim = this.#claim(partition).finally(() => this.#claims.delete(partition))
+    this.#claims.set(partition, claim)
   }
 
   async #claim(partition: number): Promise<void> {
@@ -196,8 +201,17 @@ export class Processor {
         log.info({ partition, epoch: cp.epoch, offset: start.toString() }, 'partition claimed')
         return
       } catch (error) {
-        log.warn({ partition, err: messageOf(error), attempt }, 'claiming a partition failed; retrying')
-        await sleep(Math.min(200 * 2 ** attempt, 5000))
+        if (isRtsaError(error) && !error.retryable) {
+          // e.g. SNAPSHOT_INCOMPATIBLE after a change of WINDOW/WATERMARK: only a reset helps.
+          log.error(
+            { partition, err: messageOf(error), code: error.code },
+            'cannot take this partition; retrying slowly',
+          )
+          await sleep(30_000)
+        } else {
+          log.warn({ partition, err: messageOf(error), attempt }, 'claiming a partition failed; retrying')
+          await sleep(Math.min(200 * 2 ** attempt, 5000))
+        }
       }
     }
   }
@@ -246,7 +260,7 @@ export class Processor {
       for (const [partition, list] of byPartition) await this.#processPartition(partition, list)
     }
     await this.#settle()
-    await this.#claims
+    await Promise.all(this.#claims.values())
   }
 
   async #refreshEnds(): Promise<void> {
