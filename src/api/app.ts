@@ -17,10 +17,12 @@ import Fastify, {
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import { installAuth } from './auth.ts'
+import { ResponseCache } from './cache.ts'
 import type { Api, ApiContext, AppConfig } from './context.ts'
 import { installErrorHandling } from './errors.ts'
 import { LiveHub, type LiveOptions } from './live/hub.ts'
 import { type CommitSource, PgCommitListener } from './live/listener.ts'
+import { SharedCommitSource } from './live/shared-source.ts'
 import { RateSampler } from './rate.ts'
 import { dashboardRoutes } from './routes/dashboard.ts'
 import { deadLetterRoutes } from './routes/dead-letters.ts'
@@ -95,12 +97,27 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   installErrorHandling(app)
 
   const rate = new RateSampler()
-  const source = deps.listen ?? new PgCommitListener(deps.pool.options, deps.logger)
+  const source = new SharedCommitSource(deps.listen ?? new PgCommitListener(deps.pool.options, deps.logger))
+  const cache = new ResponseCache(deps.config.cacheMaxAge ?? 1000, {
+    hit: (path) => telemetry.cacheHits.inc({ path }),
+    miss: (path) => telemetry.cacheMisses.inc({ path }),
+  })
+  if (cache.enabled) {
+    // The processor NOTIFYs after every commit: any notification (or a reconnect, after
+    // which some may have been missed) means the cached answers may be out of date. A lost
+    // LISTEN connection clears it too: usually the database itself is gone, and reads
+    // should say so (503) rather than answer from memory for another max age.
+    source.start({
+      onNotice: () => cache.clear(),
+      onResync: () => cache.clear(),
+      onLost: () => cache.clear(),
+    })
+  }
   const hub = new LiveHub(
     { pool: deps.pool, rate, source, ...(deps.logger ? { log: deps.logger } : {}) },
     deps.live,
   )
-  const ctx: ApiContext = { pool: deps.pool, config: deps.config, telemetry, rate, hub }
+  const ctx: ApiContext = { pool: deps.pool, config: deps.config, telemetry, rate, hub, cache }
 
   healthRoutes(app, ctx)
   metricsRoutes(app, ctx)
@@ -114,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   // SSE responses never end by themselves: end them before the server waits for connections.
   app.addHook('preClose', async () => {
     await hub.close()
+    await source.close()
   })
   return app
 }

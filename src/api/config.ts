@@ -25,6 +25,12 @@ export const apiSettings = {
     120_000,
     '/ready reports the processor as stale when its last commit is older than this.',
   ),
+  cacheMaxAge: duration(
+    'API_CACHE_MAX_AGE',
+    1000,
+    'Read endpoints cache their serialized responses; every commit notification clears them, and an entry ' +
+      'is served for at most this long (the staleness bound when the LISTEN connection is down). 0 disables it.',
+  ),
   poolSize: integer(1, 200)('API_POOL_SIZE', 10, 'Connections of the API to PostgreSQL.'),
 }
 

@@ -9,6 +9,7 @@ import type {
 } from 'fastify'
 import type pg from 'pg'
 import { pipelineFigures } from '../store/queries.ts'
+import type { ResponseCache } from './cache.ts'
 import type { LiveHub } from './live/hub.ts'
 import type { RateSampler } from './rate.ts'
 import { toPipelineSummary } from './rows.ts'
@@ -29,6 +30,8 @@ export interface AppConfig {
   readonly corsOrigin?: string | undefined
   /** /ready calls the processor stale when its last commit is older than this (ms). */
   readonly staleCommitAge?: number | undefined
+  /** Max age of a cached read response (ms); 0 disables the cache. Default 1000. */
+  readonly cacheMaxAge?: number | undefined
 }
 
 export interface ApiContext {
@@ -37,6 +40,7 @@ export interface ApiContext {
   readonly telemetry: Telemetry
   readonly rate: RateSampler
   readonly hub: LiveHub
+  readonly cache: ResponseCache
 }
 
 /** Reads the pipeline figures and feeds the events/s sampler on the way. */

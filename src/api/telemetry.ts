@@ -12,6 +12,10 @@ export interface Telemetry {
   /** Counted by the onResponse hook; hijacked responses (SSE) count themselves. */
   readonly requests: Counter<'method' | 'path' | 'status'>
   readonly liveClients: Gauge
+  /** Read responses served from the response cache (or a read in flight), by route. */
+  readonly cacheHits: Counter<'path'>
+  /** Read responses that had to read the database, by route. */
+  readonly cacheMisses: Counter<'path'>
   readonly dbOk: Gauge
   readonly rowsRecent: Gauge
   readonly donationRowsRecent: Gauge
@@ -53,9 +57,13 @@ export function installTelemetry(app: Api): Telemetry {
     requests.inc({ method: request.method, path, status: String(reply.statusCode) })
     duration.observe({ method: request.method, path }, reply.elapsedTime / 1000)
   })
+  const cacheCounter = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ['path'] as const, registers: [registry] })
   return {
     registry,
     requests,
+    cacheHits: cacheCounter('api_cache_hits_total', 'read responses served from the response cache'),
+    cacheMisses: cacheCounter('api_cache_misses_total', 'read responses that read the database'),
     liveClients: gauge('api_live_clients', 'open /live (Server-Sent Events) connections'),
     dbOk: gauge('api_db_ok', '1 when the database answered the last scrape, else 0'),
     rowsRecent: gauge('api_stream_metrics_rows_recent', 'stream_metrics_minute rows of the last 5 minutes'),

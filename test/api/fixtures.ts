@@ -11,7 +11,7 @@ import pg from 'pg'
 import { buildApp } from '../../src/api/app.ts'
 import type { Api, AppConfig } from '../../src/api/context.ts'
 import type { LiveOptions } from '../../src/api/live/hub.ts'
-import type { CommitSource } from '../../src/api/live/listener.ts'
+import { type CommitHandlers, type CommitSource, PgCommitListener } from '../../src/api/live/listener.ts'
 import { migrate } from '../../src/store/migrations.ts'
 import { defer, freshDatabase } from '../helpers/services.ts'
 
@@ -159,6 +159,68 @@ export async function putDeadLetter(
 
 /** A commit source that never fires (for tests that do not use /live). */
 export const silentSource: CommitSource = { start: () => {}, close: async () => {} }
+
+/**
+ * The production LISTEN client on `pool`'s database, with hooks for tests: `notify()`
+ * sends the `NOTIFY rtsa_commits` the processor sends after a commit and resolves once
+ * the API has received it (so the next request sees its effect); `connected()` and
+ * `lost()` resolve when the connection is up or gone.
+ */
+export function trackedListener(pool: pg.Pool) {
+  const inner = new PgCommitListener(pool.options)
+  let notices = 0
+  let connected = false
+  let lostCount = 0
+  const waiters: Array<() => void> = []
+  const wake = () => {
+    for (const w of waiters.splice(0)) w()
+  }
+  const until = async (ok: () => boolean, what: string, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs
+    while (!ok()) {
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`listener: no ${what} within ${timeoutMs} ms`)
+      await new Promise<void>((r) => {
+        waiters.push(r)
+        setTimeout(r, Math.min(left, 100))
+      })
+    }
+  }
+  const source: CommitSource = {
+    start(handlers: CommitHandlers) {
+      inner.start({
+        onNotice: (n) => {
+          handlers.onNotice(n)
+          notices += 1
+          wake()
+        },
+        onResync: () => {
+          handlers.onResync()
+          connected = true
+          wake()
+        },
+        onLost: () => {
+          handlers.onLost?.()
+          connected = false
+          lostCount += 1
+          wake()
+        },
+      })
+    },
+    close: () => inner.close(),
+  }
+  return {
+    source,
+    connected: () => until(() => connected, 'connection'),
+    lost: (before = 0) => until(() => lostCount > before, 'loss'),
+    async notify(payload: object = {}): Promise<void> {
+      await until(() => connected, 'connection')
+      const seen = notices
+      await pool.query(`select pg_notify('rtsa_commits', $1)`, [JSON.stringify(payload)])
+      await until(() => notices > seen, 'notification')
+    },
+  }
+}
 
 /** Builds the app on `pool` (closed at the end of the test). */
 export async function makeApp(

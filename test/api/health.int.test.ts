@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import pg from 'pg'
-import { assertMatchesOpenApi, makeApp, putCheckpoint, seedKnownRows, setupDatabase } from './fixtures.ts'
+import {
+  assertMatchesOpenApi,
+  makeApp,
+  putCheckpoint,
+  seedKnownRows,
+  setupDatabase,
+  trackedListener,
+} from './fixtures.ts'
 
 test('/health is exactly {"ok":true}; /ready has database and processor detail', async (t) => {
   const { pool } = await setupDatabase(t)
@@ -105,7 +112,10 @@ test('database outage: /health 503 {ok:false}, data routes 503 JSON, /prometheus
 test('database terminated mid-life: 503 while down, answers again after', async (t) => {
   const { pool, url } = await setupDatabase(t)
   await seedKnownRows(pool)
-  const app = await makeApp(t, pool)
+  // The production LISTEN client: when the database goes away it loses that connection too.
+  const listener = trackedListener(pool)
+  const app = await makeApp(t, pool, { listen: listener.source })
+  await listener.connected()
   assert.equal((await app.inject('/state')).statusCode, 200)
   const name = new URL(url).pathname.slice(1)
   const base = new URL(url)
@@ -116,6 +126,8 @@ test('database terminated mid-life: 503 while down, answers again after', async 
   // Refuse new connections and kill the pool's: the database is "down" for the API.
   await admin.query(`alter database ${pg.escapeIdentifier(name)} allow_connections false`)
   await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name])
+  // The API has noticed (its LISTEN connection is gone): no answer from memory any more.
+  await listener.lost()
   const down = await app.inject('/state')
   assert.equal(down.statusCode, 503, down.body)
   assert.equal((await app.inject('/health')).statusCode, 503)

@@ -8,6 +8,7 @@ import {
   type OrderColumn,
   windowsBetween,
 } from '../../store/queries.ts'
+import { cachedReply } from '../cache.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { iso, toWindowRow } from '../rows.ts'
 import { errorResponses, IsoTime, NullableIsoTime, StreamId, WindowRow } from '../schemas.ts'
@@ -59,31 +60,32 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
         },
       },
     },
-    async (request) => {
-      const q = request.query
-      const now = new Date()
-      const since = new Date(now.getTime() - q.minutes * MINUTE)
-      const { rows, latestWindowStart } = await metricsRows(ctx.pool, {
-        since,
-        streamId: q.stream_id,
-        orderBy: q.order_by,
-        direction: q.direction,
-        limit: q.limit,
-      })
-      return {
-        latest_window_start: iso(latestWindowStart),
-        server_time_utc: iso(now),
-        filters: {
-          stream_id: q.stream_id ?? null,
-          minutes: q.minutes,
-          limit: q.limit,
-          order_by: q.order_by,
+    async (request, reply) =>
+      cachedReply(ctx.cache, request, reply, async () => {
+        const q = request.query
+        const now = new Date()
+        const since = new Date(now.getTime() - q.minutes * MINUTE)
+        const { rows, latestWindowStart } = await metricsRows(ctx.pool, {
+          since,
+          streamId: q.stream_id,
+          orderBy: q.order_by,
           direction: q.direction,
-          since: iso(since),
-        },
-        rows: rows.map(toWindowRow),
-      }
-    },
+          limit: q.limit,
+        })
+        return {
+          latest_window_start: iso(latestWindowStart),
+          server_time_utc: iso(now),
+          filters: {
+            stream_id: q.stream_id ?? null,
+            minutes: q.minutes,
+            limit: q.limit,
+            order_by: q.order_by,
+            direction: q.direction,
+            since: iso(since),
+          },
+          rows: rows.map(toWindowRow),
+        }
+      }),
   )
 
   app.get(
@@ -106,16 +108,17 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
         },
       },
     },
-    async (request) => {
-      const now = new Date()
-      const rows = await latestWindows(ctx.pool, {
-        now,
-        streamId: request.query.stream_id,
-        finalOnly: request.query.final,
-        limit: request.query.limit,
-      })
-      return { server_time_utc: iso(now), rows: rows.map(toWindowRow) }
-    },
+    async (request, reply) =>
+      cachedReply(ctx.cache, request, reply, async () => {
+        const now = new Date()
+        const rows = await latestWindows(ctx.pool, {
+          now,
+          streamId: request.query.stream_id,
+          finalOnly: request.query.final,
+          limit: request.query.limit,
+        })
+        return { server_time_utc: iso(now), rows: rows.map(toWindowRow) }
+      }),
   )
 
   app.get(
@@ -146,24 +149,25 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
         },
       },
     },
-    async (request) => {
-      const q = request.query
-      const now = new Date()
-      const from = q.from === undefined ? new Date(now.getTime() - q.minutes * MINUTE) : new Date(q.from)
-      const to = q.to === undefined ? null : new Date(q.to)
-      if (to !== null && to < from) {
-        throw new RtsaError('INPUT_INVALID', 'querystring/to must not be before from')
-      }
-      const rows = await windowsBetween(ctx.pool, { from, to, streamId: q.stream_id, limit: q.limit + 1 })
-      const truncated = rows.length > q.limit
-      const minutes = Math.max(1, Math.round(((to ?? now).getTime() - from.getTime()) / MINUTE))
-      return {
-        since: iso(from),
-        until: iso(to),
-        minutes: q.from === undefined ? q.minutes : minutes,
-        truncated,
-        rows: rows.slice(0, q.limit).map(toWindowRow),
-      }
-    },
+    async (request, reply) =>
+      cachedReply(ctx.cache, request, reply, async () => {
+        const q = request.query
+        const now = new Date()
+        const from = q.from === undefined ? new Date(now.getTime() - q.minutes * MINUTE) : new Date(q.from)
+        const to = q.to === undefined ? null : new Date(q.to)
+        if (to !== null && to < from) {
+          throw new RtsaError('INPUT_INVALID', 'querystring/to must not be before from')
+        }
+        const rows = await windowsBetween(ctx.pool, { from, to, streamId: q.stream_id, limit: q.limit + 1 })
+        const truncated = rows.length > q.limit
+        const minutes = Math.max(1, Math.round(((to ?? now).getTime() - from.getTime()) / MINUTE))
+        return {
+          since: iso(from),
+          until: iso(to),
+          minutes: q.from === undefined ? q.minutes : minutes,
+          truncated,
+          rows: rows.slice(0, q.limit).map(toWindowRow),
+        }
+      }),
   )
 }

@@ -7,6 +7,7 @@ import {
   type TopMeasure,
   topStreams,
 } from '../../store/queries.ts'
+import { cachedReply } from '../cache.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { count, formatCents, iso, toStateRow } from '../rows.ts'
 import { errorResponses, IsoTime, Money, StateRow, StreamId } from '../schemas.ts'
@@ -59,11 +60,12 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
         },
       },
     },
-    async (request) => {
-      const q = request.query
-      const rows = await streamStates(ctx.pool, { streamId: q.stream_id, live: q.live, limit: q.limit })
-      return { server_time_utc: new Date().toISOString(), rows: rows.map(toStateRow) }
-    },
+    async (request, reply) =>
+      cachedReply(ctx.cache, request, reply, async () => {
+        const q = request.query
+        const rows = await streamStates(ctx.pool, { streamId: q.stream_id, live: q.live, limit: q.limit })
+        return { server_time_utc: new Date().toISOString(), rows: rows.map(toStateRow) }
+      }),
   )
 
   app.get(
@@ -83,23 +85,24 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
         },
       },
     },
-    async (request) => {
-      const since = new Date(Date.now() - request.query.minutes * MINUTE)
-      const rows = await recentStreams(ctx.pool, { since, limit: request.query.limit })
-      return {
-        since: iso(since),
-        minutes: request.query.minutes,
-        rows: rows.map((r) => ({
-          stream_id: r.stream_id,
-          last_seen: iso(r.last_seen),
-          last_window_start: iso(r.last_window_start),
-          windows: r.windows,
-          events: count(r.events),
-          active_viewers: r.active_viewers,
-          live: r.live,
-        })),
-      }
-    },
+    async (request, reply) =>
+      cachedReply(ctx.cache, request, reply, async () => {
+        const since = new Date(Date.now() - request.query.minutes * MINUTE)
+        const rows = await recentStreams(ctx.pool, { since, limit: request.query.limit })
+        return {
+          since: iso(since),
+          minutes: request.query.minutes,
+          rows: rows.map((r) => ({
+            stream_id: r.stream_id,
+            last_seen: iso(r.last_seen),
+            last_window_start: iso(r.last_window_start),
+            windows: r.windows,
+            events: count(r.events),
+            active_viewers: r.active_viewers,
+            live: r.live,
+          })),
+        }
+      }),
   )
 
   app.get(
@@ -127,30 +130,31 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
         },
       },
     },
-    async (request) => {
-      const q = request.query
-      const n = q.n ?? q.limit ?? 10
-      const now = new Date()
-      const since = new Date(now.getTime() - q.minutes * MINUTE)
-      const rows = await topStreams(ctx.pool, { since, now, by: q.by, n })
-      return {
-        since: iso(since),
-        minutes: q.minutes,
-        by: q.by,
-        n,
-        rows: rows.map((r, i) => ({
-          rank: i + 1,
-          stream_id: r.stream_id,
-          active_viewers: r.active_viewers,
-          peak_viewers: r.peak_viewers,
-          chat_messages: count(r.chat_messages),
-          donations_usd: formatCents(r.donations_cents),
-          donations_cents: count(r.donations_cents),
-          donation_count: count(r.donation_count),
-          events: count(r.events),
-          last_window_start: iso(r.last_window_start),
-        })),
-      }
-    },
+    async (request, reply) =>
+      cachedReply(ctx.cache, request, reply, async () => {
+        const q = request.query
+        const n = q.n ?? q.limit ?? 10
+        const now = new Date()
+        const since = new Date(now.getTime() - q.minutes * MINUTE)
+        const rows = await topStreams(ctx.pool, { since, now, by: q.by, n })
+        return {
+          since: iso(since),
+          minutes: q.minutes,
+          by: q.by,
+          n,
+          rows: rows.map((r, i) => ({
+            rank: i + 1,
+            stream_id: r.stream_id,
+            active_viewers: r.active_viewers,
+            peak_viewers: r.peak_viewers,
+            chat_messages: count(r.chat_messages),
+            donations_usd: formatCents(r.donations_cents),
+            donations_cents: count(r.donations_cents),
+            donation_count: count(r.donation_count),
+            events: count(r.events),
+            last_window_start: iso(r.last_window_start),
+          })),
+        }
+      }),
   )
 }
