@@ -9,7 +9,9 @@
  * one. Entries also expire after `maxAgeMs`, which bounds staleness when the LISTEN
  * connection is down or a writer does not notify. Concurrent requests for one key share
  * one read (single-flight); a read that began before an invalidation is neither stored
- * nor shared with requests that arrive after it.
+ * nor shared with requests that arrive after it. An entry hit in the second half of its
+ * life is re-read in the background (refresh ahead), so a busy key is not read in the
+ * request path every max age.
  *
  * Time-relative queries. The handlers take `now` when they run, and filter on
  * minute-aligned columns: `window_end <= now` (latest), `window_start <= now` (top) and
@@ -43,6 +45,8 @@ export interface CacheCounters {
 interface Entry {
   readonly response: CachedResponse
   readonly expiresAt: number
+  /** From here on a hit also starts a background re-read (refresh ahead). */
+  readonly refreshAt: number
 }
 
 /** `route?k1=v1&k2=v2` over the validated query, keys sorted, so equal queries share a key. */
@@ -92,6 +96,12 @@ export class ResponseCache {
     if (entry !== undefined) {
       if (now < entry.expiresAt) {
         this.#counters?.hit(route)
+        // Refresh ahead: past half its life, an entry still in demand is re-read in the
+        // background, so under steady load requests do not queue behind a read every max
+        // age. The old entry serves until it expires; a failed refresh is just dropped.
+        if (now >= entry.refreshAt && !this.#inflight.has(key)) {
+          this.#read(route, key, load, now).catch(() => {})
+        }
         return entry.response
       }
       this.#entries.delete(key)
@@ -101,24 +111,39 @@ export class ResponseCache {
       this.#counters?.hit(route)
       return inflight
     }
+    return this.#read(route, key, load, now)
+  }
+
+  /** One database read for `key`, shared while in flight, stored when still valid. */
+  #read(
+    route: string,
+    key: string,
+    load: () => Promise<CachedResponse>,
+    started: number,
+  ): Promise<CachedResponse> {
     this.#counters?.miss(route)
     const generation = this.#generation
-    const started = now
     const minuteEnd = (Math.floor(started / MINUTE) + 1) * MINUTE
-    const read = load()
-    this.#inflight.set(key, read)
-    try {
-      const response = await read
+    const read = (async () => {
+      const response = await load()
       const finished = this.#now()
       // See the header: only reads inside one open minute are valid for all of it.
       const storable = generation === this.#generation && started % MINUTE !== 0 && finished < minuteEnd
       if (storable) {
-        this.#entries.set(key, { response, expiresAt: Math.min(started + this.#maxAgeMs, minuteEnd) })
+        this.#entries.set(key, {
+          response,
+          expiresAt: Math.min(started + this.#maxAgeMs, minuteEnd),
+          refreshAt: started + this.#maxAgeMs / 2,
+        })
       }
       return response
-    } finally {
+    })()
+    const forget = () => {
       if (this.#inflight.get(key) === read) this.#inflight.delete(key)
     }
+    read.then(forget, forget)
+    this.#inflight.set(key, read)
+    return read
   }
 }
 

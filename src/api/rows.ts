@@ -1,5 +1,6 @@
 /**
- * Database rows -> API rows: ISO timestamps, counters as numbers, money as exact
+ * Database rows -> API rows: ISO timestamps (window and state rows arrive as ISO text
+ * formatted by the database), counters as numbers, money as exact
  * two-decimal strings from integer cents (never through a float).
  */
 import type { PipelineDbRow, StateDbRow, WindowDbRow } from '../store/queries.ts'
@@ -29,8 +30,8 @@ export function count(v: string | number | null): number {
 
 export function toWindowRow(r: WindowDbRow): WindowRow {
   return {
-    window_start: iso(r.window_start),
-    window_end: iso(r.window_end),
+    window_start: r.window_start,
+    window_end: r.window_end,
     stream_id: r.stream_id,
     active_viewers: r.active_viewers,
     peak_viewers: r.peak_viewers,
@@ -45,7 +46,7 @@ export function toWindowRow(r: WindowDbRow): WindowRow {
     events: r.events,
     is_final: r.is_final,
     partition: r.partition,
-    updated_at: iso(r.updated_at),
+    updated_at: r.updated_at,
   }
 }
 
@@ -55,15 +56,15 @@ export function toStateRow(r: StateDbRow): StateRow {
     active_viewers: r.active_viewers,
     live: r.live,
     status: r.live === null ? 'unknown' : r.live ? 'live' : 'offline',
-    last_event_ts: iso(r.last_event_ts),
+    last_event_ts: r.last_event_ts,
     accepted_count: count(r.accepted_count),
     late_count: count(r.late_count),
     duplicate_count: count(r.duplicate_count),
     rejected_count: count(r.rejected_count),
     partition: r.partition,
-    watermark: iso(r.watermark),
-    partition_watermark: iso(r.partition_watermark),
-    updated_at: iso(r.updated_at),
+    watermark: r.watermark,
+    partition_watermark: r.partition_watermark,
+    updated_at: r.updated_at,
   }
 }
 

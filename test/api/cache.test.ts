@@ -22,11 +22,36 @@ test('ResponseCache: hit within max age, miss after it, counters by route', asyn
   let reads = 0
   const load = async () => body(`v${++reads}`)
   assert.equal((await cache.get('/r', 'k', load)).body.toString(), 'v1')
-  c.now += 999
+  c.now += 499
   assert.equal((await cache.get('/r', 'k', load)).body.toString(), 'v1')
-  c.now += 1
+  c.now += 501
   assert.equal((await cache.get('/r', 'k', load)).body.toString(), 'v2')
   assert.deepEqual(counts, { hit: 1, miss: 2 })
+})
+
+test('ResponseCache: past half its life a hit refreshes the entry in the background', async () => {
+  const { c, now } = clockAt(150 * MINUTE + 10_000)
+  const counts = { hit: 0, miss: 0 }
+  const cache = new ResponseCache(1000, { hit: () => counts.hit++, miss: () => counts.miss++ }, now)
+  let reads = 0
+  const load = async () => body(`v${++reads}`)
+  await cache.get('/r', 'k', load)
+  c.now += 600
+  assert.equal((await cache.get('/r', 'k', load)).body.toString(), 'v1', 'the current entry answers')
+  await new Promise((r) => setImmediate(r))
+  assert.equal(reads, 2, 'and a re-read ran in the background')
+  c.now += 450 // v1 has expired; v2 (read 600 ms in) has not, nor reached half its life
+  assert.equal((await cache.get('/r', 'k', load)).body.toString(), 'v2')
+  assert.deepEqual(counts, { hit: 2, miss: 2 })
+  // A failed refresh leaves the entry as it was, until it expires.
+  c.now += 300
+  const failing = async (): Promise<CachedResponse> => {
+    throw new Error('down')
+  }
+  assert.equal((await cache.get('/r', 'k', failing)).body.toString(), 'v2')
+  await new Promise((r) => setImmediate(r))
+  c.now += 100
+  assert.equal((await cache.get('/r', 'k', load)).body.toString(), 'v2')
 })
 
 test('ResponseCache: an entry never outlives its minute; reads across a minute edge are not stored', async () => {

@@ -209,7 +209,7 @@ export class LiveHub {
       // the provisional range (deleted windows lie there), at least the last 15 minutes.
       const candidates = [
         changes.now.getTime() - 15 * MINUTE,
-        ...changes.windows.map((w) => w.window_start.getTime()),
+        ...changes.windows.map((w) => Date.parse(w.window_start)),
         ...[...provisional.values()].flatMap((starts) => starts.map((d) => d.getTime())),
       ]
       const from = new Date(Math.max(Math.min(...candidates), horizon.getTime()))
