@@ -3,7 +3,6 @@
  * fixtures' helpers) and waiting for their commits.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
@@ -34,20 +33,7 @@ export function benchProcessorEnv(o: {
 }
 
 export function startProcessor(env: Record<string, string>, name: string, nodeArgs: string[] = []): Child {
-  if (nodeArgs.length === 0) return spawnProcessor(env, name)
-  const root = resolve(import.meta.dirname, '../..')
-  const child = spawn(process.execPath, [...nodeArgs, resolve(root, 'src/cli/main.ts'), 'process'], {
-    cwd: root,
-    env: { ...process.env, ...env, PROCESSOR_ID: name },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  const collect = (d: Buffer) => {
-    output += d.toString()
-  }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
-  return Object.assign(child, { output: () => output })
+  return spawnProcessor(env, name, nodeArgs)
 }
 
 /** End offsets of a topic, by partition. */

@@ -183,12 +183,13 @@ export function startInProcess(env: Record<string, string>, pool: pg.Pool): Proc
   return processor
 }
 
-/** A processor as a real child process (`rtsa process`), so it can be SIGKILLed or SIGSTOPped. */
+/** A processor as a real child process (`rtsa process`), so it can be SIGKILLed or SIGSTOPped; `nodeArgs` e.g. `--cpu-prof`. */
 export function spawnProcessor(
   env: Record<string, string>,
   name: string,
+  nodeArgs: readonly string[] = [],
 ): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [resolve(ROOT, 'src/cli/main.ts'), 'process'], {
+  const child = spawn(process.execPath, [...nodeArgs, resolve(ROOT, 'src/cli/main.ts'), 'process'], {
     cwd: ROOT,
     env: { ...process.env, ...env, PROCESSOR_ID: name },
     stdio: ['ignore', 'pipe', 'pipe'],
