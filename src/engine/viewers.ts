@@ -192,13 +192,18 @@ function step(t: number, kind: number, timeoutMs: number): void {
   } else if (present) close(t) // LEAVE, or a stream_stop (kind -1)
 }
 
-/** Replays the user from its base over all pending records and stops; sets `iv` and the tail state. */
-export function replayUser(u: User, pool: Pending, stops: Stops, timeoutMs: number): void {
+/** Sets the replay state to the user's base, collecting intervals in the shared scratch array. */
+function startFromBase(u: User): void {
   present = u.basePresent
   from = Number.NEGATIVE_INFINITY
   last = u.baseLast
   scratch.length = 0
   out = scratch
+}
+
+/** Replays the user from its base over all pending records and stops; sets `iv` and the tail state. */
+export function replayUser(u: User, pool: Pending, stops: Stops, timeoutMs: number): void {
+  startFromBase(u)
   const pTs = pool.ts
   const pId = pool.ids
   const pNext = pool.next
@@ -254,11 +259,7 @@ export function baseAt(
   timeoutMs: number,
   frontier: number,
 ): [boolean, number] {
-  present = u.basePresent
-  from = Number.NEGATIVE_INFINITY
-  last = u.baseLast
-  scratch.length = 0
-  out = scratch
+  startFromBase(u)
   const pTs = pool.ts
   const pId = pool.ids
   const sTs = stops.ts
