@@ -31,6 +31,7 @@ import {
   REFRESH,
   replayUser,
   type Stops,
+  trimBefore,
   type User,
 } from './viewers.ts'
 import { addPoint, countAt, newWindowAcc, nextEntering, type WindowAcc, windowRow } from './window.ts'
@@ -337,6 +338,7 @@ export class Stream {
         u.basePresent = p
         u.baseLast = last
         dropBefore(u, pool, frontier)
+        trimBefore(u, frontier)
       }
       if (u.basePresent) count++
       else if (u.pHead === -1) this.users.delete(u.id)
@@ -347,9 +349,7 @@ export class Stream {
       this.stops.ts.splice(0, n)
       this.stops.id.splice(0, n)
     }
-    // Re-derive intervals from the new base: same points above the frontier, carried starts become
-    // -Infinity. (The caller moves ctx.foldIdx once every stream of the partition is folded.)
-    for (const u of this.users.values()) replayUser(u, pool, this.stops, t)
+    // (The caller moves ctx.foldIdx once every stream of the partition is folded.)
     if (count !== entering)
       throw new RtsaError(
         'INTERNAL',

@@ -249,6 +249,22 @@ function finish(u: User, timeoutMs: number): void {
 }
 
 /**
+ * After the fold frontier moved to `frontier` (the base is the state just before it):
+ * drops the intervals that ended before it and carries the one across it (start
+ * -Infinity). Gives what a replay from the new base gives, without the replay: the
+ * state machine is the same from the frontier on, only the starts before it are lost.
+ * An interval ending exactly at the frontier stays (the user is present just before it).
+ */
+export function trimBefore(u: User, frontier: number): void {
+  const iv = u.iv
+  let k = 0
+  while (k < iv.length && iv[k + 1]! < frontier) k += 2
+  if (k > 0) u.iv = iv.slice(k)
+  if (u.iv.length > 0 && u.iv[0]! < frontier) u.iv[0] = Number.NEGATIVE_INFINITY
+  if (u.tPresent && u.tFrom < frontier) u.tFrom = Number.NEGATIVE_INFINITY
+}
+
+/**
  * The base just before `frontier` (> current F), from the current base and the
  * pending records and stops before `frontier`. Returns [present, last].
  */

@@ -25,12 +25,18 @@ export interface WindowAcc {
   /** Gaps between two intervals of one user, inside the window. */
   gaps: number
   /**
-   * Instant (ms after the window start, a small integer key) -> change of the present
-   * count there (no zero entries). A map, not a sorted array: most changes are
-   * provisional timeouts moved by heartbeats, in windows ahead of the newest record;
-   * sorting happens only when a row is read.
+   * The change of the present count at each instant (ms after the window start, no
+   * zero entries): `at[0..n)` sorted, with the changes in `d`. Most changes are
+   * provisional timeouts moved by heartbeats, in windows ahead of the newest record, so
+   * a change is first appended to `ops` (a +1 or -1 at an instant, packed as
+   * `dt * 2 + (delta > 0 ? 1 : 0)`) and merged only when the window is read or `ops` is
+   * full: an append is a store, a merge one native sort.
    */
-  readonly pts: Map<number, number>
+  at: Float64Array
+  d: Float64Array
+  n: number
+  ops: Float64Array
+  opsN: number
   joins: number
   leaves: number
   chat: number
@@ -40,13 +46,19 @@ export interface WindowAcc {
   chatters: Set<string> | null
 }
 
+const NONE = new Float64Array(0)
+
 export function newWindowAcc(): WindowAcc {
   return {
     starts: 0,
     ends: 0,
     endsAtStart: 0,
     gaps: 0,
-    pts: new Map(),
+    at: NONE,
+    d: NONE,
+    n: 0,
+    ops: new Float64Array(16),
+    opsN: 0,
     joins: 0,
     leaves: 0,
     chat: 0,
@@ -57,12 +69,61 @@ export function newWindowAcc(): WindowAcc {
   }
 }
 
-/** Adds `delta` to the count change at `dt` ms after the window start. */
+/** Adds `delta` (+1 or -1) to the count change at `dt` ms after the window start. */
 export function addPoint(acc: WindowAcc, dt: number, delta: number): void {
-  const d = (acc.pts.get(dt) ?? 0) + delta
-  // Keep the map as small as the live points: a removed interval leaves nothing behind.
-  if (d === 0) acc.pts.delete(dt)
-  else acc.pts.set(dt, d)
+  if (acc.opsN === acc.ops.length) {
+    // Full: merge when the merged points would free at least half, else grow.
+    if (acc.ops.length >= 2 * acc.n + 64) merge(acc)
+    else {
+      const ops = new Float64Array(acc.ops.length * 2)
+      ops.set(acc.ops)
+      acc.ops = ops
+    }
+  }
+  acc.ops[acc.opsN++] = dt * 2 + (delta > 0 ? 1 : 0)
+}
+
+// Merge output, reused (grown as needed) so that a merge allocates only when a window outgrows its arrays.
+let outAt = new Float64Array(256)
+let outD = new Float64Array(256)
+
+/** Folds the pending `ops` into the sorted points. */
+function merge(acc: WindowAcc): void {
+  const m = acc.opsN
+  if (m === 0) return
+  const ops = acc.ops.subarray(0, m).sort()
+  const cap = acc.n + m
+  if (outAt.length < cap) {
+    outAt = new Float64Array(cap * 2)
+    outD = new Float64Array(cap * 2)
+  }
+  const at = acc.at
+  const d = acc.d
+  let i = 0
+  let j = 0
+  let k = 0
+  while (i < acc.n || j < m) {
+    let t: number
+    let v = 0
+    const tj = j < m ? Math.floor(ops[j]! / 2) : Number.POSITIVE_INFINITY
+    if (i < acc.n && at[i]! <= tj) {
+      t = at[i]!
+      v = d[i++]!
+    } else t = tj
+    while (j < m && Math.floor(ops[j]! / 2) === t) v += ops[j++]! % 2 === 1 ? 1 : -1
+    if (v !== 0) {
+      outAt[k] = t
+      outD[k++] = v
+    }
+  }
+  if (at.length < k) {
+    acc.at = new Float64Array(Math.max(k * 2, 16))
+    acc.d = new Float64Array(Math.max(k * 2, 16))
+  }
+  acc.at.set(outAt.subarray(0, k))
+  acc.d.set(outD.subarray(0, k))
+  acc.n = k
+  acc.opsN = 0
 }
 
 /** Users present at the window's last instant, i.e. entering the next window. */
@@ -73,8 +134,9 @@ export function nextEntering(acc: WindowAcc | undefined, entering: number): numb
 /** Present users `dt` ms after the window start (after everything at that instant). */
 export function countAt(acc: WindowAcc | undefined, entering: number, dt: number): number {
   if (acc === undefined) return entering
+  merge(acc)
   let n = entering
-  for (const [at, d] of acc.pts) if (at <= dt) n += d
+  for (let i = 0; i < acc.n && acc.at[i]! <= dt; i++) n += acc.d[i]!
   return n
 }
 
@@ -109,15 +171,13 @@ export function windowRow(
   }
   const unique = entering + acc.starts - acc.endsAtStart - acc.gaps
   if (acc.events === 0 && unique === 0) return null
+  merge(acc)
   // The count at s is `entering` only when nothing changes at s itself.
-  let peak = acc.pts.has(0) ? 0 : entering
-  if (acc.pts.size > 0) {
-    const times = [...acc.pts.keys()].sort((x, y) => x - y)
-    let n = entering
-    for (const t of times) {
-      n += acc.pts.get(t)!
-      if (n > peak) peak = n
-    }
+  let peak = acc.n > 0 && acc.at[0] === 0 ? 0 : entering
+  let n = entering
+  for (let i = 0; i < acc.n; i++) {
+    n += acc.d[i]!
+    if (n > peak) peak = n
   }
   return {
     streamId,
