@@ -5,45 +5,40 @@
  * ignored by the ts check (the watermark never goes back), so when eviction runs never
  * changes a verdict.
  *
- * Storage: an open-addressing table (linear probing) of a 32-bit hash of the id, the
- * ts and the id itself, in parallel typed arrays. A lookup reads the hash array only,
- * except when the hash matches, where the ids are compared exactly (so the table is
- * exact: no false positives or negatives). Entries below the watermark are dropped by a
- * rebuild once per window the watermark passes.
+ * Storage: ids that are canonical UUIDs (almost all) live in an open-addressing table
+ * (linear probing) of 32-byte slots in one buffer: a 32-bit hash, the id packed into
+ * four words (src/engine/ids.ts) and the ts, so a probe usually reads one cache line
+ * and no heap object is kept per id. Other ids live in a Map. Both are exact (no false
+ * positives or negatives). Entries below the watermark are dropped by a rebuild when
+ * the table fills up.
  */
+import { hashWords, packId } from './ids.ts'
 
 const EMPTY = 0
 const MIN_CAP = 1024
 /** Grow when more than this share of the slots is used. */
 const MAX_LOAD = 0.7
-/**
- * Load after an eviction at most. Not much lower than MAX_LOAD: the ids of about one
- * window are evicted at a time, and a table twice as large would stay half empty.
- */
-const EVICT_LOAD = 0.6
-
-/** FNV-1a over the UTF-16 code units, then a murmur3 finalizer; never 0 (0 marks an empty slot). */
-function hashId(id: string): number {
-  let h = 0x811c9dc5 | 0
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h === EMPTY ? 1 : h
-}
+/** Share of the slots the live ids fill at most right after a rebuild. */
+const SHRUNK_LOAD = 0.5
+/** Slot layout, in 32-bit words: hash, four id words, a pad, then the ts as a float64 (words 6-7). */
+const SLOT = 8
 
 export class Dedup {
   private cap = MIN_CAP
   private mask = MIN_CAP - 1
-  private hashes = new Int32Array(MIN_CAP)
-  private ts = new Float64Array(MIN_CAP)
-  private ids: (string | undefined)[] = new Array<string | undefined>(MIN_CAP).fill(undefined)
+  private i32 = new Int32Array(MIN_CAP * SLOT)
+  private u32 = new Uint32Array(this.i32.buffer)
+  private f64 = new Float64Array(this.i32.buffer)
   private count = 0
+  /** Ids that are not canonical UUIDs -> newest accepted ts. */
+  private readonly others = new Map<string, number>()
   private readonly windowMs: number
-  /** Window index of the watermark at the last rebuild. */
+  /** The highest watermark given to evict(): ids below it are dead. */
+  private watermark = Number.NEGATIVE_INFINITY
+  /** Window index of the watermark at the last sweep of `others`. */
   private evictedIdx = Number.NEGATIVE_INFINITY
+  /** The packed form of the id being looked up. */
+  private readonly key = new Uint32Array(4)
   // The last lookup: where `lastId` is (or would go), so that addChecked does not probe again.
   private lastId: string | null = null
   private lastHash = 0
@@ -53,42 +48,55 @@ export class Dedup {
     this.windowMs = windowMs
   }
 
+  /** Ids held, including those below the watermark not yet dropped by a rebuild. */
   get size(): number {
-    return this.count
+    return this.count + this.others.size
   }
 
-  /** The slot holding `id`, or the empty slot where it would go. */
-  private find(id: string, h: number): number {
-    const hashes = this.hashes
+  /** The slot holding the id in `key` (hash `h`), or the empty slot where it would go. */
+  private find(h: number): number {
+    const i32 = this.i32
+    const u32 = this.u32
+    const key = this.key
     const mask = this.mask
     let i = h & mask
     for (;;) {
-      const x = hashes[i]!
+      const o = i * SLOT
+      const x = i32[o]!
       if (x === EMPTY) return i
-      if (x === h && this.ids[i] === id) return i
+      if (
+        x === h &&
+        u32[o + 1] === key[0] &&
+        u32[o + 2] === key[1] &&
+        u32[o + 3] === key[2] &&
+        u32[o + 4] === key[3]
+      )
+        return i
       i = (i + 1) & mask
     }
   }
 
   /** True when `id` was accepted before with a ts at or above `watermark` (a duplicate). */
   seenAtOrAbove(id: string, watermark: number): boolean {
-    const h = hashId(id)
-    const i = this.find(id, h)
+    if (!packId(id, this.key, 0)) {
+      this.lastId = null
+      const t = this.others.get(id)
+      return t !== undefined && t >= watermark
+    }
+    const h = hashWords(this.key, 0)
+    const i = this.find(h)
     this.lastId = id
     this.lastHash = h
     this.lastSlot = i
-    return this.hashes[i] !== EMPTY && this.ts[i]! >= watermark
+    return this.i32[i * SLOT] !== EMPTY && this.f64[i * (SLOT / 2) + 3]! >= watermark
   }
 
   /** Remembers a record just accepted: `seenAtOrAbove` said no, so any entry is older. */
   addChecked(id: string, ts: number): void {
     if (id === this.lastId) {
       this.lastId = null
-      this.put(this.lastSlot, this.lastHash, id, ts)
-    } else {
-      const h = hashId(id)
-      this.put(this.find(id, h), h, id, ts)
-    }
+      this.put(this.lastSlot, this.lastHash, ts)
+    } else this.add(id, ts)
   }
 
   /** Remembers an accepted record read back from a snapshot (in any order: keeps the newest ts). */
@@ -96,60 +104,85 @@ export class Dedup {
     // A second accepted record with the same id always has a later ts (the first one fell below the
     // watermark), so keeping the largest ts also makes a restore independent of replay order.
     this.lastId = null
-    const h = hashId(id)
-    const i = this.find(id, h)
-    if (this.hashes[i] !== EMPTY && this.ts[i]! >= ts) return
-    this.put(i, h, id, ts)
-  }
-
-  private put(i: number, h: number, id: string, ts: number): void {
-    if (this.hashes[i] !== EMPTY) {
-      this.ts[i] = ts
+    if (!packId(id, this.key, 0)) {
+      const t = this.others.get(id)
+      if (t === undefined || t < ts) this.others.set(id, ts)
       return
     }
-    this.hashes[i] = h
-    this.ts[i] = ts
-    this.ids[i] = id
+    const h = hashWords(this.key, 0)
+    const i = this.find(h)
+    if (this.i32[i * SLOT] !== EMPTY && this.f64[i * (SLOT / 2) + 3]! >= ts) return
+    this.put(i, h, ts)
+  }
+
+  /** Sets slot `i` to the id in `key` (hash `h`) with `ts`. */
+  private put(i: number, h: number, ts: number): void {
+    const o = i * SLOT
+    this.f64[i * (SLOT / 2) + 3] = ts
+    if (this.i32[o] !== EMPTY) return
+    this.i32[o] = h
+    const u32 = this.u32
+    const key = this.key
+    u32[o + 1] = key[0]!
+    u32[o + 2] = key[1]!
+    u32[o + 3] = key[2]!
+    u32[o + 4] = key[3]!
     this.count++
-    if (this.count > this.cap * MAX_LOAD) this.rebuild(this.cap * 2, Number.NEGATIVE_INFINITY)
+    if (this.count > this.cap * MAX_LOAD) this.resize()
+  }
+
+  /**
+   * The table is full: drops the ids below the watermark, into the smallest table
+   * they fill at most half of (so it shrinks after a burst too). Rebuilding only here,
+   * not each time the watermark moves, costs O(1) per insert.
+   */
+  private resize(): void {
+    const wm = this.watermark
+    let live = 0
+    for (let j = 0; j < this.cap; j++)
+      if (this.i32[j * SLOT] !== EMPTY && this.f64[j * (SLOT / 2) + 3]! >= wm) live++
+    let cap = MIN_CAP
+    while (live > cap * SHRUNK_LOAD) cap *= 2
+    this.rebuild(cap, wm)
   }
 
   /** Moves the entries with ts at or above `keepFrom` into a table of `cap` slots. */
   private rebuild(cap: number, keepFrom: number): void {
-    const oh = this.hashes
-    const ots = this.ts
-    const oids = this.ids
+    const oi = this.i32
+    const ou = this.u32
+    const of = this.f64
+    const n = this.cap
     this.cap = cap
     this.mask = cap - 1
-    this.hashes = new Int32Array(cap)
-    this.ts = new Float64Array(cap)
-    this.ids = new Array<string | undefined>(cap).fill(undefined)
+    this.i32 = new Int32Array(cap * SLOT)
+    this.u32 = new Uint32Array(this.i32.buffer)
+    this.f64 = new Float64Array(this.i32.buffer)
     this.count = 0
     this.lastId = null
-    const hashes = this.hashes
+    const i32 = this.i32
+    const u32 = this.u32
     const mask = this.mask
-    for (let j = 0; j < oh.length; j++) {
-      const h = oh[j]!
-      if (h === EMPTY || ots[j]! < keepFrom) continue
+    for (let j = 0; j < n; j++) {
+      const h = oi[j * SLOT]!
+      if (h === EMPTY || of[j * (SLOT / 2) + 3]! < keepFrom) continue
       let i = h & mask
-      while (hashes[i] !== EMPTY) i = (i + 1) & mask
-      hashes[i] = h
-      this.ts[i] = ots[j]!
-      this.ids[i] = oids[j]
+      while (i32[i * SLOT] !== EMPTY) i = (i + 1) & mask
+      const from = j * SLOT
+      const to = i * SLOT
+      for (let k = 0; k < SLOT; k++) u32[to + k] = ou[from + k]!
       this.count++
     }
   }
 
-  /** Forgets the ids below the watermark, once per window the watermark enters. */
+  /**
+   * Notes the watermark: ids below it are forgotten at the next rebuild (the ts check
+   * already ignores them). The id map is swept once per window the watermark enters.
+   */
   evict(watermark: number): void {
+    if (watermark > this.watermark) this.watermark = watermark
     const idx = Math.floor(watermark / this.windowMs)
     if (idx <= this.evictedIdx) return
     this.evictedIdx = idx
-    let live = 0
-    for (let j = 0; j < this.cap; j++) if (this.hashes[j] !== EMPTY && this.ts[j]! >= watermark) live++
-    if (live === this.count) return
-    let cap = MIN_CAP
-    while (live > cap * EVICT_LOAD) cap *= 2
-    this.rebuild(cap, watermark)
+    for (const [id, t] of this.others) if (t < watermark) this.others.delete(id)
   }
 }

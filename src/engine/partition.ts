@@ -71,7 +71,8 @@ class Partition implements PartitionEngine {
   private readonly decode: Decoder | undefined
   private readonly ctx: Ctx
   private maxTs = Number.NEGATIVE_INFINITY
-  private next: bigint | null = null
+  /** The last processed offset (null: none); kept instead of the next one so that a record costs no BigInt addition. */
+  private lastOffset: bigint | null = null
   private readonly dedup: Dedup
   private readonly streams = new Map<string, Stream>()
   /** Streams holding state above the fold frontier (the ones a fold must visit). */
@@ -171,12 +172,16 @@ class Partition implements PartitionEngine {
   }
 
   private skip(offset: bigint): boolean {
-    if (this.next !== null && offset < this.next) {
+    if (this.lastOffset !== null && offset <= this.lastOffset) {
       this.counters.skipped++
       return true
     }
-    this.next = offset + 1n
+    this.lastOffset = offset
     return false
+  }
+
+  private get next(): bigint | null {
+    return this.lastOffset === null ? null : this.lastOffset + 1n
   }
 
   private stream(id: string): Stream {
@@ -416,7 +421,7 @@ class Partition implements PartitionEngine {
         }
         this.maxTs = h.maxTs
         this.ctx.foldIdx = h.foldIdx
-        this.next = h.next
+        this.lastOffset = h.next === null ? null : h.next - 1n
         this.seq = h.seq
         sawHeader = true
       } else if (kind === HEAD) {

@@ -159,7 +159,7 @@ export class Stream {
     const s = this.stops
     const n = s.ts.length
     const iv = u.iv
-    if (!atEnd || (n > 0 && before(ev.ts, ev.eventId, s.ts[n - 1]!, s.id[n - 1]!))) {
+    if (!atEnd || (n > 0 && ev.ts <= s.ts[n - 1]! && before(ev.ts, ev.eventId, s.ts[n - 1]!, s.id[n - 1]!))) {
       // Out of order for this user: replay it.
       replayUser(u, this.ctx.pool, s, this.ctx.timeoutMs)
       this.diff(iv, u.iv)

@@ -18,6 +18,8 @@
  * one (join and leave at the same instant, in that order) is dropped.
  */
 
+import { packId, unpackId } from './ids.ts'
+
 /** Presence-relevant record kinds of a user. stream_start changes nothing and is not kept. */
 export const JOIN = 0
 export const LEAVE = 1
@@ -57,27 +59,29 @@ export function newUser(id: string): User {
 
 /**
  * The pending records of the users of one partition, struct-of-arrays: a record is a
- * slot (ts, event id, kind) linked to the next record of its user, so a user costs no
- * arrays of its own. Freed slots are reused.
+ * slot (ts, kind, event id) linked to the next record of its user, so a user costs no
+ * arrays of its own. An event id is packed into four words (src/engine/ids.ts), or kept
+ * in `strs` when it is not a canonical UUID; ids are read only to order records with
+ * equal ts. Freed slots are reused.
  */
 export class Pending {
   ts = new Float64Array(1024)
   kind = new Uint8Array(1024)
   next = new Int32Array(1024)
-  readonly ids: string[] = []
+  words = new Uint32Array(1024 * 4)
+  /** Ids of the slots whose id is not packed. */
+  private readonly strs = new Map<number, string>()
   private free = -1
   private used = 0
 
   alloc(ts: number, id: string, kind: number): number {
     let i = this.free
-    if (i !== -1) {
-      this.free = this.next[i]!
-      this.ids[i] = id
-    } else {
+    if (i !== -1) this.free = this.next[i]!
+    else {
       i = this.used++
       if (i === this.ts.length) this.grow()
-      this.ids.push(id)
     }
+    if (!packId(id, this.words, i * 4)) this.strs.set(i, id)
     this.ts[i] = ts
     this.kind[i] = kind
     this.next[i] = -1
@@ -85,9 +89,14 @@ export class Pending {
   }
 
   release(i: number): void {
-    this.ids[i] = ''
+    if (this.strs.size > 0) this.strs.delete(i)
     this.next[i] = this.free
     this.free = i
+  }
+
+  /** The event id of slot `i`. */
+  id(i: number): string {
+    return this.strs.get(i) ?? unpackId(this.words, i * 4)
   }
 
   private grow(): void {
@@ -101,6 +110,9 @@ export class Pending {
     const next = new Int32Array(n)
     next.set(this.next)
     this.next = next
+    const words = new Uint32Array(n * 4)
+    words.set(this.words)
+    this.words = words
   }
 }
 
@@ -115,6 +127,18 @@ export function before(t1: number, id1: string, t2: number, id2: string): boolea
   return t1 < t2 || (t1 === t2 && id1 < id2)
 }
 
+/** `before(t, id, <pooled record k>)`, reading the pooled id only on a tie. */
+function beforeAt(t: number, id: string, pool: Pending, k: number): boolean {
+  const tk = pool.ts[k]!
+  return t < tk || (t === tk && id < pool.id(k))
+}
+
+/** `before(<pooled record k>, t, id)`, reading the pooled id only on a tie. */
+function pooledBefore(pool: Pending, k: number, t: number, id: string): boolean {
+  const tk = pool.ts[k]!
+  return tk < t || (tk === t && pool.id(k) < id)
+}
+
 /** Inserts a record into the user's pending list; returns true when it went last (the common case). */
 export function insertPending(u: User, pool: Pending, ts: number, id: string, kind: number): boolean {
   const i = pool.alloc(ts, id, kind)
@@ -126,8 +150,9 @@ export function insertPending(u: User, pool: Pending, ts: number, id: string, ki
     return true
   }
   const pts = pool.ts
-  const ids = pool.ids
-  if (!before(ts, id, pts[tail]!, ids[tail]!)) {
+  // Usually later than the tail: decided on ts alone, without reading the tail's id.
+  const tailTs = pts[tail]!
+  if (ts > tailTs || (ts === tailTs && id >= pool.id(tail))) {
     pool.next[tail] = i
     u.pTail = i
     return true
@@ -136,7 +161,7 @@ export function insertPending(u: User, pool: Pending, ts: number, id: string, ki
   const next = pool.next
   let prev = -1
   let k = u.pHead
-  while (!before(ts, id, pts[k]!, ids[k]!)) {
+  while (!beforeAt(ts, id, pool, k)) {
     prev = k
     k = next[k]!
   }
@@ -205,13 +230,12 @@ function startFromBase(u: User): void {
 export function replayUser(u: User, pool: Pending, stops: Stops, timeoutMs: number): void {
   startFromBase(u)
   const pTs = pool.ts
-  const pId = pool.ids
   const pNext = pool.next
   const sTs = stops.ts
   let i = u.pHead
   let j = 0
   while (i !== -1 || j < sTs.length) {
-    if (j >= sTs.length || (i !== -1 && before(pTs[i]!, pId[i]!, sTs[j]!, stops.id[j]!))) {
+    if (j >= sTs.length || (i !== -1 && pooledBefore(pool, i, sTs[j]!, stops.id[j]!))) {
       step(pTs[i]!, pool.kind[i]!, timeoutMs)
       i = pNext[i]!
     } else {
@@ -277,7 +301,6 @@ export function baseAt(
 ): [boolean, number] {
   startFromBase(u)
   const pTs = pool.ts
-  const pId = pool.ids
   const sTs = stops.ts
   let i = u.pHead
   let j = 0
@@ -285,7 +308,7 @@ export function baseAt(
     const ri = i !== -1 && pTs[i]! < frontier
     const sj = j < sTs.length && sTs[j]! < frontier
     if (!ri && !sj) break
-    if (!sj || (ri && before(pTs[i]!, pId[i]!, sTs[j]!, stops.id[j]!))) {
+    if (!sj || (ri && pooledBefore(pool, i, sTs[j]!, stops.id[j]!))) {
       step(pTs[i]!, pool.kind[i]!, timeoutMs)
       i = pool.next[i]!
     } else {

@@ -6,6 +6,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Dedup } from '../../src/engine/dedup.ts'
+import { packId, unpackId } from '../../src/engine/ids.ts'
+
+/** A canonical lowercase UUID made from a number (ids that differ in one digit collide often in the low words). */
+function uuidOf(n: number): string {
+  const h = n.toString(16).padStart(32, '0')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
 
 test('Dedup gives the same verdicts as a Map of id -> newest ts', () => {
   const windowMs = 1000
@@ -21,7 +28,9 @@ test('Dedup gives the same verdicts as a Map of id -> newest ts', () => {
   for (let n = 0; n < 300_000; n++) {
     ts += rnd() < 0.5 ? 1 : 0
     // Ids from a small space reappear (duplicates, and re-accepted ids below the watermark).
-    const id = `e${Math.floor(rnd() * 200_000)}`
+    // Three kinds: canonical UUIDs (packed), uppercase ones and other strings (kept as strings).
+    const k = Math.floor(rnd() * 200_000)
+    const id = k % 3 === 0 ? `e${k}` : k % 3 === 1 ? uuidOf(k) : uuidOf(k).toUpperCase()
     const prev = oracle.get(id)
     const dup = prev !== undefined && prev >= wm
     assert.equal(d.seenAtOrAbove(id, wm), dup, `id ${id} at ${n}`)
@@ -45,4 +54,34 @@ test('Dedup gives the same verdicts as a Map of id -> newest ts', () => {
     assert.equal(r.seenAtOrAbove(id, t + 1), false)
   }
   assert.equal(r.seenAtOrAbove('never', Number.NEGATIVE_INFINITY), false)
+})
+
+test('packId keeps the string order of canonical UUIDs and round-trips; other ids are not packed', () => {
+  const ids = [
+    '00000000-0000-4000-8000-000000000000',
+    '0f000000-0000-4000-8000-000000000000',
+    'a0000000-0000-4000-8000-000000000000',
+    'ffffffff-ffff-4fff-bfff-ffffffffffff',
+    '12345678-9abc-4def-8123-456789abcdef',
+    '12345678-9abc-4def-8123-456789abcdee',
+  ]
+  const w = new Uint32Array(8)
+  for (const a of ids) {
+    assert.equal(packId(a, w, 0), true, a)
+    assert.equal(unpackId(w, 0), a)
+    for (const b of ids) {
+      packId(b, w, 4)
+      const cmp = [0, 1, 2, 3].map((i) => Math.sign(w[i]! - w[4 + i]!)).find((x) => x !== 0) ?? 0
+      assert.equal(cmp, a < b ? -1 : a > b ? 1 : 0, `${a} vs ${b}`)
+    }
+  }
+  for (const bad of [
+    '12345678-9ABC-4def-8123-456789abcdef',
+    '12345678-9abc-4def-8123-456789abcdeg',
+    '123456789abc4def8123456789abcdef1234',
+    'x',
+    '',
+  ]) {
+    assert.equal(packId(bad, w, 0), false, bad)
+  }
 })
