@@ -6,7 +6,7 @@ import { RtsaError } from '../errors/catalogue.ts'
 
 export class Writer {
   private buf: Buffer
-  private pos = 0
+  private at = 0
 
   /** `size`: the expected length, to grow (copy) less often. */
   constructor(size = 256) {
@@ -14,37 +14,64 @@ export class Writer {
   }
 
   private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
-    this.buf.copy(next, 0, 0, this.pos)
+    if (this.at + n <= this.buf.length) return
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n))
+    this.buf.copy(next, 0, 0, this.at)
     this.buf = next
   }
 
   u8(v: number): void {
     this.room(1)
-    this.buf[this.pos++] = v
+    this.buf[this.at++] = v
   }
 
   /** An unsigned integer up to 2^53 in 7-bit groups. */
   uint(v: number): void {
     this.room(8)
     while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80
+      this.buf[this.at++] = (v % 0x80) | 0x80
       v = Math.floor(v / 0x80)
     }
-    this.buf[this.pos++] = v
+    this.buf[this.at++] = v
   }
 
   f64(v: number): void {
     this.room(8)
-    this.buf.writeDoubleLE(v, this.pos)
-    this.pos += 8
+    this.buf.writeDoubleLE(v, this.at)
+    this.at += 8
+  }
+
+  /** Where the next byte goes (for a later patch). */
+  get pos(): number {
+    return this.at
+  }
+
+  /** An unsigned 32-bit integer, little-endian, 4 bytes. */
+  u32(v: number): void {
+    this.room(4)
+    const buf = this.buf
+    const at = this.at
+    buf[at] = v & 0xff
+    buf[at + 1] = (v >>> 8) & 0xff
+    buf[at + 2] = (v >>> 16) & 0xff
+    buf[at + 3] = v >>> 24
+    this.at = at + 4
+  }
+
+  /** Overwrites the 8 bytes at `at` (written before) with a float64. */
+  patchF64(at: number, v: number): void {
+    this.buf.writeDoubleLE(v, at)
+  }
+
+  /** Overwrites the 4 bytes at `at` (written before) with an unsigned 32-bit integer. */
+  patchU32(at: number, v: number): void {
+    this.buf.writeUInt32LE(v, at)
   }
 
   i64(v: bigint): void {
     this.room(8)
-    this.buf.writeBigInt64LE(v, this.pos)
-    this.pos += 8
+    this.buf.writeBigInt64LE(v, this.at)
+    this.at += 8
   }
 
   str(s: string): void {
@@ -53,7 +80,7 @@ export class Writer {
     if (len < 0x80) {
       this.room(len + 1)
       const buf = this.buf
-      const at = this.pos
+      const at = this.at
       let i = 0
       while (i < len) {
         const c = s.charCodeAt(i)
@@ -63,26 +90,26 @@ export class Writer {
       }
       if (i === len) {
         buf[at] = len
-        this.pos = at + 1 + len
+        this.at = at + 1 + len
         return
       }
     }
     const n = Buffer.byteLength(s)
     this.uint(n)
     this.room(n)
-    this.buf.write(s, this.pos, 'utf8')
-    this.pos += n
+    this.buf.write(s, this.at, 'utf8')
+    this.at += n
   }
 
   bytes(b: Buffer): void {
     this.uint(b.length)
     this.room(b.length)
-    b.copy(this.buf, this.pos)
-    this.pos += b.length
+    b.copy(this.buf, this.at)
+    this.at += b.length
   }
 
   done(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos))
+    return Buffer.from(this.buf.subarray(0, this.at))
   }
 }
 
@@ -124,6 +151,13 @@ export class Reader {
     this.need(8)
     const v = this.buf.readDoubleLE(this.pos)
     this.pos += 8
+    return v
+  }
+
+  u32(): number {
+    this.need(4)
+    const v = this.buf.readUInt32LE(this.pos)
+    this.pos += 4
     return v
   }
 

@@ -12,7 +12,7 @@
  * positives or negatives). Entries below the watermark are dropped by a rebuild when
  * the table fills up.
  */
-import { hashWords, packId } from './ids.ts'
+import { EventKey, hashWords } from './ids.ts'
 
 const EMPTY = 0
 const MIN_CAP = 1024
@@ -37,8 +37,9 @@ export class Dedup {
   private watermark = Number.NEGATIVE_INFINITY
   /** Window index of the watermark at the last sweep of `others`. */
   private evictedIdx = Number.NEGATIVE_INFINITY
-  /** The packed form of the id being looked up. */
-  private readonly key = new Uint32Array(4)
+  /** The id being looked up (packed once). */
+  private readonly scratch = new EventKey()
+  private key = this.scratch.words
   // The last lookup: where `lastId` is (or would go), so that addChecked does not probe again.
   private lastId: string | null = null
   private lastHash = 0
@@ -78,38 +79,50 @@ export class Dedup {
 
   /** True when `id` was accepted before with a ts at or above `watermark` (a duplicate). */
   seenAtOrAbove(id: string, watermark: number): boolean {
-    if (!packId(id, this.key, 0)) {
+    return this.seen(this.scratch.set(id), watermark)
+  }
+
+  /** {@link seenAtOrAbove} for an id already packed. */
+  seen(k: EventKey, watermark: number): boolean {
+    if (!k.packed) {
       this.lastId = null
-      const t = this.others.get(id)
+      const t = this.others.get(k.id)
       return t !== undefined && t >= watermark
     }
-    const h = hashWords(this.key, 0)
+    this.key = k.words
+    const h = hashWords(k.words, 0)
     const i = this.find(h)
-    this.lastId = id
+    this.lastId = k.id
     this.lastHash = h
     this.lastSlot = i
     return this.i32[i * SLOT] !== EMPTY && this.f64[i * (SLOT / 2) + 3]! >= watermark
   }
 
-  /** Remembers a record just accepted: `seenAtOrAbove` said no, so any entry is older. */
-  addChecked(id: string, ts: number): void {
-    if (id === this.lastId) {
+  /** Remembers a record just accepted: `seen` said no, so any entry is older. */
+  addChecked(k: EventKey, ts: number): void {
+    if (k.id === this.lastId) {
       this.lastId = null
+      this.key = k.words
       this.put(this.lastSlot, this.lastHash, ts)
-    } else this.add(id, ts)
+    } else this.addKey(k, ts)
   }
 
   /** Remembers an accepted record read back from a snapshot (in any order: keeps the newest ts). */
   add(id: string, ts: number): void {
+    this.addKey(this.scratch.set(id), ts)
+  }
+
+  private addKey(k: EventKey, ts: number): void {
     // A second accepted record with the same id always has a later ts (the first one fell below the
     // watermark), so keeping the largest ts also makes a restore independent of replay order.
     this.lastId = null
-    if (!packId(id, this.key, 0)) {
-      const t = this.others.get(id)
-      if (t === undefined || t < ts) this.others.set(id, ts)
+    if (!k.packed) {
+      const t = this.others.get(k.id)
+      if (t === undefined || t < ts) this.others.set(k.id, ts)
       return
     }
-    const h = hashWords(this.key, 0)
+    this.key = k.words
+    const h = hashWords(k.words, 0)
     const i = this.find(h)
     if (this.i32[i * SLOT] !== EMPTY && this.f64[i * (SLOT / 2) + 3]! >= ts) return
     this.put(i, h, ts)

@@ -72,3 +72,17 @@ export function hashWords(words: Uint32Array, at: number): number {
   h ^= h >>> 16
   return h === 0 ? 1 : h
 }
+
+/** An event id with its packed form, computed once per record and shared by the tables that store it. */
+export class EventKey {
+  id = ''
+  /** Whether `words` holds the id (a canonical UUID). */
+  packed = false
+  readonly words = new Uint32Array(4)
+
+  set(id: string): this {
+    this.id = id
+    this.packed = packId(id, this.words, 0)
+    return this
+  }
+}

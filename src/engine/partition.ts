@@ -16,6 +16,7 @@
 import { RtsaError } from '../errors/catalogue.ts'
 import type { StreamEvent } from '../events/types.ts'
 import { Dedup } from './dedup.ts'
+import { EventKey } from './ids.ts'
 import {
   BASE,
   baseKey,
@@ -23,15 +24,17 @@ import {
   decodeHead,
   decodeHeader,
   decodeLog,
+  decodeStreamedLog,
   encodeBase,
   encodeHead,
   encodeHeader,
-  encodeLog,
   HEAD,
   HEADER,
   HEADER_KEY,
   headKey,
   LOG,
+  LOG_STREAMED,
+  LogWriter,
   logKey,
   open,
   packPieces,
@@ -74,6 +77,8 @@ class Partition implements PartitionEngine {
   /** The last processed offset (null: none); kept instead of the next one so that a record costs no BigInt addition. */
   private lastOffset: bigint | null = null
   private readonly dedup: Dedup
+  /** The event id of the record being applied, packed once for the tables that keep it. */
+  private readonly key = new EventKey()
   private readonly streams = new Map<string, Stream>()
   /** Streams holding state above the fold frontier (the ones a fold must visit). */
   private readonly active = new Set<Stream>()
@@ -90,7 +95,10 @@ class Partition implements PartitionEngine {
   /** Streams whose head or base may have changed since the last snapshotChanges(). */
   private readonly changed = new Set<Stream>()
   // The batch being processed.
-  private batchLog: StreamEvent[] = []
+  /** The log chunk of the batch being processed (null until it accepts a record). */
+  private log: LogWriter | null = null
+  /** Records in the batch being processed (sizes the log chunk's buffer). */
+  private batchSize = 0
   /** Streams named by a record of this batch (in first-seen order); marked with `batchNo`. */
   private touched: Stream[] = []
   private batchNo = 1
@@ -134,8 +142,8 @@ class Partition implements PartitionEngine {
     const decode = this.decode
     if (decode === undefined)
       throw new RtsaError('INTERNAL', 'process() needs a decoder: pass options.decode')
-    for (const r of records) {
-      if (this.skip(r.offset)) continue
+    for (let i = this.skipApplied(records); i < records.length; i++) {
+      const r = records[i]!
       const d = decode(r.value, r.key)
       if (d.ok) this.step(r.offset, d.event, r.key, r.value)
       else {
@@ -164,20 +172,28 @@ class Partition implements PartitionEngine {
   }
 
   processEvents(records: readonly DecodedRecord[]): BatchResult {
-    for (const r of records) {
-      if (this.skip(r.offset)) continue
+    for (let i = this.skipApplied(records); i < records.length; i++) {
+      const r = records[i]!
       this.step(r.offset, r.event, r.key ?? null, r.value ?? EMPTY)
     }
     return this.endBatch()
   }
 
-  private skip(offset: bigint): boolean {
-    if (this.lastOffset !== null && offset <= this.lastOffset) {
-      this.counters.skipped++
-      return true
-    }
-    this.lastOffset = offset
-    return false
+  /**
+   * Counts the leading records at or below the last applied offset (a redelivery after
+   * a restore) as skipped and returns the index of the first one to apply. The rest are
+   * in ascending offset order (the contract), so no record after it is compared: a
+   * BigInt comparison per record costs as much as a hash lookup.
+   */
+  private skipApplied(records: readonly { readonly offset: bigint }[]): number {
+    const n = records.length
+    let i = 0
+    const last = this.lastOffset
+    if (last !== null) while (i < n && records[i]!.offset <= last) i++
+    this.counters.skipped += i
+    this.batchSize = n - i
+    if (i < n) this.lastOffset = records[n - 1]!.offset
+    return i
   }
 
   private get next(): bigint | null {
@@ -210,7 +226,7 @@ class Partition implements PartitionEngine {
       reason = 'late'
       s.late++
       this.counters.late++
-    } else if (this.dedup.seenAtOrAbove(ev.eventId, wm)) {
+    } else if (this.dedup.seen(this.key.set(ev.eventId), wm)) {
       reason = 'duplicate'
       s.duplicate++
       this.counters.duplicate++
@@ -219,9 +235,10 @@ class Partition implements PartitionEngine {
       s.accepted++
       if (ev.ts > this.maxTs) this.maxTs = ev.ts
       if (ev.ts > s.lastEventTs) s.lastEventTs = ev.ts
-      this.dedup.addChecked(ev.eventId, ev.ts)
-      s.apply(ev)
-      this.batchLog.push(ev)
+      this.dedup.addChecked(this.key, ev.ts)
+      s.apply(ev, this.key)
+      if (this.log === null) this.log = new LogWriter(this.seq++, this.batchSize)
+      this.log.add(ev, s, this.key)
       if (!s.inActive) {
         s.inActive = true
         this.active.add(s)
@@ -289,11 +306,10 @@ class Partition implements PartitionEngine {
         }
       }
     }
-    if (this.batchLog.length > 0) {
-      const seq = this.seq++
-      this.chunks.set(seq, encodeLog(seq, this.batchLog))
-      this.newChunks.push(seq)
-      this.batchLog = []
+    if (this.log !== null) {
+      this.chunks.set(this.log.seq, this.log.done())
+      this.newChunks.push(this.log.seq)
+      this.log = null
     }
     const states: StreamStateRow[] = []
     for (const s of this.touched) {
@@ -428,6 +444,7 @@ class Partition implements PartitionEngine {
         const s = decodeHead(r, (id) => new Stream(id, this.ctx))
         this.streams.set(s.id, s)
       } else if (kind === BASE) bases.push(decodeBase(r))
+      else if (kind === LOG_STREAMED) logs.push({ ...decodeStreamedLog(r), data: p.data })
       else if (kind === LOG) logs.push({ ...decodeLog(r), data: p.data })
       else
         throw new RtsaError('SNAPSHOT_INCOMPATIBLE', `unknown engine snapshot piece kind ${kind} (${p.key})`)
@@ -436,12 +453,13 @@ class Partition implements PartitionEngine {
     for (const b of bases) this.stream(b.streamId).restoreBase(b.users)
     const frontier = this.ctx.foldIdx * this.config.windowMs
     logs.sort((a, b) => a.seq - b.seq)
+    const key = this.key
     for (const log of logs) {
       // Pieces read from storage are stored already: without retainLog, keep only what a buffer restore must re-put.
       this.chunks.set(log.seq, { maxTs: log.maxTs, data: this.retainLog || fromBuffer ? log.data : null })
       for (const ev of log.events) {
         this.dedup.add(ev.eventId, ev.ts)
-        if (ev.ts >= frontier) this.stream(ev.streamId).apply(ev)
+        if (ev.ts >= frontier) this.stream(ev.streamId).apply(ev, key.set(ev.eventId))
       }
     }
     const wm = this.watermark()

@@ -17,6 +17,7 @@ import { RtsaError } from '../errors/catalogue.ts'
 import type { EventType, StreamEvent } from '../events/types.ts'
 import { EVENT_TYPES } from '../events/types.ts'
 import { Reader, Writer } from './codec.ts'
+import { type EventKey, unpackId } from './ids.ts'
 import type { Stream } from './stream.ts'
 import type { EngineConfig, SnapshotPiece } from './types.ts'
 
@@ -24,7 +25,10 @@ export const SNAPSHOT_VERSION = 1
 export const HEADER = 1
 export const HEAD = 2
 export const BASE = 3
+/** A log chunk as written before the streaming format (still read). */
 export const LOG = 4
+/** A log chunk written record by record as they are accepted ({@link LogWriter}). */
+export const LOG_STREAMED = 5
 const PACK = 9
 
 export const HEADER_KEY = 'partition'
@@ -181,6 +185,125 @@ export function encodeLog(seq: number, events: readonly StreamEvent[]): { maxTs:
     }
   }
   return { maxTs, data: w.done() }
+}
+
+const TYPE_CODES: Readonly<Record<EventType, number>> = Object.fromEntries(
+  EVENT_TYPES.map((t, i) => [t, i]),
+) as Record<EventType, number>
+const HAS_LEN = 16
+const HAS_AMOUNT = 32
+/** The record names a stream not named before in the chunk: its id follows (else its index in the chunk). */
+const NEW_STREAM = 64
+/** The event id is a canonical UUID, as four 32-bit words (else a string). */
+const PACKED_ID = 128
+
+/**
+ * Writes one batch's accepted records as they are accepted, while they are still in
+ * the CPU caches (a pass over the batch at its end reads them all from memory again).
+ *
+ *   version, kind, seq, maxTs (f64), count (u32), then per record:
+ *   code (type | HAS_LEN | HAS_AMOUNT | NEW_STREAM | PACKED_ID), stream id or index,
+ *   event id (4 words or a string), ts (f64), user id, [message_len], [amount cents]
+ */
+export class LogWriter {
+  readonly seq: number
+  private readonly w: Writer
+  private readonly headerAt: number
+  private maxTs = Number.NEGATIVE_INFINITY
+  private count = 0
+  private streams = 0
+  constructor(seq: number, expected: number) {
+    this.seq = seq
+    this.w = start(LOG_STREAMED, 64 + expected * 48)
+    this.w.uint(seq)
+    this.headerAt = this.w.pos
+    this.w.f64(0)
+    this.w.u32(0)
+  }
+
+  /** Appends an accepted record of stream `s` (its chunk index is kept on the stream); `key` holds its id. */
+  add(e: StreamEvent, s: Stream, key: EventKey): void {
+    const w = this.w
+    if (e.ts > this.maxTs) this.maxTs = e.ts
+    this.count++
+    const packed = key.packed
+    const isNew = s.logSeq !== this.seq
+    w.u8(
+      TYPE_CODES[e.eventType] |
+        (e.messageLen === undefined ? 0 : HAS_LEN) |
+        (e.amountCents === undefined ? 0 : HAS_AMOUNT) |
+        (isNew ? NEW_STREAM : 0) |
+        (packed ? PACKED_ID : 0),
+    )
+    if (isNew) {
+      s.logSeq = this.seq
+      s.logIdx = this.streams++
+      w.str(e.streamId)
+    } else w.uint(s.logIdx)
+    if (packed) {
+      const words = key.words
+      w.u32(words[0]!)
+      w.u32(words[1]!)
+      w.u32(words[2]!)
+      w.u32(words[3]!)
+    } else w.str(e.eventId)
+    w.f64(e.ts)
+    w.str(e.userId)
+    if (e.messageLen !== undefined) w.uint(e.messageLen)
+    if (e.amountCents !== undefined) w.uint(e.amountCents)
+  }
+
+  get size(): number {
+    return this.count
+  }
+
+  done(): { maxTs: number; data: Buffer } {
+    this.w.patchF64(this.headerAt, this.maxTs)
+    this.w.patchU32(this.headerAt + 8, this.count)
+    return { maxTs: this.maxTs, data: this.w.done() }
+  }
+}
+
+/** Reads a {@link LogWriter} chunk (after `open`). */
+export function decodeStreamedLog(r: Reader): { seq: number; maxTs: number; events: StreamEvent[] } {
+  const seq = r.uint()
+  const maxTs = r.f64()
+  const events: StreamEvent[] = []
+  const streams: string[] = []
+  const words = new Uint32Array(4)
+  for (let n = r.u32(); n > 0; n--) {
+    const code = r.u8()
+    const eventType = EVENT_TYPES[code & 15]
+    if (eventType === undefined)
+      throw new RtsaError('SNAPSHOT_INCOMPATIBLE', `unknown event type code ${code}`)
+    let streamId: string | undefined
+    if (code & NEW_STREAM) {
+      streamId = r.str()
+      streams.push(streamId)
+    } else streamId = streams[r.uint()]
+    if (streamId === undefined)
+      throw new RtsaError('SNAPSHOT_INCOMPATIBLE', 'log chunk names an unknown stream')
+    let eventId: string
+    if (code & PACKED_ID) {
+      for (let k = 0; k < 4; k++) words[k] = r.u32()
+      eventId = unpackId(words, 0)
+    } else eventId = r.str()
+    const ts = r.f64()
+    const userId = r.str()
+    const messageLen = code & HAS_LEN ? r.uint() : undefined
+    const amountCents = code & HAS_AMOUNT ? r.uint() : undefined
+    const e: StreamEvent = { eventId, ts, eventType, streamId, userId }
+    events.push(
+      messageLen === undefined && amountCents === undefined
+        ? e
+        : {
+            ...e,
+            ...(messageLen === undefined ? {} : { messageLen }),
+            ...(amountCents === undefined ? {} : { amountCents }),
+          },
+    )
+  }
+  return { seq, maxTs, events }
 }
 
 export function decodeLog(r: Reader): { seq: number; maxTs: number; events: StreamEvent[] } {

@@ -17,6 +17,7 @@
  */
 import { RtsaError } from '../errors/catalogue.ts'
 import type { StreamEvent } from '../events/types.ts'
+import type { EventKey } from './ids.ts'
 import type { StreamStateRow, WindowKey, WindowRow } from './types.ts'
 import {
   appendUser,
@@ -77,6 +78,9 @@ export class Stream {
   batchMark = 0
   inActive = false
   inDirty = false
+  /** The log chunk (seq) that last named the stream, and the stream's index in it. */
+  logSeq = -1
+  logIdx = 0
   /** Snapshot bookkeeping: head / base pieces changed since the last snapshotChanges(). */
   headDirty = false
   baseDirty = false
@@ -100,8 +104,8 @@ export class Stream {
     if (idx > this.dirtyTo) this.dirtyTo = idx
   }
 
-  /** Applies an accepted record (counters are the caller's). */
-  apply(ev: StreamEvent): void {
+  /** Applies an accepted record (counters are the caller's); `key` holds its event id. */
+  apply(ev: StreamEvent, key: EventKey): void {
     const w = this.ctx.windowMs
     const t = ev.ts
     const idx = Math.floor(t / w)
@@ -111,25 +115,25 @@ export class Stream {
     switch (ev.eventType) {
       case 'viewer_join':
         a.joins++
-        this.applyUser(ev, JOIN)
+        this.applyUser(ev, key, JOIN)
         break
       case 'viewer_leave':
         a.leaves++
-        this.applyUser(ev, LEAVE)
+        this.applyUser(ev, key, LEAVE)
         break
       case 'heartbeat':
-        this.applyUser(ev, REFRESH)
+        this.applyUser(ev, key, REFRESH)
         break
       case 'chat_message':
         a.chat++
         if (a.chatters === null) a.chatters = new Set()
         a.chatters.add(ev.userId)
-        this.applyUser(ev, REFRESH)
+        this.applyUser(ev, key, REFRESH)
         break
       case 'donation':
         a.donationCount++
         a.donationsCents += ev.amountCents ?? 0
-        this.applyUser(ev, REFRESH)
+        this.applyUser(ev, key, REFRESH)
         break
       case 'stream_start':
         this.setLive(ev, true)
@@ -149,13 +153,13 @@ export class Stream {
     }
   }
 
-  private applyUser(ev: StreamEvent, kind: number): void {
+  private applyUser(ev: StreamEvent, key: EventKey, kind: number): void {
     let u = this.users.get(ev.userId)
     if (u === undefined) {
       u = newUser(ev.userId)
       this.users.set(ev.userId, u)
     }
-    const atEnd = insertPending(u, this.ctx.pool, ev.ts, ev.eventId, kind)
+    const atEnd = insertPending(u, this.ctx.pool, ev.ts, key, kind)
     const s = this.stops
     const n = s.ts.length
     const iv = u.iv

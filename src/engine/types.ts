@@ -150,7 +150,8 @@ export interface EngineStats {
 
 /**
  * The pure, deterministic engine of one Kafka partition (no I/O, no clock).
- * Records must be given in offset order; a record below `nextOffset()` is skipped.
+ * Records must be given in ascending offset order (as Kafka delivers them); the records
+ * a batch starts with that are below `nextOffset()` (a redelivery) are skipped.
  * Final rows are identical whatever the batch boundaries and snapshot/restore points.
  */
 export interface PartitionEngine {

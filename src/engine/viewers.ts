@@ -18,7 +18,7 @@
  * one (join and leave at the same instant, in that order) is dropped.
  */
 
-import { packId, unpackId } from './ids.ts'
+import { type EventKey, unpackId } from './ids.ts'
 
 /** Presence-relevant record kinds of a user. stream_start changes nothing and is not kept. */
 export const JOIN = 0
@@ -74,14 +74,22 @@ export class Pending {
   private free = -1
   private used = 0
 
-  alloc(ts: number, id: string, kind: number): number {
+  alloc(ts: number, key: EventKey, kind: number): number {
     let i = this.free
     if (i !== -1) this.free = this.next[i]!
     else {
       i = this.used++
       if (i === this.ts.length) this.grow()
     }
-    if (!packId(id, this.words, i * 4)) this.strs.set(i, id)
+    if (key.packed) {
+      const w = this.words
+      const o = i * 4
+      const k = key.words
+      w[o] = k[0]!
+      w[o + 1] = k[1]!
+      w[o + 2] = k[2]!
+      w[o + 3] = k[3]!
+    } else this.strs.set(i, key.id)
     this.ts[i] = ts
     this.kind[i] = kind
     this.next[i] = -1
@@ -140,8 +148,9 @@ function pooledBefore(pool: Pending, k: number, t: number, id: string): boolean 
 }
 
 /** Inserts a record into the user's pending list; returns true when it went last (the common case). */
-export function insertPending(u: User, pool: Pending, ts: number, id: string, kind: number): boolean {
-  const i = pool.alloc(ts, id, kind)
+export function insertPending(u: User, pool: Pending, ts: number, key: EventKey, kind: number): boolean {
+  const i = pool.alloc(ts, key, kind)
+  const id = key.id
   u.pCount++
   const tail = u.pTail
   if (tail === -1) {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Dedup } from '../../src/engine/dedup.ts'
-import { packId, unpackId } from '../../src/engine/ids.ts'
+import { EventKey, packId, unpackId } from '../../src/engine/ids.ts'
 
 /** A canonical lowercase UUID made from a number (ids that differ in one digit collide often in the low words). */
 function uuidOf(n: number): string {
@@ -33,9 +33,13 @@ test('Dedup gives the same verdicts as a Map of id -> newest ts', () => {
     const id = k % 3 === 0 ? `e${k}` : k % 3 === 1 ? uuidOf(k) : uuidOf(k).toUpperCase()
     const prev = oracle.get(id)
     const dup = prev !== undefined && prev >= wm
-    assert.equal(d.seenAtOrAbove(id, wm), dup, `id ${id} at ${n}`)
+    // Both entry points: by string, and packed once as the engine does.
+    const key = new EventKey().set(id)
+    assert.equal(n % 2 === 0 ? d.seenAtOrAbove(id, wm) : d.seen(key, wm), dup, `id ${id} at ${n}`)
     if (!dup) {
-      d.addChecked(id, ts)
+      // After a lookup of the same id (the engine's path) or, every 7th time, without one.
+      if (n % 7 === 0) d.seenAtOrAbove('other', wm)
+      d.addChecked(key, ts)
       oracle.set(id, ts)
     }
     if (n % 5000 === 0) {
