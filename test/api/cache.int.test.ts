@@ -38,12 +38,13 @@ async function counters(app: Api, path: string): Promise<{ hits: number; misses:
 
 test('cache: a second identical request is served from memory; NOTIFY rtsa_commits invalidates', async (t) => {
   const { pool } = await setupDatabase(t)
+  // Seed and read in the same minute: the rows are relative to it.
+  await awayFromMinuteEdge(15_000)
   await seedKnownRows(pool)
   const listener = trackedListener(pool)
   // A long max age, so only the notification can make the new row visible.
   const app = await makeApp(t, pool, { listen: listener.source, config: { cacheMaxAge: 50_000 } })
   await listener.connected()
-  await awayFromMinuteEdge(10_000)
   const first = await app.inject('/metrics/latest')
   assert.equal((first.json() as Body).rows.find((r) => r.stream_id === 'stream_a')?.active_viewers, 18)
   // Written without a notification: the cache does not see it...
@@ -60,9 +61,10 @@ test('cache: a second identical request is served from memory; NOTIFY rtsa_commi
 
 test('cache: entries expire after the max age even without a notification', async (t) => {
   const { pool } = await setupDatabase(t)
+  // Seed and read in the same minute: the rows are relative to it.
+  await awayFromMinuteEdge(15_000)
   await seedKnownRows(pool)
   const app = await makeApp(t, pool, { config: { cacheMaxAge: 300 } }) // silent: no notifications
-  await awayFromMinuteEdge(10_000)
   assert.equal(await viewersOfA(app, '/state'), 20)
   await pool.query(`update stream_state set active_viewers = 21 where stream_id = 'stream_a'`)
   assert.equal(await viewersOfA(app, '/state'), 20, 'within the max age: from memory')
@@ -75,6 +77,8 @@ test('cache: API_CACHE_MAX_AGE=0 disables it (the uncached path)', async (t) => 
   assert.equal(loadApiConfig({ API_CACHE_MAX_AGE: '0' }).cacheMaxAge, 0)
   assert.throws(() => loadApiConfig({ API_CACHE_MAX_AGE: 'soon' }), /API_CACHE_MAX_AGE/)
   const { pool } = await setupDatabase(t)
+  // Seed and read in the same minute: the rows are relative to it.
+  await awayFromMinuteEdge(15_000)
   await seedKnownRows(pool)
   const app = await makeApp(t, pool, {
     config: { cacheMaxAge: loadApiConfig({ API_CACHE_MAX_AGE: '0' }).cacheMaxAge },
@@ -87,9 +91,10 @@ test('cache: API_CACHE_MAX_AGE=0 disables it (the uncached path)', async (t) => 
 
 test('cache: different queries do not share entries; the same normalized query does', async (t) => {
   const { pool } = await setupDatabase(t)
+  // Seed and read in the same minute: the rows are relative to it.
+  await awayFromMinuteEdge(15_000)
   await seedKnownRows(pool)
   const app = await makeApp(t, pool, { config: { cacheMaxAge: 50_000 } })
-  await awayFromMinuteEdge(10_000)
   const short = await app.inject('/metrics/history?minutes=2')
   const long = await app.inject('/metrics/history?minutes=60')
   assert.notEqual((short.json() as Body).rows.length, (long.json() as Body).rows.length)
@@ -112,10 +117,11 @@ test('cache: different queries do not share entries; the same normalized query d
 
 test('cache: concurrent identical requests share one read; bodies equal the uncached ones', async (t) => {
   const { pool } = await setupDatabase(t)
+  // Seed and read in the same minute: the rows are relative to it.
+  await awayFromMinuteEdge(15_000)
   await seedKnownRows(pool)
   const cached = await makeApp(t, pool)
   const uncached = await makeApp(t, pool, { config: { cacheMaxAge: 0 } })
-  await awayFromMinuteEdge(10_000)
   const url = `/metrics/history?from=${minuteStart(200).toISOString()}&to=${minuteStart(0).toISOString()}`
   const all = await Promise.all(Array.from({ length: 5 }, () => cached.inject(url)))
   assert.deepEqual(await counters(cached, '/metrics/history'), { hits: 4, misses: 1 })
