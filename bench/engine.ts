@@ -1,16 +1,19 @@
 /**
- * Engine benchmark (not a test): events/s on one core over realistic traffic, and
+ * Engine benchmark (not a test): events/s on one core over generator traffic, and
  * bytes of engine state per present viewer.
  *
- *   npx node --expose-gc bench/engine.ts [records=2000000] [batch=5000]
+ *   npx node --expose-gc bench/engine.ts [records=2000000] [batch=5000] [traffic=large]
  *
- * Traffic: the generator's audience model (src/generator) with 200 streams, 200,000
- * users and 2,000 events/s of event time (about 60,000 concurrent viewers, heartbeats
- * every 30..60 s, chat, donations, silent leaves), with 5% disorder up to 30 s, 1%
- * exact duplicates and 0.1% late records, all in one partition, in batches, with a
- * snapshotChanges() call per batch as the processor does. Two numbers: decoded events
- * in (each batch is decoded just before its clock starts) and bytes in (the decoder
- * included). Median of 3 runs each, every run on a fresh engine.
+ * Traffic, from the generator's audience model (src/generator) with 5% disorder up to
+ * 30 s, 1% exact duplicates and 0.1% late records, all in one partition, in batches,
+ * with a snapshotChanges() call per batch as the processor does:
+ *   large     200 streams, 200,000 users, 2,000 events/s of event time: about 60,000
+ *             concurrent viewers and a million pending records (the 10-minute
+ *             watermark's worth), far more than the CPU caches hold
+ *   defaults  the generator's defaults (`rtsa generate`): 3 streams, 500 users,
+ *             20 events/s of event time; the state fits in the caches
+ * Two numbers: decoded events in (each batch is decoded just before its clock starts)
+ * and bytes in (the decoder included). Median of 3 runs each, every run on a fresh engine.
  */
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
@@ -22,6 +25,13 @@ import { EventModel } from '../src/generator/model.ts'
 
 const N = Number(process.argv[2] ?? 2_000_000)
 const BATCH = Number(process.argv[3] ?? 5_000)
+const TRAFFIC = process.argv[4] ?? 'large'
+const PROFILES: Record<string, { streams: number; users: number; eventsPerSec: number }> = {
+  large: { streams: 200, users: 200_000, eventsPerSec: 2_000 },
+  defaults: { streams: 3, users: 500, eventsPerSec: 20 },
+}
+const profile = PROFILES[TRAFFIC]
+if (profile === undefined) throw new Error(`traffic must be one of ${Object.keys(PROFILES).join(', ')}`)
 const CONFIG: EngineConfig = { windowMs: 60_000, watermarkMs: 600_000, viewerTimeoutMs: 300_000 }
 const gc = (globalThis as { gc?: () => void }).gc
 /** BENCH_RUNS: timed runs per mode (default 3, the median is reported); 0 measures the state size only. */
@@ -33,12 +43,57 @@ interface Raw {
   readonly value: Buffer
 }
 
-function traffic(n: number): Raw[] {
+/**
+ * The records, kept in one buffer: two million Buffer objects alive for the whole run
+ * would make every full garbage collection of the engine's heap trace them too.
+ */
+class Input {
+  private readonly buf: Buffer
+  private readonly at: Int32Array
+  readonly length: number
+
+  constructor(records: Iterable<{ key: string; value: string }>, n: number) {
+    const parts: Buffer[] = []
+    this.at = new Int32Array(n + 1)
+    let pos = 0
+    let i = 0
+    for (const r of records) {
+      const key = Buffer.from(r.key)
+      const value = Buffer.from(r.value)
+      const head = Buffer.alloc(4)
+      head.writeUInt16LE(key.length, 0)
+      head.writeUInt16LE(value.length, 2)
+      parts.push(head, key, value)
+      this.at[i++] = pos
+      pos += 4 + key.length + value.length
+    }
+    this.at[i] = pos
+    this.length = i
+    this.buf = Buffer.concat(parts)
+  }
+
+  slice(from: number, to: number): Raw[] {
+    const out: Raw[] = []
+    for (let i = from; i < Math.min(to, this.length); i++) {
+      const p = this.at[i]!
+      const kl = this.buf.readUInt16LE(p)
+      const vl = this.buf.readUInt16LE(p + 2)
+      out.push({
+        offset: BigInt(i),
+        key: this.buf.subarray(p + 4, p + 4 + kl),
+        value: this.buf.subarray(p + 4 + kl, p + 4 + kl + vl),
+      })
+    }
+    return out
+  }
+}
+
+function traffic(n: number): Input {
   const model = new EventModel({
     seed: 'bench',
-    streamIds: Array.from({ length: 200 }, (_, i) => `stream_${1001 + i}`),
-    userCount: 200_000,
-    eventsPerSec: 2_000,
+    streamIds: Array.from({ length: profile!.streams }, (_, i) => `stream_${1001 + i}`),
+    userCount: profile!.users,
+    eventsPerSec: profile!.eventsPerSec,
     startMs: Date.UTC(2025, 11, 20, 18, 0, 0),
   })
   const source = new RecordSource(
@@ -46,12 +101,12 @@ function traffic(n: number): Raw[] {
     { duplicate: 0.01, disorder: 0.05, disorderMaxMs: 30_000, late: 0.001, lateByMs: 600_000, malformed: 0 },
     'bench',
   )
-  const out: Raw[] = []
-  for (let offset = 0; offset < n; offset++) {
-    const r = source.next()
-    out.push({ offset: BigInt(offset), key: Buffer.from(r.key), value: Buffer.from(r.value) })
-  }
-  return out
+  return new Input(
+    (function* () {
+      for (let i = 0; i < n; i++) yield source.next()
+    })(),
+    n,
+  )
 }
 
 function decodeBatch(raw: readonly Raw[]): DecodedRecord[] {
@@ -68,7 +123,7 @@ function decodeBatch(raw: readonly Raw[]): DecodedRecord[] {
  * decoding (bytes in); otherwise each batch is decoded just before its clock starts,
  * so the events are as fresh in the CPU caches as in the processor.
  */
-function run(input: readonly Raw[], withDecode: boolean, retainLog = true) {
+function run(input: Input, withDecode: boolean, retainLog = true) {
   const engine = createPartitionEngine(CONFIG, 0, { decode: decodeEvent, retainLog })
   let rows = 0
   let stored = 0
@@ -96,9 +151,9 @@ const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`
 console.log(`generating ${N.toLocaleString('en')} records ...`)
 const input = traffic(N)
 const first = decodeBatch(input.slice(0, 1))[0]!.event.ts
-const last = decodeBatch(input.slice(-1))[0]!.event.ts
+const last = decodeBatch(input.slice(input.length - 1, input.length))[0]!.event.ts
 console.log(
-  `${input.length.toLocaleString('en')} records, ${((last - first) / 60_000).toFixed(1)} minutes of event time, batches of ${BATCH}`,
+  `${input.length.toLocaleString('en')} records, ${((last - first) / 60_000).toFixed(1)} minutes of event time, batches of ${BATCH}, traffic ${TRAFFIC}`,
 )
 
 // BENCH_DECODED_ONLY=1 skips the bytes-in runs (for profiling the engine alone).

@@ -6,29 +6,38 @@
  * changes a verdict.
  *
  * Storage: ids that are canonical UUIDs (almost all) live in an open-addressing table
- * (linear probing) of 32-byte slots in one buffer: a 32-bit hash, the id packed into
- * four words (src/engine/ids.ts) and the ts, so a probe usually reads one cache line
- * and no heap object is kept per id. Other ids live in a Map. Both are exact (no false
+ * (linear probing) of 24-byte slots in one buffer: the id packed into four words
+ * (src/engine/ids.ts) and the ts, so a probe usually reads one cache line and no heap
+ * object is kept per id. Other ids live in a Map. Both are exact (no false
  * positives or negatives). Entries below the watermark are dropped by a rebuild when
  * the table fills up.
  */
 import { EventKey, hashWords } from './ids.ts'
 
-const EMPTY = 0
 const MIN_CAP = 1024
-/** Grow when more than this share of the slots is used. */
-const MAX_LOAD = 0.7
-/** Share of the slots the live ids fill at most right after a rebuild. */
-const SHRUNK_LOAD = 0.5
-/** Slot layout, in 32-bit words: hash, four id words, a pad, then the ts as a float64 (words 6-7). */
-const SLOT = 8
+/** Rebuild when more than this share of the slots is used. */
+const MAX_LOAD = 0.6
+/**
+ * Share of the slots the live ids fill right after a rebuild. The table has exactly
+ * the size that gives it (not a power of two: a 1.1M-id table would take 4M slots at
+ * times), so memory follows the live ids and a rebuild comes after 0.2 x size inserts.
+ */
+const REBUILT_LOAD = 0.3
+/** Slot layout: four id words (32-bit), then the ts as a float64; 24 bytes. */
+const SLOT_U32 = 6
+const SLOT_F64 = 3
+/** The ts of an empty slot (a record's ts is always finite). */
+const FREE = Number.NEGATIVE_INFINITY
+
+function table(cap: number): { u32: Uint32Array; f64: Float64Array } {
+  const f64 = new Float64Array(cap * SLOT_F64).fill(FREE)
+  return { u32: new Uint32Array(f64.buffer), f64 }
+}
 
 export class Dedup {
   private cap = MIN_CAP
-  private mask = MIN_CAP - 1
-  private i32 = new Int32Array(MIN_CAP * SLOT)
-  private u32 = new Uint32Array(this.i32.buffer)
-  private f64 = new Float64Array(this.i32.buffer)
+  private u32: Uint32Array
+  private f64: Float64Array
   private count = 0
   /** Ids that are not canonical UUIDs -> newest accepted ts. */
   private readonly others = new Map<string, number>()
@@ -42,11 +51,13 @@ export class Dedup {
   private key = this.scratch.words
   // The last lookup: where `lastId` is (or would go), so that addChecked does not probe again.
   private lastId: string | null = null
-  private lastHash = 0
   private lastSlot = 0
 
   constructor(windowMs: number) {
     this.windowMs = windowMs
+    const t = table(MIN_CAP)
+    this.u32 = t.u32
+    this.f64 = t.f64
   }
 
   /** Ids held, including those below the watermark not yet dropped by a rebuild. */
@@ -54,26 +65,19 @@ export class Dedup {
     return this.count + this.others.size
   }
 
-  /** The slot holding the id in `key` (hash `h`), or the empty slot where it would go. */
-  private find(h: number): number {
-    const i32 = this.i32
+  /** The slot holding the id in `key`, or the free slot where it would go. */
+  private find(): number {
     const u32 = this.u32
+    const f64 = this.f64
     const key = this.key
-    const mask = this.mask
-    let i = h & mask
+    const cap = this.cap
+    const k0 = key[0]!
+    let i = (hashWords(key, 0) & 0x7fffffff) % cap
     for (;;) {
-      const o = i * SLOT
-      const x = i32[o]!
-      if (x === EMPTY) return i
-      if (
-        x === h &&
-        u32[o + 1] === key[0] &&
-        u32[o + 2] === key[1] &&
-        u32[o + 3] === key[2] &&
-        u32[o + 4] === key[3]
-      )
-        return i
-      i = (i + 1) & mask
+      if (f64[i * SLOT_F64 + 2] === FREE) return i
+      const o = i * SLOT_U32
+      if (u32[o] === k0 && u32[o + 1] === key[1] && u32[o + 2] === key[2] && u32[o + 3] === key[3]) return i
+      if (++i === cap) i = 0
     }
   }
 
@@ -90,12 +94,12 @@ export class Dedup {
       return t !== undefined && t >= watermark
     }
     this.key = k.words
-    const h = hashWords(k.words, 0)
-    const i = this.find(h)
+    const i = this.find()
     this.lastId = k.id
-    this.lastHash = h
     this.lastSlot = i
-    return this.i32[i * SLOT] !== EMPTY && this.f64[i * (SLOT / 2) + 3]! >= watermark
+    const ts = this.f64[i * SLOT_F64 + 2]!
+    // The watermark is -Infinity before the first record: a free slot must not pass it.
+    return ts !== FREE && ts >= watermark
   }
 
   /** Remembers a record just accepted: `seen` said no, so any entry is older. */
@@ -103,7 +107,7 @@ export class Dedup {
     if (k.id === this.lastId) {
       this.lastId = null
       this.key = k.words
-      this.put(this.lastSlot, this.lastHash, ts)
+      this.put(this.lastSlot, ts)
     } else this.addKey(k, ts)
   }
 
@@ -122,67 +126,68 @@ export class Dedup {
       return
     }
     this.key = k.words
-    const h = hashWords(k.words, 0)
-    const i = this.find(h)
-    if (this.i32[i * SLOT] !== EMPTY && this.f64[i * (SLOT / 2) + 3]! >= ts) return
-    this.put(i, h, ts)
+    const i = this.find()
+    if (this.f64[i * SLOT_F64 + 2]! >= ts) return
+    this.put(i, ts)
   }
 
-  /** Sets slot `i` to the id in `key` (hash `h`) with `ts`. */
-  private put(i: number, h: number, ts: number): void {
-    const o = i * SLOT
-    this.f64[i * (SLOT / 2) + 3] = ts
-    if (this.i32[o] !== EMPTY) return
-    this.i32[o] = h
+  /** Sets slot `i` to the id in `key` with `ts`. */
+  private put(i: number, ts: number): void {
+    const at = i * SLOT_F64 + 2
+    const free = this.f64[at] === FREE
+    this.f64[at] = ts
+    if (!free) return
+    const o = i * SLOT_U32
     const u32 = this.u32
     const key = this.key
-    u32[o + 1] = key[0]!
-    u32[o + 2] = key[1]!
-    u32[o + 3] = key[2]!
-    u32[o + 4] = key[3]!
+    u32[o] = key[0]!
+    u32[o + 1] = key[1]!
+    u32[o + 2] = key[2]!
+    u32[o + 3] = key[3]!
     this.count++
     if (this.count > this.cap * MAX_LOAD) this.resize()
   }
 
   /**
-   * The table is full: drops the ids below the watermark, into the smallest table
-   * they fill at most half of (so it shrinks after a burst too). Rebuilding only here,
-   * not each time the watermark moves, costs O(1) per insert.
+   * The table is full: drops the ids below the watermark, into a table sized for the
+   * live ones (so it shrinks after a burst too). Rebuilding only here, not each time the
+   * watermark moves, costs O(1) per insert.
    */
   private resize(): void {
     const wm = this.watermark
     let live = 0
-    for (let j = 0; j < this.cap; j++)
-      if (this.i32[j * SLOT] !== EMPTY && this.f64[j * (SLOT / 2) + 3]! >= wm) live++
-    let cap = MIN_CAP
-    while (live > cap * SHRUNK_LOAD) cap *= 2
-    this.rebuild(cap, wm)
+    for (let j = 0; j < this.cap; j++) {
+      const ts = this.f64[j * SLOT_F64 + 2]!
+      if (ts !== FREE && ts >= wm) live++
+    }
+    this.rebuild(Math.max(MIN_CAP, Math.ceil(live / REBUILT_LOAD)), wm)
   }
 
   /** Moves the entries with ts at or above `keepFrom` into a table of `cap` slots. */
   private rebuild(cap: number, keepFrom: number): void {
-    const oi = this.i32
     const ou = this.u32
     const of = this.f64
     const n = this.cap
+    const t = table(cap)
     this.cap = cap
-    this.mask = cap - 1
-    this.i32 = new Int32Array(cap * SLOT)
-    this.u32 = new Uint32Array(this.i32.buffer)
-    this.f64 = new Float64Array(this.i32.buffer)
+    this.u32 = t.u32
+    this.f64 = t.f64
     this.count = 0
     this.lastId = null
-    const i32 = this.i32
-    const u32 = this.u32
-    const mask = this.mask
+    const u32 = t.u32
+    const f64 = t.f64
     for (let j = 0; j < n; j++) {
-      const h = oi[j * SLOT]!
-      if (h === EMPTY || of[j * (SLOT / 2) + 3]! < keepFrom) continue
-      let i = h & mask
-      while (i32[i * SLOT] !== EMPTY) i = (i + 1) & mask
-      const from = j * SLOT
-      const to = i * SLOT
-      for (let k = 0; k < SLOT; k++) u32[to + k] = ou[from + k]!
+      const ts = of[j * SLOT_F64 + 2]!
+      if (ts === FREE || ts < keepFrom) continue
+      const from = j * SLOT_U32
+      let i = (hashWords(ou, from) & 0x7fffffff) % cap
+      while (f64[i * SLOT_F64 + 2] !== FREE) if (++i === cap) i = 0
+      const to = i * SLOT_U32
+      u32[to] = ou[from]!
+      u32[to + 1] = ou[from + 1]!
+      u32[to + 2] = ou[from + 2]!
+      u32[to + 3] = ou[from + 3]!
+      f64[i * SLOT_F64 + 2] = ts
       this.count++
     }
   }

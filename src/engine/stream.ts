@@ -172,8 +172,20 @@ export class Stream {
       const old = iv.slice()
       appendUser(u, ev.ts, kind, this.ctx.timeoutMs)
       this.diff(old, u.iv)
+    } else if (u.tPresent && kind !== LEAVE && u.tLast + this.ctx.timeoutMs > ev.ts) {
+      // The most common record of all: a heartbeat (or chat, donation, join) of a present user
+      // before their timeout. The open interval keeps its start; only its provisional end moves.
+      const t = this.ctx.timeoutMs
+      const last = iv.length - 1
+      const oldEnd = iv[last]!
+      const newEnd = ev.ts + t
+      u.tLast = ev.ts
+      if (newEnd === oldEnd) return
+      iv[last] = newEnd
+      this.end(oldEnd, -1)
+      this.end(newEnd, 1)
     } else {
-      // In order for this user (the common case): only the provisional last interval can change.
+      // In order for this user: only the provisional last interval can change.
       const had = u.tPresent
       const k = had ? iv.length - 2 : iv.length
       const prevEnd = k > 0 ? iv[k - 1]! : Number.NaN
@@ -250,6 +262,12 @@ export class Stream {
         this.touch(ai)
       }
     }
+    this.end(b, sign)
+  }
+
+  /** Adds (sign 1) or removes (-1) the end point of an interval at `b` (see `interval`). */
+  private end(b: number, sign: number): void {
+    const w = this.ctx.windowMs
     const bi = Math.floor(b / w)
     const acc = this.acc(bi)
     acc.ends += sign

@@ -89,3 +89,14 @@ test('packId keeps the string order of canonical UUIDs and round-trips; other id
     assert.equal(packId(bad, w, 0), false, bad)
   }
 })
+
+test('before the first record (watermark -Infinity) nothing is a duplicate until accepted', () => {
+  const d = new Dedup(1000)
+  for (const id of [uuidOf(0xabc7), 'plain-id', uuidOf(0xabc7).toUpperCase()]) {
+    assert.equal(d.seenAtOrAbove(id, Number.NEGATIVE_INFINITY), false, id)
+    d.addChecked(new EventKey().set(id), 5)
+    assert.equal(d.seenAtOrAbove(id, Number.NEGATIVE_INFINITY), true, id)
+    assert.equal(d.seenAtOrAbove(id, 6), false, `${id}: below the watermark it is forgotten`)
+  }
+  assert.equal(d.size, 3)
+})
