@@ -1,6 +1,7 @@
 /**
- * engine: runs bench/engine.ts (by another engineer; it exports nothing) as a child
- * process and parses its output. Baselines in the same run: a JSON.parse reference
+ * engine: runs bench/engine.ts as a child process, once per traffic profile (a large
+ * audience whose state outgrows the CPU caches, and the generator's defaults), and
+ * parses its output. Baselines in the same run: a JSON.parse reference
  * (lib/calibrate.ts) for the engine's rate, and the engine alone for the bytes-in rate
  * (decoder included).
  */
@@ -15,59 +16,82 @@ export const engine: Benchmark = {
   name: 'engine',
   describe: 'engine events/s on one core, bytes of state per present viewer (bench/engine.ts)',
   async run(ctx) {
-    const records = opt(ctx, 'records', 500_000, 2_000_000)
+    const records = opt(ctx, 'records', 2_000_000, 4_000_000)
     const batch = opt(ctx, 'batch', 5000, 5000)
-    const decoded: number[] = []
-    const bytesIn: number[] = []
-    const perViewer: number[] = []
-    const perViewerNoLog: number[] = []
-    const notes: string[] = []
     const calibration: number[] = []
+    const notes: string[] = []
     const script = resolve(import.meta.dirname, '../engine.ts')
     const reference = resolve(import.meta.dirname, 'calibrate.ts')
     // bench/engine.ts does its own 3 runs per figure; one invocation per `runs` group of 3.
     const invocations = Math.max(1, Math.round(ctx.runs / 3))
+    const byTraffic: Record<Traffic, Measured> = { large: measured(), defaults: measured() }
     for (let i = 0; i < invocations; i++) {
       const cal = JSON.parse(await runScript(reference, ['200000'])) as { jsonParsePerSec: number }
       ctx.log(`  reference: JSON.parse of generator records ${Math.round(cal.jsonParsePerSec)} records/s`)
-      ctx.log(`engine: npx node --expose-gc bench/engine.ts ${records} ${batch}`)
-      const out = await runScript(script, [String(records), String(batch)], ['--expose-gc'])
-      for (const line of out.trim().split('\n')) ctx.log(`  ${line}`)
-      for (const m of out.matchAll(/^decoded in run \d+: ([\d,]+) records\/s/gm)) {
-        decoded.push(num(m[1]!))
-        calibration.push(cal.jsonParsePerSec)
+      for (const traffic of TRAFFICS) {
+        const args = [String(records), String(batch), traffic]
+        ctx.log(`engine: npx node --expose-gc bench/engine.ts ${args.join(' ')}`)
+        const out = await runScript(script, args, ['--expose-gc'])
+        for (const line of out.trim().split('\n')) ctx.log(`  ${line}`)
+        const m = byTraffic[traffic]
+        for (const x of out.matchAll(/^decoded in run \d+: ([\d,]+) records\/s/gm)) {
+          m.decoded.push(num(x[1]!))
+          if (traffic === 'large') calibration.push(cal.jsonParsePerSec)
+        }
+        for (const x of out.matchAll(/^bytes in\s+run \d+: ([\d,]+) records\/s/gm)) m.bytesIn.push(num(x[1]!))
+        for (const x of out.matchAll(/^state \(retainLog (\w+)\): .* = ([\d,]+) B\/viewer.*$/gm)) {
+          if (x[1] === 'false') m.perViewerNoLog.push(num(x[2]!))
+          else m.perViewer.push(num(x[2]!))
+          if (i === 0) notes.push(`${traffic}: ${x[0]}`)
+        }
+        const head = /^[\d,]+ records, .*$/m.exec(out)
+        if (head && i === 0) notes.push(`${traffic} input: ${head[0]}`)
       }
-      for (const m of out.matchAll(/^bytes in\s+run \d+: ([\d,]+) records\/s/gm)) bytesIn.push(num(m[1]!))
-      // Older bench/engine.ts prints one `state: ...` line; newer ones one per retainLog setting.
-      for (const m of out.matchAll(/^state(?: \(retainLog (\w+)\))?: .* = ([\d,]+) B\/viewer.*$/gm)) {
-        if (m[1] === 'false') perViewerNoLog.push(num(m[2]!))
-        else perViewer.push(num(m[2]!))
-        notes.push(`state line: ${m[0]}`)
-      }
-      const head = /^[\d,]+ records, .*$/m.exec(out)
-      if (head && i === 0) notes.push(`input: ${head[0]}`)
     }
-    if (decoded.length === 0) throw new Error('could not parse bench/engine.ts output')
-    return {
-      settings: { records, batch, script: 'bench/engine.ts' },
-      figures: [
-        figure('reference: JSON.parse of the same kind of records (one core)', 'records/s', calibration),
-        figure('engine, decoded events in (one core)', 'events/s', decoded, {
+    if (byTraffic.large.decoded.length === 0) throw new Error('could not parse bench/engine.ts output')
+    const figures = [
+      figure('reference: JSON.parse of the same kind of records (one core)', 'records/s', calibration),
+    ]
+    for (const traffic of TRAFFICS) {
+      const m = byTraffic[traffic]
+      const label = LABELS[traffic]
+      figures.push(
+        figure(`engine, decoded events in, ${label} (one core)`, 'events/s', m.decoded, {
           baseline: { name: 'JSON.parse reference', runs: calibration },
         }),
-        figure('engine + decoder, bytes in (one core)', 'events/s', bytesIn, {
-          baseline: { name: 'engine alone', runs: decoded },
+        figure(`engine + decoder, bytes in, ${label} (one core)`, 'events/s', m.bytesIn, {
+          baseline: { name: 'engine alone', runs: m.decoded },
         }),
-        ...(perViewer.length > 0 ? [figure('engine state per present viewer', 'B', perViewer)] : []),
-        ...(perViewerNoLog.length > 0
-          ? [
-              figure('engine state per present viewer, retainLog false', 'B', perViewerNoLog, {
-                baseline: { name: 'with the log', runs: perViewer },
-              }),
-            ]
-          : []),
-      ],
+      )
+      if (m.perViewer.length > 0)
+        figures.push(figure(`engine state per present viewer, ${label}`, 'B', m.perViewer))
+      if (m.perViewerNoLog.length > 0)
+        figures.push(
+          figure(`engine state per present viewer, retainLog false, ${label}`, 'B', m.perViewerNoLog, {
+            baseline: { name: 'with the log', runs: m.perViewer },
+          }),
+        )
+    }
+    return {
+      settings: { records, batch, script: 'bench/engine.ts', traffic: TRAFFICS.join(', ') },
+      figures,
       notes,
     }
   },
 }
+
+type Traffic = 'large' | 'defaults'
+const TRAFFICS: readonly Traffic[] = ['large', 'defaults']
+const LABELS: Record<Traffic, string> = {
+  large: 'large audience (200 streams, 200k users)',
+  defaults: 'generator defaults (3 streams, 500 users)',
+}
+
+interface Measured {
+  decoded: number[]
+  bytesIn: number[]
+  perViewer: number[]
+  perViewerNoLog: number[]
+}
+
+const measured = (): Measured => ({ decoded: [], bytesIn: [], perViewer: [], perViewerNoLog: [] })
