@@ -16,13 +16,13 @@ import { EventKey, hashWords } from './ids.ts'
 
 const MIN_CAP = 1024
 /** Rebuild when more than this share of the slots is used. */
-const MAX_LOAD = 0.6
+const MAX_LOAD = 0.65
 /**
  * Share of the slots the live ids fill right after a rebuild. The table has exactly
  * the size that gives it (not a power of two: a 1.1M-id table would take 4M slots at
  * times), so memory follows the live ids and a rebuild comes after 0.2 x size inserts.
  */
-const REBUILT_LOAD = 0.3
+const REBUILT_LOAD = 0.4
 /** Slot layout: four id words (32-bit), then the ts as a float64; 24 bytes. */
 const SLOT_U32 = 6
 const SLOT_F64 = 3
