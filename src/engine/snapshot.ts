@@ -264,6 +264,18 @@ export class LogWriter {
   }
 }
 
+/** The optional fields a record's code announces (the same flags in both log formats), added to `e`. */
+function readOptional(r: Reader, code: number, e: StreamEvent): StreamEvent {
+  const messageLen = code & HAS_LEN ? r.uint() : undefined
+  const amountCents = code & HAS_AMOUNT ? r.uint() : undefined
+  if (messageLen === undefined && amountCents === undefined) return e
+  return {
+    ...e,
+    ...(messageLen === undefined ? {} : { messageLen }),
+    ...(amountCents === undefined ? {} : { amountCents }),
+  }
+}
+
 /** Reads a {@link LogWriter} chunk (after `open`). */
 export function decodeStreamedLog(r: Reader): { seq: number; maxTs: number; events: StreamEvent[] } {
   const seq = r.uint()
@@ -290,18 +302,7 @@ export function decodeStreamedLog(r: Reader): { seq: number; maxTs: number; even
     } else eventId = r.str()
     const ts = r.f64()
     const userId = r.str()
-    const messageLen = code & HAS_LEN ? r.uint() : undefined
-    const amountCents = code & HAS_AMOUNT ? r.uint() : undefined
-    const e: StreamEvent = { eventId, ts, eventType, streamId, userId }
-    events.push(
-      messageLen === undefined && amountCents === undefined
-        ? e
-        : {
-            ...e,
-            ...(messageLen === undefined ? {} : { messageLen }),
-            ...(amountCents === undefined ? {} : { amountCents }),
-          },
-    )
+    events.push(readOptional(r, code, { eventId, ts, eventType, streamId, userId }))
   }
   return { seq, maxTs, events }
 }
@@ -320,18 +321,7 @@ export function decodeLog(r: Reader): { seq: number; maxTs: number; events: Stre
       if (eventType === undefined)
         throw new RtsaError('SNAPSHOT_INCOMPATIBLE', `unknown event type code ${code}`)
       const userId = r.str()
-      const messageLen = code & 16 ? r.uint() : undefined
-      const amountCents = code & 32 ? r.uint() : undefined
-      const e: StreamEvent = { eventId, ts, eventType, streamId, userId }
-      events.push(
-        messageLen === undefined && amountCents === undefined
-          ? e
-          : {
-              ...e,
-              ...(messageLen === undefined ? {} : { messageLen }),
-              ...(amountCents === undefined ? {} : { amountCents }),
-            },
-      )
+      events.push(readOptional(r, code, { eventId, ts, eventType, streamId, userId }))
     }
   }
   return { seq, maxTs, events }
