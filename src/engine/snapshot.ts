@@ -151,9 +151,17 @@ export function decodeBase(r: Reader): { streamId: string; users: [string, numbe
   return { streamId, users }
 }
 
-const TYPE_CODE = new Map<EventType, number>(EVENT_TYPES.map((t, i) => [t, i]))
+const TYPE_CODES: Readonly<Record<EventType, number>> = Object.fromEntries(
+  EVENT_TYPES.map((t, i) => [t, i]),
+) as Record<EventType, number>
+const HAS_LEN = 16
+const HAS_AMOUNT = 32
 
-/** Encodes the accepted records of one batch, grouped by stream. */
+/**
+ * Encodes the accepted records of one batch, grouped by stream: the format before
+ * {@link LogWriter} (kind LOG). The engine no longer writes it; it stays as the
+ * definition of what `decodeLog` reads, for the compatibility test.
+ */
 export function encodeLog(seq: number, events: readonly StreamEvent[]): { maxTs: number; data: Buffer } {
   const groups = new Map<string, StreamEvent[]>()
   let maxTs = Number.NEGATIVE_INFINITY
@@ -175,9 +183,9 @@ export function encodeLog(seq: number, events: readonly StreamEvent[]): { maxTs:
       w.str(e.eventId)
       w.f64(e.ts)
       w.u8(
-        TYPE_CODE.get(e.eventType)! |
-          (e.messageLen === undefined ? 0 : 16) |
-          (e.amountCents === undefined ? 0 : 32),
+        TYPE_CODES[e.eventType] |
+          (e.messageLen === undefined ? 0 : HAS_LEN) |
+          (e.amountCents === undefined ? 0 : HAS_AMOUNT),
       )
       w.str(e.userId)
       if (e.messageLen !== undefined) w.uint(e.messageLen)
@@ -187,11 +195,6 @@ export function encodeLog(seq: number, events: readonly StreamEvent[]): { maxTs:
   return { maxTs, data: w.done() }
 }
 
-const TYPE_CODES: Readonly<Record<EventType, number>> = Object.fromEntries(
-  EVENT_TYPES.map((t, i) => [t, i]),
-) as Record<EventType, number>
-const HAS_LEN = 16
-const HAS_AMOUNT = 32
 /** The record names a stream not named before in the chunk: its id follows (else its index in the chunk). */
 const NEW_STREAM = 64
 /** The event id is a canonical UUID, as four 32-bit words (else a string). */

@@ -145,6 +145,7 @@ export interface EngineStats {
   readonly presentUsers: number
   readonly pendingRecords: number
   readonly openWindows: number
+  /** Event ids held for de-duplication, including those below the watermark not yet dropped (they go at the table's next rebuild). */
   readonly dedupIds: number
 }
 
