@@ -43,13 +43,17 @@ function daysInMonth(year: number, month: number): number {
 }
 
 /** Two decimal digits at `i`, or -1. */
-function d2(s: string, i: number): number {
-  const a = s.charCodeAt(i) - C0
-  const b = s.charCodeAt(i + 1) - C0
-  // NaN (past the end) fails both comparisons, like a non-digit.
-  if (!(a >= 0 && a <= 9 && b >= 0 && b <= 9)) return -1
-  return a * 10 + b
+function d2(b: Uint8Array, i: number): number {
+  const x = b[i]! - C0
+  const y = b[i + 1]! - C0
+  if (!(x >= 0 && x <= 9 && y >= 0 && y <= 9)) return -1
+  return x * 10 + y
 }
+
+/** The longest accepted timestamp: 9 fraction digits and an offset. */
+const MAX_LENGTH = 35
+/** {@link parseTimestamp} copies its string here: one parser, over bytes, for both entry points. */
+const scratch = new Uint8Array(MAX_LENGTH)
 
 /**
  * Parses a wire timestamp. Returns epoch milliseconds (truncated to the millisecond),
@@ -57,50 +61,67 @@ function d2(s: string, i: number): number {
  */
 export function parseTimestamp(s: string): number | undefined {
   const n = s.length
+  if (n < 20 || n > MAX_LENGTH) return undefined
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    // Every accepted character is ASCII; 0 stands for any other, and is rejected.
+    scratch[i] = c < 0x80 ? c : 0
+  }
+  return parseTimestampBytes(scratch, 0, n)
+}
+
+/**
+ * {@link parseTimestamp} over the ASCII bytes `b[start, end)`, for the decoder's fast
+ * path, which reads the timestamp straight from the record without making a string.
+ */
+export function parseTimestampBytes(b: Uint8Array, start: number, end: number): number | undefined {
+  const n = end - start
   // Shortest: 2025-12-20T18:34:38Z (20); longest: 9 fraction digits and an offset (35).
-  if (n < 20 || n > 35) return undefined
-  const yHi = d2(s, 0)
-  const yLo = d2(s, 2)
-  const month = d2(s, 5)
-  const day = d2(s, 8)
-  const hour = d2(s, 11)
-  const minute = d2(s, 14)
-  const second = d2(s, 17)
+  if (n < 20 || n > MAX_LENGTH || end > b.length) return undefined
+  const yHi = d2(b, start)
+  const yLo = d2(b, start + 2)
+  const month = d2(b, start + 5)
+  const day = d2(b, start + 8)
+  const hour = d2(b, start + 11)
+  const minute = d2(b, start + 14)
+  const second = d2(b, start + 17)
   if (yHi < 0 || yLo < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return undefined
   if (minute < 0 || minute > 59 || second < 0 || second > 59) return undefined
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84) return undefined // - - T
-  if (s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined // : :
+  if (b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 10] !== 84) return undefined // - - T
+  if (b[start + 13] !== 58 || b[start + 16] !== 58) return undefined // : :
   const year = yHi * 100 + yLo
   if (day > daysInMonth(year, month)) return undefined
 
-  let i = 19
+  let i = start + 19
   let millis = 0
-  if (s.charCodeAt(i) === 46) {
+  if (b[i] === 46) {
     // '.': 1..9 digits; only the first three count, the rest is truncated.
     i++
-    const start = i
-    while (i < n) {
-      const c = s.charCodeAt(i) - C0
+    const first = i
+    while (i < end) {
+      const c = b[i]! - C0
       if (c < 0 || c > 9) break
-      if (i - start < 3) millis = millis * 10 + c
+      if (i - first < 3) millis = millis * 10 + c
       i++
     }
-    const digits = i - start
+    const digits = i - first
     if (digits < 1 || digits > 9) return undefined
     if (digits === 1) millis *= 100
     else if (digits === 2) millis *= 10
   }
+  // The zone must be inside [start, end): the byte at `end` belongs to whatever follows.
+  if (i >= end) return undefined
 
   let offsetMinutes = 0
-  const z = s.charCodeAt(i)
+  const z = b[i]
   if (z === 90) {
     // 'Z'
-    if (i + 1 !== n) return undefined
+    if (i + 1 !== end) return undefined
   } else if (z === 43 || z === 45) {
     // '+' or '-'
-    if (i + 6 !== n || s.charCodeAt(i + 3) !== 58) return undefined
-    const oh = d2(s, i + 1)
-    const om = d2(s, i + 4)
+    if (i + 6 !== end || b[i + 3] !== 58) return undefined
+    const oh = d2(b, i + 1)
+    const om = d2(b, i + 4)
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return undefined
     offsetMinutes = (oh * 60 + om) * (z === 43 ? 1 : -1)
   } else {
