@@ -5,7 +5,9 @@
  * does not count). Baseline in the same run: the same restart after a clean stop
  * (SIGTERM: the old instance commits, releases its partitions and leaves the group), so
  * the ratio is the cost of the kill itself. Processors use the product's default
- * KAFKA_SESSION_TIMEOUT (10 s).
+ * KAFKA_SESSION_TIMEOUT (10 s). `--set static=1`: every processor runs under one
+ * KAFKA_GROUP_INSTANCE_ID (static membership), so a restart replaces the killed member
+ * at once instead of after the session timeout.
  */
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -72,6 +74,8 @@ export const recovery: Benchmark = {
   describe: 'SIGKILL -> restart -> first commit, with 1M viewers of state',
   async run(ctx) {
     const viewers = opt(ctx, 'viewers', 1_000_000, 1_000_000)
+    const staticMember = opt(ctx, 'static', 0, 0) > 0
+    const label = staticMember ? ', static membership' : ''
     const servers = await ctx.servers()
     const topic = await freshTopic(servers, 'recovery', 6)
     const killed: number[] = []
@@ -82,7 +86,10 @@ export const recovery: Benchmark = {
       ctx.log(`  producing ${fmt(viewers)} viewers`)
       await produceViewers(servers.bootstrap, topic, viewers, ctx.log)
       // The product's default session timeout: what a real deployment waits for a dead member.
-      const p = await caughtUpProcessor(ctx, topic, 'rec-0', { KAFKA_SESSION_TIMEOUT: '10s' })
+      const p = await caughtUpProcessor(ctx, topic, 'rec-0', {
+        KAFKA_SESSION_TIMEOUT: '10s',
+        ...(staticMember ? { KAFKA_GROUP_INSTANCE_ID: 'rtsa-bench-recovery' } : {}),
+      })
       ctx.log(`  caught up in ${p.catchUpSeconds.toFixed(1)} s`)
       stateBytes = await snapshotBytes(p.db.pool, topic)
       let current = p.child
@@ -159,14 +166,14 @@ export const recovery: Benchmark = {
       await deleteTopic(servers, topic)
     }
     return {
-      settings: { viewers, sessionTimeout: '10s', snapshotBytes: stateBytes },
+      settings: { viewers, sessionTimeout: '10s', staticMembership: staticMember, snapshotBytes: stateBytes },
       figures: [
-        figure('restart after SIGKILL to first commit', 's', killed, {
-          baseline: { name: 'restart after clean stop', runs: clean },
+        figure(`restart after SIGKILL to first commit${label}`, 's', killed, {
+          baseline: { name: `restart after clean stop${label}`, runs: clean },
           target: '< 5 s',
           met: (v) => v < 5,
         }),
-        figure('restart after clean stop (SIGTERM) to first commit', 's', clean),
+        figure(`restart after clean stop (SIGTERM) to first commit${label}`, 's', clean),
       ],
       notes: [
         `State restored: ${fmt(viewers)} present viewers, ${fmt(stateBytes / 1024 / 1024, 1)} MiB of engine snapshots in PostgreSQL.`,

@@ -65,6 +65,21 @@ export function oneOf<const T extends string>(values: readonly T[]) {
   })
 }
 
+/**
+ * A Kafka name (`[A-Za-z0-9._-]`, 1 to 249 characters) in which `{hostname}` stands for
+ * this machine's host name, so that one value can name every replica of a deployment
+ * (each container or pod has its own host name, kept across restarts).
+ */
+export function kafkaName(host: string) {
+  return setting(
+    'letters, digits, ".", "_" and "-" (at most 249; "{hostname}" is replaced by the host name)',
+    (raw) => {
+      const v = raw.trim().replaceAll('{hostname}', host)
+      return /^[A-Za-z0-9._-]{1,249}$/.test(v) ? v : undefined
+    },
+  )
+}
+
 export function port() {
   return integer(1, 65535)
 }

@@ -20,6 +20,12 @@ export interface GroupMemberOptions {
   readonly topic: string
   readonly clientId: string
   readonly sessionTimeoutMs?: number
+  /**
+   * Static membership (KIP-345): a member that rejoins under the same name replaces its
+   * earlier self at once, keeping the assignment, instead of waiting for the broker to
+   * expire it. Two live members with one name fence each other: one name per instance.
+   */
+  readonly groupInstanceId?: string
   readonly heartbeatIntervalMs?: number
   readonly maxWaitMs?: number
   /** Called with the full new assignment after each join (not awaited by the client). */
@@ -46,6 +52,7 @@ export class GroupMember {
     this.#consumer = new Consumer({
       clientId: options.clientId,
       groupId: options.groupId,
+      ...(options.groupInstanceId === undefined ? {} : { groupInstanceId: options.groupInstanceId }),
       bootstrapBrokers: [...options.bootstrap],
       sessionTimeout: options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 1000,

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { duration, integer, loadConfig, text } from '../config/define.ts'
+import { duration, integer, kafkaName, loadConfig, text } from '../config/define.ts'
 import {
   commonSettings,
   engineSettings,
@@ -28,6 +28,11 @@ export const processorSettings = {
     'KAFKA_SESSION_TIMEOUT',
     10_000,
     'A processor silent this long loses its partitions.',
+  ),
+  groupInstanceId: kafkaName(hostname())(
+    'KAFKA_GROUP_INSTANCE_ID',
+    undefined,
+    'Static group membership: a processor restarted under the same name takes back its partitions at once instead of after KAFKA_SESSION_TIMEOUT. One name per running instance, e.g. "rtsa-{hostname}".',
   ),
   metricsPort: integer(0, 65535)(
     'METRICS_PORT',

@@ -129,6 +129,7 @@ export class Processor {
       topic: config.kafkaTopic,
       clientId: config.instanceId,
       sessionTimeoutMs: config.sessionTimeout,
+      ...(config.groupInstanceId === undefined ? {} : { groupInstanceId: config.groupInstanceId }),
       maxWaitMs: Math.min(config.batchMaxWait, 500),
       maxBuffered: config.batchMaxRecords * 2,
       onAssignment: (partitions) => this.#onAssignment(partitions),
