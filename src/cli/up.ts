@@ -5,7 +5,9 @@
  *     -> topic + schema -> processor, API + dashboard, generator (each its own process)
  *     -> live status line ... Ctrl-C -> generator, processor, API, infra stop in order
  */
+
 import type { ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { apiSettings } from '../api/config.ts'
@@ -65,8 +67,16 @@ export async function upCommand(args: string[], log: (line: string) => void): Pr
       KAFKA_BOOTSTRAP: infra.kafkaBootstrap.join(','),
       DATABASE_URL: infra.databaseUrl,
     }
+    // Static membership for the one local processor, so that after a crash a new `rtsa up`
+    // gets its partitions at once, not after KAFKA_SESSION_TIMEOUT. The name is this host's
+    // and this state folder's, so two pipelines never share one.
+    const member = `rtsa-up-{hostname}-${createHash('sha256').update(resolve(home)).digest('hex').slice(0, 8)}`
+    const partEnv = (part: PartName) =>
+      part === 'processor' && process.env.KAFKA_GROUP_INSTANCE_ID === undefined
+        ? { ...env, KAFKA_GROUP_INSTANCE_ID: member }
+        : env
     const start = (part: PartName, partArgs: string[] = []) => {
-      const child = spawnPart(home, part, partArgs, env)
+      const child = spawnPart(home, part, partArgs, partEnv(part))
       children.set(part, child)
       child.on('exit', (code, signal) => {
         if (stopping) return
