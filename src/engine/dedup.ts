@@ -108,15 +108,18 @@ export class Dedup {
       this.lastId = null
       this.key = k.words
       this.put(this.lastSlot, ts)
-    } else this.addKey(k, ts)
+    } else this.add(k, ts)
+  }
+
+  /** Makes room for `n` more ids at once (a restore knows how many it will add). */
+  reserve(n: number): void {
+    const want = this.count + n
+    if (want > this.cap * MAX_LOAD)
+      this.rebuild(Math.max(MIN_CAP, Math.ceil(want / REBUILT_LOAD)), this.watermark)
   }
 
   /** Remembers an accepted record read back from a snapshot (in any order: keeps the newest ts). */
-  add(id: string, ts: number): void {
-    this.addKey(this.scratch.set(id), ts)
-  }
-
-  private addKey(k: EventKey, ts: number): void {
+  add(k: EventKey, ts: number): void {
     // A second accepted record with the same id always has a later ts (the first one fell below the
     // watermark), so keeping the largest ts also makes a restore independent of replay order.
     this.lastId = null

@@ -47,20 +47,21 @@ export function packId(id: string, out: Uint32Array, at: number): boolean {
   return true
 }
 
-const HEX = '0123456789abcdef'
+const HEX = new TextEncoder().encode('0123456789abcdef')
+/** Where {@link unpackId} writes the id: one flat string from one native call, not 36 concatenations. */
+const scratch = Buffer.alloc(36, 45) // '-' at 8, 13, 18 and 23 stay
 
 /** The canonical string of a packed id (the inverse of {@link packId}). */
 export function unpackId(words: Uint32Array, at: number): string {
-  let s = ''
+  let p = 0
   for (let k = 0; k < 4; k++) {
     const x = words[at + k]!
     for (let sh = 28; sh >= 0; sh -= 4) {
-      const n = s.length
-      if (n === 8 || n === 13 || n === 18 || n === 23) s += '-'
-      s += HEX[(x >>> sh) & 15]
+      if (p === 8 || p === 13 || p === 18 || p === 23) p++
+      scratch[p++] = HEX[(x >>> sh) & 15]!
     }
   }
-  return s
+  return scratch.toString('latin1', 0, 36)
 }
 
 /** A 32-bit hash of a packed id, never 0 (0 marks an empty slot in the tables that use it). */
@@ -83,6 +84,14 @@ export class EventKey {
   set(id: string): this {
     this.id = id
     this.packed = packId(id, this.words, 0)
+    return this
+  }
+
+  /** Sets a canonical UUID `id` whose packed form is known (`words`, as {@link packId} writes them). */
+  setPacked(id: string, words: Uint32Array): this {
+    this.id = id
+    this.packed = true
+    this.words.set(words)
     return this
   }
 }

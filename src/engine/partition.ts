@@ -23,8 +23,6 @@ import {
   decodeBase,
   decodeHead,
   decodeHeader,
-  decodeLog,
-  decodeStreamedLog,
   encodeBase,
   encodeHead,
   encodeHeader,
@@ -34,9 +32,12 @@ import {
   headKey,
   LOG,
   LOG_STREAMED,
+  type LogChunk,
   LogWriter,
   logKey,
   open,
+  openLog,
+  openStreamedLog,
   packPieces,
   unpackPieces,
 } from './snapshot.ts'
@@ -410,7 +411,7 @@ class Partition implements PartitionEngine {
   /** Loads stored pieces into this (new) engine. */
   restore(pieces: Iterable<SnapshotPiece>, fromBuffer: boolean): void {
     const bases: { streamId: string; users: [string, number][] }[] = []
-    const logs: { seq: number; maxTs: number; events: StreamEvent[]; data: Buffer }[] = []
+    const logs: { chunk: LogChunk; data: Buffer }[] = []
     let sawHeader = false
     for (const p of pieces) {
       const { kind, r } = open(p.data)
@@ -444,23 +445,32 @@ class Partition implements PartitionEngine {
         const s = decodeHead(r, (id) => new Stream(id, this.ctx))
         this.streams.set(s.id, s)
       } else if (kind === BASE) bases.push(decodeBase(r))
-      else if (kind === LOG_STREAMED) logs.push({ ...decodeStreamedLog(r), data: p.data })
-      else if (kind === LOG) logs.push({ ...decodeLog(r), data: p.data })
+      else if (kind === LOG_STREAMED) logs.push({ chunk: openStreamedLog(r), data: p.data })
+      else if (kind === LOG) logs.push({ chunk: openLog(r), data: p.data })
       else
         throw new RtsaError('SNAPSHOT_INCOMPATIBLE', `unknown engine snapshot piece kind ${kind} (${p.key})`)
     }
     if (!sawHeader) throw new RtsaError('SNAPSHOT_INCOMPATIBLE', 'engine snapshot has no partition header')
     for (const b of bases) this.stream(b.streamId).restoreBase(b.users)
     const frontier = this.ctx.foldIdx * this.config.windowMs
-    logs.sort((a, b) => a.seq - b.seq)
+    logs.sort((a, b) => a.chunk.seq - b.chunk.seq)
+    // Room for every record at once: growing the tables record by record would copy them
+    // about twenty times over.
+    let records = 0
+    for (const log of logs) records += log.chunk.count
+    this.dedup.reserve(records)
+    this.ctx.pool.reserve(records)
     const key = this.key
-    for (const log of logs) {
+    const dedup = this.dedup
+    for (const { chunk, data } of logs) {
       // Pieces read from storage are stored already: without retainLog, keep only what a buffer restore must re-put.
-      this.chunks.set(log.seq, { maxTs: log.maxTs, data: this.retainLog || fromBuffer ? log.data : null })
-      for (const ev of log.events) {
-        this.dedup.add(ev.eventId, ev.ts)
-        if (ev.ts >= frontier) this.stream(ev.streamId).apply(ev, key.set(ev.eventId))
-      }
+      this.chunks.set(chunk.seq, { maxTs: chunk.maxTs, data: this.retainLog || fromBuffer ? data : null })
+      chunk.forEach((ev, words) => {
+        if (words === null) key.set(ev.eventId)
+        else key.setPacked(ev.eventId, words)
+        dedup.add(key, ev.ts)
+        if (ev.ts >= frontier) this.stream(ev.streamId).apply(ev, key)
+      })
     }
     const wm = this.watermark()
     if (wm !== null) this.dedup.evict(wm)

@@ -279,14 +279,34 @@ function readOptional(r: Reader, code: number, e: StreamEvent): StreamEvent {
   }
 }
 
-/** Reads a {@link LogWriter} chunk (after `open`). */
-export function decodeStreamedLog(r: Reader): { seq: number; maxTs: number; events: StreamEvent[] } {
+/**
+ * A log chunk read from storage: its header, and its records visited one by one in
+ * order, so that a restore never holds every record of the state at once. `words` is the
+ * record's packed event id, or null when the id is not a canonical UUID.
+ */
+export interface LogChunk {
+  readonly seq: number
+  readonly maxTs: number
+  readonly count: number
+  forEach(visit: (e: StreamEvent, words: Uint32Array | null) => void): void
+}
+
+/** Opens a {@link LogWriter} chunk (after `open`): the header now, the records on `forEach`. */
+export function openStreamedLog(r: Reader): LogChunk {
   const seq = r.uint()
   const maxTs = r.f64()
-  const events: StreamEvent[] = []
+  const count = r.u32()
+  return { seq, maxTs, count, forEach: (visit) => readStreamedRecords(r, count, visit) }
+}
+
+function readStreamedRecords(
+  r: Reader,
+  count: number,
+  visit: (e: StreamEvent, words: Uint32Array | null) => void,
+): void {
   const streams: string[] = []
   const words = new Uint32Array(4)
-  for (let n = r.u32(); n > 0; n--) {
+  for (let n = count; n > 0; n--) {
     const code = r.u8()
     const eventType = EVENT_TYPES[code & 15]
     if (eventType === undefined)
@@ -299,15 +319,36 @@ export function decodeStreamedLog(r: Reader): { seq: number; maxTs: number; even
     if (streamId === undefined)
       throw new RtsaError('SNAPSHOT_INCOMPATIBLE', 'log chunk names an unknown stream')
     let eventId: string
-    if (code & PACKED_ID) {
+    const packed = (code & PACKED_ID) !== 0
+    if (packed) {
       for (let k = 0; k < 4; k++) words[k] = r.u32()
       eventId = unpackId(words, 0)
     } else eventId = r.str()
     const ts = r.f64()
     const userId = r.str()
-    events.push(readOptional(r, code, { eventId, ts, eventType, streamId, userId }))
+    visit(readOptional(r, code, { eventId, ts, eventType, streamId, userId }), packed ? words : null)
   }
-  return { seq, maxTs, events }
+}
+
+/** Reads a {@link LogWriter} chunk (after `open`) into an array. */
+export function decodeStreamedLog(r: Reader): { seq: number; maxTs: number; events: StreamEvent[] } {
+  const chunk = openStreamedLog(r)
+  const events: StreamEvent[] = []
+  chunk.forEach((e) => events.push(e))
+  return { seq: chunk.seq, maxTs: chunk.maxTs, events }
+}
+
+/** Opens a chunk of the earlier format (after `open`); it is read whole at once. */
+export function openLog(r: Reader): LogChunk {
+  const { seq, maxTs, events } = decodeLog(r)
+  return {
+    seq,
+    maxTs,
+    count: events.length,
+    forEach: (visit) => {
+      for (const e of events) visit(e, null)
+    },
+  }
 }
 
 export function decodeLog(r: Reader): { seq: number; maxTs: number; events: StreamEvent[] } {

@@ -107,8 +107,14 @@ export class Pending {
     return this.strs.get(i) ?? unpackId(this.words, i * 4)
   }
 
-  private grow(): void {
-    const n = this.ts.length * 2
+  /** Makes room for `n` more records at once (a restore knows how many it will add). */
+  reserve(n: number): void {
+    let size = this.ts.length
+    while (size < this.used + n) size *= 2
+    if (size > this.ts.length) this.grow(size)
+  }
+
+  private grow(n = this.ts.length * 2): void {
     const ts = new Float64Array(n)
     ts.set(this.ts)
     this.ts = ts

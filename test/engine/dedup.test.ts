@@ -48,11 +48,18 @@ test('Dedup gives the same verdicts as a Map of id -> newest ts', () => {
     }
   }
   // Restore-style adds in any order keep the newest ts.
+  // Half of them after reserve(), as a restore does, and every 3rd UUID from its words.
   const r = new Dedup(windowMs)
   const entries = [...oracle].reverse()
-  for (const [id, t] of entries) r.add(id, t - 1)
-  for (const [id, t] of entries) r.add(id, t)
-  for (const [id, t] of entries) r.add(id, t - 2)
+  const k = new EventKey()
+  const add = (id: string, t: number, n: number) => {
+    k.set(id)
+    r.add(n % 3 === 0 && k.packed ? new EventKey().setPacked(id, k.words) : k, t)
+  }
+  entries.forEach(([id, t], n) => add(id, t - 1, n))
+  r.reserve(entries.length)
+  entries.forEach(([id, t], n) => add(id, t, n))
+  entries.forEach(([id, t], n) => add(id, t - 2, n))
   for (const [id, t] of oracle) {
     assert.equal(r.seenAtOrAbove(id, t), true)
     assert.equal(r.seenAtOrAbove(id, t + 1), false)
