@@ -20,7 +20,7 @@ import {
 import { type Figure, figure } from './lib/report.ts'
 import { deleteTopic, type FreshDb, freshDb, freshTopic } from './lib/servers.ts'
 import { fmt, mib } from './lib/stats.ts'
-import { produceViewers } from './lib/viewers.ts'
+import { idStyle, produceViewers } from './lib/viewers.ts'
 
 export interface ViewerProcessor {
   readonly child: Child
@@ -108,6 +108,7 @@ export const memory: Benchmark = {
     const levels = (ctx.options.viewers ?? '10000,100000,1000000').split(',').map(Number)
     // 1M viewers take minutes per run: by default one run at that level (`--long`: ctx.runs).
     const bigRuns = opt(ctx, 'bigRuns', 1, ctx.runs)
+    const ids = idStyle(ctx.options)
     const servers = await ctx.servers()
     const figures: Figure[] = []
     const notes: string[] = []
@@ -134,7 +135,7 @@ export const memory: Benchmark = {
       const failedPeaks: number[] = []
       try {
         ctx.log(`  ${fmt(viewers)} viewers: producing ${fmt(2 * viewers)} records`)
-        await produceViewers(servers.bootstrap, topic, viewers, ctx.log)
+        await produceViewers(servers.bootstrap, topic, viewers, ctx.log, { ids })
         const runs = viewers >= 1_000_000 ? bigRuns : ctx.runs
         for (let run = 1; run <= runs; run++) {
           let p: ViewerProcessor
@@ -188,8 +189,8 @@ export const memory: Benchmark = {
       )
     }
     notes.push(
-      'Input per level: every viewer joins one of 500 streams within one minute of event time and sends one heartbeat in the next minute (2 records per viewer); RSS read from /proc/<pid>/status 3 s after the processor caught up.',
+      `Input per level: every viewer joins one of 500 streams within one minute of event time and sends one heartbeat in the next minute (2 records per viewer); event ids ${ids === 'uuid' ? 'random UUIDs, as the contract (uuid4)' : 'short strings that are not UUIDs (`--set ids=plain`)'}; RSS read from /proc/<pid>/status 3 s after the processor caught up.`,
     )
-    return { settings: { levels, bigRuns }, figures, notes }
+    return { settings: { levels, bigRuns, ids }, figures, notes }
   },
 }

@@ -20,7 +20,7 @@ import { profileMarkdown, summarize } from './lib/profile.ts'
 import { figure } from './lib/report.ts'
 import { deleteTopic, freshTopic } from './lib/servers.ts'
 import { fmt } from './lib/stats.ts'
-import { produceTail, produceViewers } from './lib/viewers.ts'
+import { type IdStyle, idStyle, produceTail, produceViewers } from './lib/viewers.ts'
 import { caughtUpProcessor } from './memory.ts'
 
 async function committed(pool: pg.Pool, topic: string): Promise<number> {
@@ -50,12 +50,13 @@ async function restart(
     topic: string
     env: Record<string, string>
     name: string
+    ids: IdStyle
   },
 ): Promise<{ seconds: number; child: Child }> {
   const servers = await ctx.servers()
   await stopChild(o.old, o.signal)
   const before = await committed(o.pool, o.topic)
-  await produceTail(servers.bootstrap, o.topic, 600, { tag: o.name })
+  await produceTail(servers.bootstrap, o.topic, 600, { tag: o.name, ids: o.ids })
   const t0 = performance.now()
   const child = startProcessor(o.env, o.name, o.nodeArgs ?? [])
   const deadline = Date.now() + 180_000
@@ -75,6 +76,7 @@ export const recovery: Benchmark = {
   async run(ctx) {
     const viewers = opt(ctx, 'viewers', 1_000_000, 1_000_000)
     const staticMember = opt(ctx, 'static', 0, 0) > 0
+    const ids = idStyle(ctx.options)
     const label = staticMember ? ', static membership' : ''
     const servers = await ctx.servers()
     const topic = await freshTopic(servers, 'recovery', 6)
@@ -84,7 +86,7 @@ export const recovery: Benchmark = {
     let profileNote = ''
     try {
       ctx.log(`  producing ${fmt(viewers)} viewers`)
-      await produceViewers(servers.bootstrap, topic, viewers, ctx.log)
+      await produceViewers(servers.bootstrap, topic, viewers, ctx.log, { ids })
       // The product's default session timeout: what a real deployment waits for a dead member.
       const p = await caughtUpProcessor(ctx, topic, 'rec-0', {
         KAFKA_SESSION_TIMEOUT: '10s',
@@ -101,6 +103,7 @@ export const recovery: Benchmark = {
             pool: p.db.pool,
             topic,
             env: p.env,
+            ids,
             name: `rec-c${run}`,
           })
           current = c.child
@@ -113,6 +116,7 @@ export const recovery: Benchmark = {
             pool: p.db.pool,
             topic,
             env: p.env,
+            ids,
             name: `rec-k${run}`,
           })
           current = k.child
@@ -132,6 +136,7 @@ export const recovery: Benchmark = {
             pool: p.db.pool,
             topic,
             env: p.env,
+            ids,
             name: 'rec-prof',
             nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir],
           })
@@ -166,7 +171,13 @@ export const recovery: Benchmark = {
       await deleteTopic(servers, topic)
     }
     return {
-      settings: { viewers, sessionTimeout: '10s', staticMembership: staticMember, snapshotBytes: stateBytes },
+      settings: {
+        viewers,
+        sessionTimeout: '10s',
+        staticMembership: staticMember,
+        ids,
+        snapshotBytes: stateBytes,
+      },
       figures: [
         figure(`restart after SIGKILL to first commit${label}`, 's', killed, {
           baseline: { name: `restart after clean stop${label}`, runs: clean },
@@ -176,7 +187,7 @@ export const recovery: Benchmark = {
         figure(`restart after clean stop (SIGTERM) to first commit${label}`, 's', clean),
       ],
       notes: [
-        `State restored: ${fmt(viewers)} present viewers, ${fmt(stateBytes / 1024 / 1024, 1)} MiB of engine snapshots in PostgreSQL.`,
+        `State restored: ${fmt(viewers)} present viewers, ${fmt(stateBytes / 1024 / 1024, 1)} MiB of engine snapshots in PostgreSQL; event ids ${ids === 'uuid' ? 'random UUIDs' : 'short strings that are not UUIDs (`--set ids=plain`)'}.`,
         ...(profileNote ? [profileNote] : []),
         'Measured from spawning the new `rtsa process` child (Node start, migrations, group join, claims, snapshot restore, fetch, process, commit) until the sum of committed offsets grows; 600 new records are produced before each restart.',
       ],
