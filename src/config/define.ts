@@ -75,7 +75,7 @@ export function kafkaName(host: string) {
     'letters, digits, ".", "_" and "-" (at most 249; "{hostname}" is replaced by the host name)',
     (raw) => {
       // A host name with characters Kafka does not take (rare) gets "-" for them.
-    const v = raw.trim().replaceAll('{hostname}', host.replace(/[^A-Za-z0-9._-]/g, '-'))
+      const v = raw.trim().replaceAll('{hostname}', host.replace(/[^A-Za-z0-9._-]/g, '-'))
       return /^[A-Za-z0-9._-]{1,249}$/.test(v) ? v : undefined
     },
   )

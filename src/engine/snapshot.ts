@@ -334,7 +334,9 @@ function readStreamedRecords(
 export function decodeStreamedLog(r: Reader): { seq: number; maxTs: number; events: StreamEvent[] } {
   const chunk = openStreamedLog(r)
   const events: StreamEvent[] = []
-  chunk.forEach((e) => events.push(e))
+  chunk.forEach((e) => {
+    events.push(e)
+  })
   return { seq: chunk.seq, maxTs: chunk.maxTs, events }
 }
 

@@ -56,10 +56,10 @@ test('Dedup gives the same verdicts as a Map of id -> newest ts', () => {
     k.set(id)
     r.add(n % 3 === 0 && k.packed ? new EventKey().setPacked(id, k.words) : k, t)
   }
-  entries.forEach(([id, t], n) => add(id, t - 1, n))
+  for (const [n, [id, t]] of entries.entries()) add(id, t - 1, n)
   r.reserve(entries.length)
-  entries.forEach(([id, t], n) => add(id, t, n))
-  entries.forEach(([id, t], n) => add(id, t - 2, n))
+  for (const [n, [id, t]] of entries.entries()) add(id, t, n)
+  for (const [n, [id, t]] of entries.entries()) add(id, t - 2, n)
   for (const [id, t] of oracle) {
     assert.equal(r.seenAtOrAbove(id, t), true)
     assert.equal(r.seenAtOrAbove(id, t + 1), false)
