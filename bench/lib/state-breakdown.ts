@@ -2,15 +2,19 @@
  * Where the memory of present viewers goes, in one process: the memory benchmark's input
  * (a join and a heartbeat per viewer, 500 streams) through one engine, as the processor
  * feeds it (batches of 20,000, snapshotChanges() after each), then the heap + buffers
- * the engine holds, per present viewer, with the engine's own counts.
+ * the engine holds, per present viewer, with the engine's own counts. Event ids are
+ * random UUIDs (as the memory benchmark's default), `plain` as third argument for short ones;
+ * the engine runs with retainLog false, as the processor runs it.
  *
- *   npx node --expose-gc bench/lib/state-breakdown.ts [viewers=1000000]
+ *   npx node --expose-gc bench/lib/state-breakdown.ts [viewers=1000000] [uuid|plain]
  */
+import { randomUUID } from 'node:crypto'
 import { createPartitionEngine } from '../../src/engine/index.ts'
 import type { DecodedRecord } from '../../src/engine/types.ts'
 import { decodeEvent, encodeEvent } from '../../src/events/decode.ts'
 
 const viewers = Number(process.argv[2] ?? 1_000_000)
+const plain = process.argv[3] === 'plain'
 const gc = (globalThis as { gc?: () => void }).gc
 if (gc === undefined) throw new Error('run with --expose-gc')
 const T0 = Date.UTC(2025, 11, 20, 18, 0, 0)
@@ -27,6 +31,7 @@ const engine = createPartitionEngine(
   0,
   {
     decode: decodeEvent,
+    retainLog: false,
   },
 )
 let batch: DecodedRecord[] = []
@@ -41,7 +46,7 @@ for (const phase of ['viewer_join', 'heartbeat'] as const) {
   const base = phase === 'viewer_join' ? T0 : T0 + 60_000
   for (let i = 0; i < viewers; i++) {
     const value = encodeEvent({
-      event_id: `v-${phase === 'viewer_join' ? 'j' : 'h'}-${i}`,
+      event_id: plain ? `v-${phase === 'viewer_join' ? 'j' : 'h'}-${i}` : randomUUID(),
       ts: iso(base + Math.floor((i / viewers) * 60_000)),
       event_type: phase,
       stream_id: `stream_${1001 + (i % 500)}`,

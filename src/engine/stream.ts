@@ -192,10 +192,11 @@ export class Stream {
       const oa = had ? iv[k]! : 0
       const ob = had ? iv[k + 1]! : 0
       appendUser(u, ev.ts, kind, this.ctx.timeoutMs)
-      if (had && iv.length === k + 2 && iv[k] === oa && iv[k + 1] === ob) return
-      const sameStart = had && iv.length > k && iv[k] === oa
+      const nv = u.iv
+      if (had && nv.length === k + 2 && nv[k] === oa && nv[k + 1] === ob) return
+      const sameStart = had && nv.length > k && nv[k] === oa
       if (had) this.interval(prevEnd, oa, ob, -1, sameStart)
-      this.intervals(prevEnd, iv, k, 1, sameStart)
+      this.intervals(prevEnd, nv, k, 1, sameStart)
     }
   }
 
