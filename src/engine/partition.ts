@@ -59,7 +59,7 @@ import type {
   WindowKey,
   WindowRow,
 } from './types.ts'
-import { Pending } from './viewers.ts'
+import { Pending, UserTimes } from './viewers.ts'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -127,6 +127,7 @@ class Partition implements PartitionEngine {
       timeoutMs: config.viewerTimeoutMs,
       foldIdx: Number.NEGATIVE_INFINITY,
       pool: new Pending(),
+      times: new UserTimes(),
     }
     this.dedup = new Dedup(config.windowMs)
   }

@@ -20,6 +20,7 @@ import { Reader, Writer } from './codec.ts'
 import { type EventKey, unpackId } from './ids.ts'
 import type { Stream } from './stream.ts'
 import type { EngineConfig, SnapshotPiece } from './types.ts'
+import { BASE_LAST } from './viewers.ts'
 
 export const SNAPSHOT_VERSION = 1
 export const HEADER = 1
@@ -137,9 +138,10 @@ export function encodeBase(s: Stream): Buffer {
   w.uint(s.baseCount)
   const present = [...s.users.values()].filter((u) => u.basePresent)
   present.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const times = s.ctx.times.v
   for (const u of present) {
     w.str(u.id)
-    w.f64(u.baseLast)
+    w.f64(times[u.at + BASE_LAST]!)
   }
   return w.done()
 }

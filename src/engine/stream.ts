@@ -21,6 +21,7 @@ import type { EventKey } from './ids.ts'
 import type { StreamStateRow, WindowKey, WindowRow } from './types.ts'
 import {
   appendUser,
+  BASE_LAST,
   baseAt,
   before,
   dropBefore,
@@ -32,8 +33,10 @@ import {
   REFRESH,
   replayUser,
   type Stops,
+  T_LAST,
   trimBefore,
   type User,
+  type UserTimes,
 } from './viewers.ts'
 import { addPoint, countAt, newWindowAcc, nextEntering, type WindowAcc, windowRow } from './window.ts'
 
@@ -45,6 +48,8 @@ export interface Ctx {
   foldIdx: number
   /** The pending records of the partition's users. */
   readonly pool: Pending
+  /** The timestamps of the partition's users. */
+  readonly times: UserTimes
 }
 
 export class Stream {
@@ -156,7 +161,7 @@ export class Stream {
   private applyUser(ev: StreamEvent, key: EventKey, kind: number): void {
     let u = this.users.get(ev.userId)
     if (u === undefined) {
-      u = newUser(ev.userId)
+      u = newUser(ev.userId, this.ctx.times)
       this.users.set(ev.userId, u)
     }
     const atEnd = insertPending(u, this.ctx.pool, ev.ts, key, kind)
@@ -165,21 +170,25 @@ export class Stream {
     const iv = u.iv
     if (!atEnd || (n > 0 && ev.ts <= s.ts[n - 1]! && before(ev.ts, ev.eventId, s.ts[n - 1]!, s.id[n - 1]!))) {
       // Out of order for this user: replay it.
-      replayUser(u, this.ctx.pool, s, this.ctx.timeoutMs)
+      replayUser(u, this.ctx.pool, this.ctx.times, s, this.ctx.timeoutMs)
       this.diff(iv, u.iv)
     } else if (!u.tPresent && kind === JOIN && iv.length > 0 && iv[iv.length - 1] === ev.ts) {
       // A join where the last interval ended continues that interval: its start is not in the tail.
       const old = iv.slice()
-      appendUser(u, ev.ts, kind, this.ctx.timeoutMs)
+      appendUser(u, this.ctx.times, ev.ts, kind, this.ctx.timeoutMs)
       this.diff(old, u.iv)
-    } else if (u.tPresent && kind !== LEAVE && u.tLast + this.ctx.timeoutMs > ev.ts) {
+    } else if (
+      u.tPresent &&
+      kind !== LEAVE &&
+      this.ctx.times.v[u.at + T_LAST]! + this.ctx.timeoutMs > ev.ts
+    ) {
       // The most common record of all: a heartbeat (or chat, donation, join) of a present user
       // before their timeout. The open interval keeps its start; only its provisional end moves.
       const t = this.ctx.timeoutMs
       const last = iv.length - 1
       const oldEnd = iv[last]!
       const newEnd = ev.ts + t
-      u.tLast = ev.ts
+      this.ctx.times.v[u.at + T_LAST] = ev.ts
       if (newEnd === oldEnd) return
       iv[last] = newEnd
       this.end(oldEnd, -1)
@@ -191,7 +200,7 @@ export class Stream {
       const prevEnd = k > 0 ? iv[k - 1]! : Number.NaN
       const oa = had ? iv[k]! : 0
       const ob = had ? iv[k + 1]! : 0
-      appendUser(u, ev.ts, kind, this.ctx.timeoutMs)
+      appendUser(u, this.ctx.times, ev.ts, kind, this.ctx.timeoutMs)
       const nv = u.iv
       if (had && nv.length === k + 2 && nv[k] === oa && nv[k + 1] === ob) return
       const sameStart = had && nv.length > k && nv[k] === oa
@@ -210,7 +219,7 @@ export class Stream {
     for (const u of this.users.values()) {
       const iv = u.iv
       if (iv.length === 0 || iv[iv.length - 1]! <= ev.ts) continue
-      replayUser(u, this.ctx.pool, s, this.ctx.timeoutMs)
+      replayUser(u, this.ctx.pool, this.ctx.times, s, this.ctx.timeoutMs)
       this.diff(iv, u.iv)
     }
   }
@@ -280,11 +289,11 @@ export class Stream {
   /** Sets the users present just before the fold frontier (restore), with their carried intervals. */
   restoreBase(users: readonly [string, number][]): void {
     for (const [id, last] of users) {
-      const u = newUser(id)
+      const u = newUser(id, this.ctx.times)
       u.basePresent = true
-      u.baseLast = last
+      this.ctx.times.v[u.at + BASE_LAST] = last
       this.users.set(id, u)
-      replayUser(u, this.ctx.pool, this.stops, this.ctx.timeoutMs)
+      replayUser(u, this.ctx.pool, this.ctx.times, this.stops, this.ctx.timeoutMs)
       this.diff([], u.iv)
     }
     this.baseCount = users.length
@@ -352,19 +361,23 @@ export class Stream {
     const frontier = newFoldIdx * w
     const t = this.ctx.timeoutMs
     const pool = this.ctx.pool
+    const times = this.ctx.times
     let count = 0
     for (const u of this.users.values()) {
       if ((u.pHead !== -1 && pool.ts[u.pHead]! < frontier) || this.stopsBefore(frontier) || u.basePresent) {
-        const [p, l] = baseAt(u, pool, this.stops, t, frontier)
+        const [p, l] = baseAt(u, pool, times, this.stops, t, frontier)
         const last = p ? l : 0
-        if (p !== u.basePresent || last !== u.baseLast) this.baseDirty = true
+        if (p !== u.basePresent || last !== times.v[u.at + BASE_LAST]) this.baseDirty = true
         u.basePresent = p
-        u.baseLast = last
+        times.v[u.at + BASE_LAST] = last
         dropBefore(u, pool, frontier)
-        trimBefore(u, frontier)
+        trimBefore(u, times, frontier)
       }
       if (u.basePresent) count++
-      else if (u.pHead === -1) this.users.delete(u.id)
+      else if (u.pHead === -1) {
+        this.users.delete(u.id)
+        times.release(u.at)
+      }
     }
     let n = 0
     while (n < this.stops.ts.length && this.stops.ts[n]! < frontier) n++

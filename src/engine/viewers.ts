@@ -27,9 +27,14 @@ export const REFRESH = 2
 
 export interface User {
   readonly id: string
-  /** Present just before the fold frontier F, and the last activity then. */
+  /**
+   * Where the user's three timestamps are in the partition's {@link UserTimes}: the last
+   * activity before the fold frontier F (`at`), and the tail state's interval start
+   * (`at + 1`) and last activity (`at + 2`).
+   */
+  readonly at: number
+  /** Present just before the fold frontier F (its last activity then: {@link UserTimes}). */
   basePresent: boolean
-  baseLast: number
   /** Pending own records, sorted by (ts, event id): a list in the partition's {@link Pending} pool (-1: none). */
   pHead: number
   pTail: number
@@ -38,22 +43,56 @@ export interface User {
   iv: number[]
   /** State after all pending records and stops (the last interval of `iv` is its provisional timeout). */
   tPresent: boolean
-  tFrom: number
-  tLast: number
 }
 
-export function newUser(id: string): User {
+/**
+ * The users' timestamps, three float64 per user in one array. V8 keeps each float field
+ * of an object as a separate 16-byte heap number, so on the user object they cost 72
+ * bytes per user, here 24.
+ */
+export class UserTimes {
+  v = new Float64Array(3 * 1024)
+  private readonly free: number[] = []
+  private used = 0
+
+  /** A zeroed slot; returns its first index. */
+  alloc(): number {
+    let at = this.free.pop()
+    if (at === undefined) {
+      at = this.used
+      this.used += 3
+      if (this.used > this.v.length) {
+        const v = new Float64Array(this.v.length * 2)
+        v.set(this.v)
+        this.v = v
+      }
+    }
+    this.v[at] = 0
+    this.v[at + 1] = 0
+    this.v[at + 2] = 0
+    return at
+  }
+
+  release(at: number): void {
+    this.free.push(at)
+  }
+}
+
+/** Base last activity, tail interval start, tail last activity: offsets from `User.at`. */
+export const BASE_LAST = 0
+export const T_FROM = 1
+export const T_LAST = 2
+
+export function newUser(id: string, times: UserTimes): User {
   return {
     id,
+    at: times.alloc(),
     basePresent: false,
-    baseLast: 0,
     pHead: -1,
     pTail: -1,
     pCount: 0,
     iv: [],
     tPresent: false,
-    tFrom: 0,
-    tLast: 0,
   }
 }
 
@@ -233,17 +272,17 @@ function step(t: number, kind: number, timeoutMs: number): void {
 }
 
 /** Sets the replay state to the user's base, collecting intervals in the shared scratch array. */
-function startFromBase(u: User): void {
+function startFromBase(u: User, times: UserTimes): void {
   present = u.basePresent
   from = Number.NEGATIVE_INFINITY
-  last = u.baseLast
+  last = times.v[u.at + BASE_LAST]!
   scratch.length = 0
   out = scratch
 }
 
 /** Replays the user from its base over all pending records and stops; sets `iv` and the tail state. */
-export function replayUser(u: User, pool: Pending, stops: Stops, timeoutMs: number): void {
-  startFromBase(u)
+export function replayUser(u: User, pool: Pending, times: UserTimes, stops: Stops, timeoutMs: number): void {
+  startFromBase(u, times)
   const pTs = pool.ts
   const pNext = pool.next
   const sTs = stops.ts
@@ -258,7 +297,7 @@ export function replayUser(u: User, pool: Pending, stops: Stops, timeoutMs: numb
       j++
     }
   }
-  finish(u, timeoutMs)
+  finish(u, times, timeoutMs)
   // A copy of exactly the intervals: a pushed-to array keeps 16 or more spare slots per user.
   u.iv = out.slice()
 }
@@ -268,21 +307,21 @@ export function replayUser(u: User, pool: Pending, stops: Stops, timeoutMs: numb
  * continuing from the tail state (O(1) instead of a replay). Sets `u.iv`: the same array
  * changed in place, or a new one (read `u.iv` again afterwards).
  */
-export function appendUser(u: User, t: number, kind: number, timeoutMs: number): void {
+export function appendUser(u: User, times: UserTimes, t: number, kind: number, timeoutMs: number): void {
   present = u.tPresent
-  from = u.tFrom
-  last = u.tLast
+  from = times.v[u.at + T_FROM]!
+  last = times.v[u.at + T_LAST]!
   // In place: the caller saved the provisional interval it needs for the diff.
   out = u.iv
   if (present) out.length -= 2
   step(t, kind, timeoutMs)
-  finish(u, timeoutMs)
+  finish(u, times, timeoutMs)
 }
 
-function finish(u: User, timeoutMs: number): void {
+function finish(u: User, times: UserTimes, timeoutMs: number): void {
   u.tPresent = present
-  u.tFrom = from
-  u.tLast = last
+  times.v[u.at + T_FROM] = from
+  times.v[u.at + T_LAST] = last
   // The provisional end: the timeout, unless a later record refreshes or ends it. A user
   // keeps its array for long, so it gets one of exactly its size: a push would leave
   // 17 spare slots (136 bytes) in the array of each present user.
@@ -298,13 +337,14 @@ function finish(u: User, timeoutMs: number): void {
  * state machine is the same from the frontier on, only the starts before it are lost.
  * An interval ending exactly at the frontier stays (the user is present just before it).
  */
-export function trimBefore(u: User, frontier: number): void {
+export function trimBefore(u: User, times: UserTimes, frontier: number): void {
   const iv = u.iv
   let k = 0
   while (k < iv.length && iv[k + 1]! < frontier) k += 2
   if (k > 0) u.iv = iv.slice(k)
   if (u.iv.length > 0 && u.iv[0]! < frontier) u.iv[0] = Number.NEGATIVE_INFINITY
-  if (u.tPresent && u.tFrom < frontier) u.tFrom = Number.NEGATIVE_INFINITY
+  const tFrom = u.at + T_FROM
+  if (u.tPresent && times.v[tFrom]! < frontier) times.v[tFrom] = Number.NEGATIVE_INFINITY
 }
 
 /**
@@ -314,11 +354,12 @@ export function trimBefore(u: User, frontier: number): void {
 export function baseAt(
   u: User,
   pool: Pending,
+  times: UserTimes,
   stops: Stops,
   timeoutMs: number,
   frontier: number,
 ): [boolean, number] {
-  startFromBase(u)
+  startFromBase(u, times)
   const pTs = pool.ts
   const sTs = stops.ts
   let i = u.pHead
