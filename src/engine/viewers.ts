@@ -62,7 +62,7 @@ export class UserTimes {
       at = this.used
       this.used += 3
       if (this.used > this.v.length) {
-        const v = new Float64Array(this.v.length * 2)
+        const v = new Float64Array(grown(this.v.length / 3) * 3)
         v.set(this.v)
         this.v = v
       }
@@ -76,6 +76,14 @@ export class UserTimes {
   release(at: number): void {
     this.free.push(at)
   }
+}
+
+/**
+ * The next capacity of a growing table: 1.5 times, not 2, so that a table is on average
+ * 83% used instead of 75% (it holds the state of a million viewers for long).
+ */
+function grown(n: number): number {
+  return Math.ceil(n * 1.5)
 }
 
 /** Base last activity, tail interval start, tail last activity: offsets from `User.at`. */
@@ -148,12 +156,10 @@ export class Pending {
 
   /** Makes room for `n` more records at once (a restore knows how many it will add). */
   reserve(n: number): void {
-    let size = this.ts.length
-    while (size < this.used + n) size *= 2
-    if (size > this.ts.length) this.grow(size)
+    if (this.used + n > this.ts.length) this.grow(this.used + n)
   }
 
-  private grow(n = this.ts.length * 2): void {
+  private grow(n = grown(this.ts.length)): void {
     const ts = new Float64Array(n)
     ts.set(this.ts)
     this.ts = ts
