@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import { KafkaAdmin } from '../../src/kafka/client.ts'
+import { PROCESSOR_NODE_FLAGS } from '../../src/processor/config.ts'
 import { processorEnv, spawnProcessor, stopChild } from '../../test/processor/fixtures.ts'
 
 export { stopChild }
@@ -33,11 +34,13 @@ export function benchProcessorEnv(o: {
 }
 
 /**
- * A processor under test. `BENCH_NODE_ARGS` (space-separated) adds Node flags to every one,
+ * A processor under test, with the Node flags the product runs it with
+ * (PROCESSOR_NODE_FLAGS). `BENCH_NODE_ARGS` (space-separated, may be empty) replaces them,
  * for experiments such as `--heap-growing-percent=20` that NODE_OPTIONS does not take.
  */
 export function startProcessor(env: Record<string, string>, name: string, nodeArgs: string[] = []): Child {
-  const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const set = process.env.BENCH_NODE_ARGS
+  const extra = set === undefined ? [...PROCESSOR_NODE_FLAGS] : set.split(' ').filter(Boolean)
   return spawnProcessor(env, name, [...extra, ...nodeArgs])
 }
 

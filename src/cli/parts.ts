@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { isAlive } from '../infra/exec.ts'
+import { PROCESSOR_NODE_FLAGS } from '../processor/config.ts'
 
 export const PARTS = ['processor', 'api', 'generator'] as const
 export type PartName = (typeof PARTS)[number]
@@ -57,7 +58,8 @@ export function spawnPart(
   const file = logFile(home, part)
   mkdirSync(join(resolve(home), 'logs'), { recursive: true })
   const out = openSync(file, 'a')
-  const child = spawn(process.execPath, [MAIN, COMMAND[part], ...args], {
+  const flags = part === 'processor' ? PROCESSOR_NODE_FLAGS : []
+  const child = spawn(process.execPath, [...flags, MAIN, COMMAND[part], ...args], {
     env,
     stdio: ['ignore', out, out],
     detached: true,

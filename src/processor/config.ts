@@ -47,6 +47,14 @@ export const processorSettings = {
   ),
 }
 
+/**
+ * Node flags the processor runs with (`rtsa up`, compose's NODE_OPTIONS). V8 lets the young
+ * generation of a large heap grow to 128 MB; at 16 MB per semi-space the processor of a
+ * million viewers needs about 130 MB less (1,132 -> 997 MiB in the memory benchmark) at no
+ * measurable cost in catch-up speed. Elsewhere: `NODE_OPTIONS=--max-semi-space-size=16`.
+ */
+export const PROCESSOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16']
+
 export type ProcessorConfig = ReturnType<typeof loadProcessorConfig>
 
 export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env) {

@@ -14,7 +14,7 @@ import { apiSettings, loadApiConfig } from '../../src/api/config.ts'
 import { upSettings } from '../../src/cli/up.ts'
 import { envNamesOf, loadConfig } from '../../src/config/define.ts'
 import { generatorSettings, loadGeneratorConfig } from '../../src/generator/config.ts'
-import { loadProcessorConfig, processorSettings } from '../../src/processor/config.ts'
+import { loadProcessorConfig, PROCESSOR_NODE_FLAGS, processorSettings } from '../../src/processor/config.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
@@ -23,6 +23,8 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
 const NON_RTSA_ENV: Record<string, string> = {
   // Read by scripts/healthcheck.mjs (the image's HEALTHCHECK) to pick the check, not by rtsa itself.
   RTSA_SERVICE: 'healthcheck',
+  // Read by Node itself: the processor's PROCESSOR_NODE_FLAGS.
+  NODE_OPTIONS: 'node',
 }
 
 /** Metric names that no rtsa code defines because Prometheus makes them. */
@@ -203,6 +205,10 @@ test('ports match the settings: the API on PORT, the processor on METRICS_PORT, 
   assert.equal(procConfig.metricsPort, processorSettings.metricsPort.default)
   assert.equal(procConfig.metricsHost, '0.0.0.0', 'METRICS_HOST 0.0.0.0: Prometheus scrapes it')
   assert.ok((proc.expose ?? []).map(String).includes(String(procConfig.metricsPort)), 'expose METRICS_PORT')
+  // It runs with the product's Node flags, and under a static member name of its own host.
+  const nodeOptions = String(envOf(proc).NODE_OPTIONS ?? '').split(/\s+/)
+  for (const flag of PROCESSOR_NODE_FLAGS) assert.ok(nodeOptions.includes(flag), `NODE_OPTIONS has ${flag}`)
+  assert.match(procConfig.groupInstanceId ?? '', /^rtsa-/)
   // The processor is scalable: no host port, no fixed container name.
   assert.equal(proc.ports, undefined)
   for (const [name, s] of Object.entries(services)) {
