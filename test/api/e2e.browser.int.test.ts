@@ -12,7 +12,7 @@ import { test } from 'node:test'
 import { chromium } from 'playwright-core'
 import { buildApp } from '../../src/api/app.ts'
 import { defer, freshTopic, kafkaBootstrap } from '../helpers/services.ts'
-import { freshStore, processorEnv, startInProcess, waitFor } from '../processor/fixtures.ts'
+import { freshStore, processorEnv, startInProcess, waitCaughtUp, waitFor } from '../processor/fixtures.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run']
@@ -62,6 +62,8 @@ test('the dashboard follows a running pipeline', { timeout: 240_000 }, async (t)
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  // All of the history, so that the counts below move only with the live traffic.
+  await waitCaughtUp(pool, bootstrap, topic)
   await waitFor('the history is processed', async () => {
     const r = await app.inject('/state')
     return r.statusCode === 200 && r.json().rows.length === 8
