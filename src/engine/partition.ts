@@ -457,10 +457,18 @@ class Partition implements PartitionEngine {
     logs.sort((a, b) => a.chunk.seq - b.chunk.seq)
     // Room for every record at once: growing the tables record by record would copy them
     // about twenty times over.
-    let records = 0
-    for (const log of logs) records += log.chunk.count
-    this.dedup.reserve(records)
-    this.ctx.pool.reserve(records)
+    // An id whose ts is below the watermark can never make a record a duplicate again (the
+    // watermark never goes back): only the others are remembered.
+    const live = this.watermark() ?? Number.NEGATIVE_INFINITY
+    let ids = 0
+    let pending = 0
+    for (const { chunk } of logs) {
+      // A chunk wholly below the watermark (or the frontier) has no such id (pending record).
+      if (chunk.maxTs >= live) ids += chunk.count
+      if (chunk.maxTs >= frontier) pending += chunk.count
+    }
+    this.dedup.reserve(ids)
+    this.ctx.pool.reserve(pending)
     const key = this.key
     const dedup = this.dedup
     for (const { chunk, data } of logs) {
@@ -469,7 +477,7 @@ class Partition implements PartitionEngine {
       chunk.forEach((ev, words) => {
         if (words === null) key.set(ev.eventId)
         else key.setPacked(ev.eventId, words)
-        dedup.add(key, ev.ts)
+        if (ev.ts >= live) dedup.add(key, ev.ts)
         if (ev.ts >= frontier) this.stream(ev.streamId).apply(ev, key)
       })
     }

@@ -328,12 +328,15 @@ function finish(u: User, times: UserTimes, timeoutMs: number): void {
   u.tPresent = present
   times.v[u.at + T_FROM] = from
   times.v[u.at + T_LAST] = last
-  // The provisional end: the timeout, unless a later record refreshes or ends it. A user
-  // keeps its array for long, so it gets one of exactly its size: a push would leave
-  // 17 spare slots (136 bytes) in the array of each present user.
-  if (present)
-    u.iv = out === scratch ? (out.push(from, last + timeoutMs), out) : out.concat(from, last + timeoutMs)
-  else u.iv = out
+  // The provisional end: the timeout, unless a later record refreshes or ends it.
+  if (out === scratch) {
+    // A replay: replayUser copies the scratch intervals out at their size.
+    if (present) out.push(from, last + timeoutMs)
+    return
+  }
+  // In place (appendUser). A user keeps its array for long, so it gets one of exactly its
+  // size: a push would leave 17 spare slots (136 bytes) in the array of each present user.
+  u.iv = present ? out.concat(from, last + timeoutMs) : out
 }
 
 /**

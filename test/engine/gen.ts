@@ -47,7 +47,7 @@ const op = fc.oneof(
   },
 )
 
-type Op = typeof op extends fc.Arbitrary<infer T> ? T : never
+export type Op = typeof op extends fc.Arbitrary<infer T> ? T : never
 
 /**
  * About half the ids become canonical UUIDs (the engine packs those into words) and
