@@ -58,7 +58,10 @@ export function spawnPart(
   const file = logFile(home, part)
   mkdirSync(join(resolve(home), 'logs'), { recursive: true })
   const out = openSync(file, 'a')
-  const flags = part === 'processor' ? PROCESSOR_NODE_FLAGS : []
+  // A flag the user set in NODE_OPTIONS wins (a command-line flag would override it).
+  const own = env.NODE_OPTIONS ?? ''
+  const flags =
+    part === 'processor' ? PROCESSOR_NODE_FLAGS.filter((f) => !own.includes(f.split('=')[0]!)) : []
   const child = spawn(process.execPath, [...flags, MAIN, COMMAND[part], ...args], {
     env,
     stdio: ['ignore', out, out],

@@ -44,6 +44,9 @@ export async function upCommand(args: string[], log: (line: string) => void): Pr
     throw new RtsaError('INPUT_INVALID', `rtsa is already running (pid ${already}); stop it with: rtsa down`)
   }
   writePid(home, 'up', process.pid)
+  // Parts of an earlier `rtsa up` that was killed outlive it (they run detached): two
+  // processors under one static member name would fence each other, so stop them first.
+  await stopParts(home, (line) => log(`${line}, left from an earlier run`))
   let stopping = false
   const children = new Map<PartName, ChildProcess>()
   try {
