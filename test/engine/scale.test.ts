@@ -8,20 +8,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { EngineConfig } from '../../src/engine/types.ts'
+import { prng } from '../helpers/prng.ts'
 import { Run } from './driver.ts'
 import { buildRecords, type Op } from './gen.ts'
-
-/** mulberry32: a seeded, deterministic random source. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const TYPES = [
   'viewer_join',

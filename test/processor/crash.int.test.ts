@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { prng } from '../helpers/prng.ts'
 import { defer, freshTopic, kafkaBootstrap, uniqueName } from '../helpers/services.ts'
 import {
   committedTotal,
   freshStore,
   makeInput,
-  prng,
   processorEnv,
   produceAll,
   readTables,
