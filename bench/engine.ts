@@ -131,7 +131,7 @@ function run(input: Input, withDecode: boolean, retainLog = true) {
   let cpuMs = 0
   for (let i = 0; i < input.length; i += BATCH) {
     const raw = input.slice(i, i + BATCH)
-    const records = withDecode ? raw.map((r) => ({ partition: 0, ...r })) : []
+    const records = withDecode ? raw.map((r) => ({ partition: 0, timestamp: -1, ...r })) : []
     const batch = withDecode ? [] : decodeBatch(raw)
     const t0 = performance.now()
     const c0 = process.cpuUsage()

@@ -3,6 +3,8 @@ import { loadConfig } from '../config/define.ts'
 import {
   commonSettings,
   engineSettings,
+  engineSettingsProblems,
+  failOnProblems,
   hasExternalPostgres,
   kafkaSettings,
   localKafkaSettings,
@@ -57,7 +59,7 @@ export async function startInfra(
   log: (line: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Infra> {
-  loadConfig(pipelineSettings, env)
+  failOnProblems(engineSettingsProblems(loadConfig(pipelineSettings, env)))
   const c = loadInfraConfig(env)
   const kafka = (async () => {
     if (c.kafkaBootstrap !== undefined) {

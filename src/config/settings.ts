@@ -1,3 +1,4 @@
+import { RtsaError } from '../errors/catalogue.ts'
 import { duration, hostPorts, integer, oneOf, port, text } from './define.ts'
 
 /**
@@ -38,6 +39,32 @@ export const engineSettings = {
     300_000,
     'A viewer with no record for this long is no longer present.',
   ),
+  maxClockSkew: duration(
+    'MAX_CLOCK_SKEW',
+    300_000,
+    'A record dated more than this ahead of its Kafka timestamp is rejected (future_ts). Shorter than WATERMARK.',
+  ),
+}
+
+/**
+ * The checks between engine settings that one value alone cannot make: a record at the
+ * largest allowed skew moves the watermark to `kafka time + MAX_CLOCK_SKEW - WATERMARK`,
+ * which must stay behind the present or on-time records would be late.
+ */
+export function engineSettingsProblems(c: { watermark: number; maxClockSkew: number }): string[] {
+  if (c.maxClockSkew < c.watermark) return []
+  return [
+    `MAX_CLOCK_SKEW (${c.maxClockSkew} ms) must be shorter than WATERMARK (${c.watermark} ms): ` +
+      'a record dated that far ahead would make on-time records late',
+  ]
+}
+
+/** Throws one CONFIG_INVALID naming every problem (as `loadConfig` does for single values). */
+export function failOnProblems(problems: readonly string[]): void {
+  if (problems.length === 0) return
+  throw new RtsaError('CONFIG_INVALID', `Bad configuration: ${problems.join('; ')}`, {
+    details: { problems },
+  })
 }
 
 export const postgresSettings = {

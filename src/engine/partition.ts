@@ -4,17 +4,31 @@
  * stream, and at the end of each batch folds the windows the watermark passed (final
  * rows), emits provisional rows of the changed windows, and the state rows.
  *
- *   record ─▶ decode ─▶ ts < watermark? ── yes ─▶ late (dead letter)
+ *   record ─▶ decode ── invalid ─▶ rejected (dead letter, the decoder's reason)
+ *                │ valid
+ *                ▼
+ *   key is not stream_id? ── yes ─▶ key_mismatch (dead letter, counted per partition only)
+ *                │ no
+ *                ▼
+ *   ts > Kafka timestamp + MAX_CLOCK_SKEW? ── yes ─▶ future_ts (dead letter)
+ *                │ no
+ *                ▼
+ *          ts < watermark? ── yes ─▶ late (dead letter)
  *                          │ no
  *                          ▼
  *                 id seen with ts >= watermark? ── yes ─▶ duplicate (dead letter)
  *                          │ no
  *                          ▼
  *                 accepted: newest ts, dedup, stream.apply, log chunk
+ *
+ * Only an accepted record makes the engine hold a stream; a record that is not applied
+ * counts on a stream the engine holds, or else goes to `counts` (applied only to an
+ * existing table row). At the end of a batch, a stream with nothing left above the fold
+ * frontier is forgotten, with its stored pieces (section 9 of the spec).
  */
 
 import { RtsaError } from '../errors/catalogue.ts'
-import type { StreamEvent } from '../events/types.ts'
+import type { RejectReason, StreamEvent } from '../events/types.ts'
 import { Dedup } from './dedup.ts'
 import { EventKey } from './ids.ts'
 import {
@@ -27,6 +41,7 @@ import {
   encodeHead,
   encodeHeader,
   HEAD,
+  HEAD_V2,
   HEADER,
   HEADER_KEY,
   headKey,
@@ -42,22 +57,24 @@ import {
   unpackPieces,
 } from './snapshot.ts'
 import { type Ctx, Stream } from './stream.ts'
-import type {
-  BatchCounters,
-  BatchResult,
-  DeadLetter,
-  DecodedRecord,
-  Decoder,
-  EngineConfig,
-  EngineStats,
-  InputRecord,
-  PartitionEngine,
-  PartitionEngineOptions,
-  SnapshotChanges,
-  SnapshotPiece,
-  StreamStateRow,
-  WindowKey,
-  WindowRow,
+import {
+  type BatchCounters,
+  type BatchResult,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  type DeadLetter,
+  type DecodedRecord,
+  type Decoder,
+  type EngineConfig,
+  type EngineStats,
+  type InputRecord,
+  type PartitionEngine,
+  type PartitionEngineOptions,
+  type SnapshotChanges,
+  type SnapshotPiece,
+  type StreamCounts,
+  type StreamStateRow,
+  type WindowKey,
+  type WindowRow,
 } from './types.ts'
 import { Pending, UserTimes } from './viewers.ts'
 
@@ -105,6 +122,13 @@ class Partition implements PartitionEngine {
   private batchNo = 1
   private letters: DeadLetter[] = []
   private counters: BatchCounters = newCounters()
+  /** Counters of this batch for streams the engine does not hold (see StreamCounts). */
+  private loose = new Map<string, { late: number; duplicate: number; rejected: number; watermark: number | null }>()
+  /** Streams that may have gone idle in this batch (checked at its end). */
+  private maybeIdle: Stream[] = []
+  /** Ids of streams forgotten since the last snapshotChanges(): their pieces are deleted. */
+  private readonly forgotten = new Set<string>()
+  private readonly skewMs: number
 
   constructor(config: EngineConfig, partition: number, decode: Decoder | undefined, retainLog: boolean) {
     this.retainLog = retainLog
@@ -120,6 +144,11 @@ class Partition implements PartitionEngine {
       }
     }
     this.config = settings
+    const skew = config.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS
+    if (!Number.isSafeInteger(skew) || skew < 0) {
+      throw new RtsaError('CONFIG_INVALID', 'engine setting maxClockSkewMs must be a whole number of ms >= 0')
+    }
+    this.skewMs = skew
     this.partition = partition
     this.decode = decode
     this.ctx = {
@@ -147,28 +176,35 @@ class Partition implements PartitionEngine {
     for (let i = this.skipApplied(records); i < records.length; i++) {
       const r = records[i]!
       const d = decode(r.value, r.key)
-      if (d.ok) this.step(r.offset, d.event, r.key, r.value)
-      else {
-        const c = this.counters
-        c.rejected++
-        c.rejectedByReason[d.reason] = (c.rejectedByReason[d.reason] ?? 0) + 1
-        const streamId = d.streamId ?? null
-        if (streamId !== null) {
-          const s = this.stream(streamId)
-          s.rejected++
-          this.noteRecord(s)
-        }
-        this.letters.push({
-          partition: this.partition,
-          offset: r.offset,
-          key: r.key,
-          value: r.value,
-          reason: d.reason,
-          detail: d.detail,
-          streamId,
-          ts: null,
-        })
+      if (!d.ok) {
+        // The value's stream (or the key's): counted there only when the key names it,
+        // so that the count is made in the partition that owns the stream's row.
+        const sid = d.streamId !== undefined && keyIs(r.key, d.streamId) ? d.streamId : null
+        this.reject(r, d.reason, d.detail, d.streamId ?? null, null, sid)
+        continue
       }
+      const ev = d.event
+      if (!keyIs(r.key, ev.streamId)) {
+        this.reject(
+          r,
+          'key_mismatch',
+          r.key === null
+            ? `record has no key; it must be the stream_id ${show(ev.streamId)}`
+            : `record key ${show(r.key.toString('utf8'))} is not the stream_id ${show(ev.streamId)}`,
+          ev.streamId,
+          ev.ts,
+          null,
+        )
+      } else if (r.timestamp >= 0 && ev.ts - r.timestamp > this.skewMs) {
+        this.reject(
+          r,
+          'future_ts',
+          `ts ${ev.ts} is ${ev.ts - r.timestamp} ms ahead of the record's Kafka timestamp ${r.timestamp} (MAX_CLOCK_SKEW ${this.skewMs} ms)`,
+          ev.streamId,
+          ev.ts,
+          ev.streamId,
+        )
+      } else this.step(r.offset, ev, r.key, r.value)
     }
     return this.endBatch()
   }
@@ -179,6 +215,55 @@ class Partition implements PartitionEngine {
       this.step(r.offset, r.event, r.key ?? null, r.value ?? EMPTY)
     }
     return this.endBatch()
+  }
+
+  fail(record: InputRecord, detail: string): BatchResult {
+    if (this.skipApplied([record]) === 0) {
+      this.reject(record, 'processing_error', detail.slice(0, 1000), null, null, null)
+    }
+    return this.endBatch()
+  }
+
+  /** A record not applied, for a reason decided before the watermark (counted on `countOn` when given). */
+  private reject(
+    r: InputRecord,
+    reason: RejectReason,
+    detail: string,
+    streamId: string | null,
+    ts: number | null,
+    countOn: string | null,
+  ): void {
+    const c = this.counters
+    c.rejected++
+    c.rejectedByReason[reason] = (c.rejectedByReason[reason] ?? 0) + 1
+    if (countOn !== null) this.count(countOn, 'rejected')
+    this.letters.push({
+      partition: this.partition,
+      offset: r.offset,
+      key: r.key,
+      value: r.value,
+      reason,
+      detail,
+      streamId,
+      ts,
+    })
+  }
+
+  /** Counts a record that was not applied on its stream: the held one, or its loose counters. */
+  private count(streamId: string, what: 'late' | 'duplicate' | 'rejected'): void {
+    const s = this.streams.get(streamId)
+    if (s !== undefined) {
+      s[what]++
+      this.noteRecord(s)
+      return
+    }
+    let l = this.loose.get(streamId)
+    if (l === undefined) {
+      l = { late: 0, duplicate: 0, rejected: 0, watermark: null }
+      this.loose.set(streamId, l)
+    }
+    l[what]++
+    l.watermark = this.watermark()
   }
 
   /**
@@ -207,6 +292,7 @@ class Partition implements PartitionEngine {
     if (s === undefined) {
       s = new Stream(id, this.ctx)
       this.streams.set(id, s)
+      this.forgotten.delete(id)
     }
     return s
   }
@@ -222,17 +308,17 @@ class Partition implements PartitionEngine {
 
   private step(offset: bigint, ev: StreamEvent, key: Buffer | null, value: Buffer): void {
     const wm = this.maxTs - this.config.watermarkMs
-    const s = this.stream(ev.streamId)
     let reason: 'late' | 'duplicate' | null = null
     if (ev.ts < wm) {
       reason = 'late'
-      s.late++
       this.counters.late++
+      this.count(ev.streamId, 'late')
     } else if (this.dedup.seen(this.key.set(ev.eventId), wm)) {
       reason = 'duplicate'
-      s.duplicate++
       this.counters.duplicate++
+      this.count(ev.streamId, 'duplicate')
     } else {
+      const s = this.stream(ev.streamId)
       this.counters.accepted++
       s.accepted++
       if (ev.ts > this.maxTs) this.maxTs = ev.ts
@@ -249,8 +335,8 @@ class Partition implements PartitionEngine {
         s.inDirty = true
         this.dirty.add(s)
       }
+      this.noteRecord(s)
     }
-    this.noteRecord(s)
     if (reason !== null) {
       this.letters.push({
         partition: this.partition,
@@ -287,6 +373,7 @@ class Partition implements PartitionEngine {
           if (!s.hasLiveState()) {
             this.active.delete(s)
             s.inActive = false
+            this.maybeIdle.push(s)
           }
         }
         const frontier = foldIdx * w
@@ -305,6 +392,7 @@ class Partition implements PartitionEngine {
         if (s.dirtyFrom === Number.POSITIVE_INFINITY) {
           this.dirty.delete(s)
           s.inDirty = false
+          this.maybeIdle.push(s)
         }
       }
     }
@@ -316,14 +404,18 @@ class Partition implements PartitionEngine {
     const states: StreamStateRow[] = []
     for (const s of this.touched) {
       this.changed.add(s)
-      const row = s.stateRow(this.partition)
-      if (row !== null) states.push(row)
+      states.push(s.stateRow(this.partition))
+      this.maybeIdle.push(s)
     }
+    const counts: StreamCounts[] = []
+    for (const [streamId, l] of this.loose) counts.push({ streamId, ...l })
+    this.forgetIdle()
     const result: BatchResult = {
       partition: this.partition,
       windows,
       removedWindows: removed,
       states,
+      counts,
       deadLetters: this.letters,
       watermark: wm,
       nextOffset: this.next,
@@ -333,7 +425,23 @@ class Partition implements PartitionEngine {
     this.batchNo++
     this.letters = []
     this.counters = newCounters()
+    this.loose = new Map()
     return result
+  }
+
+  /** Forgets the streams that went idle (their rows are written; their pieces go at the next snapshotChanges()). */
+  private forgetIdle(): void {
+    for (const s of this.maybeIdle) {
+      if (this.streams.get(s.id) !== s || !s.idle()) continue
+      this.streams.delete(s.id)
+      if (s.inActive) {
+        this.active.delete(s)
+        s.inActive = false
+      }
+      this.changed.delete(s)
+      this.forgotten.add(s.id)
+    }
+    this.maybeIdle = []
   }
 
   // ---- snapshots -----------------------------------------------------------
@@ -402,7 +510,9 @@ class Partition implements PartitionEngine {
         }
       }
       for (const seq of this.droppedChunks) del.push(logKey(seq))
+      for (const id of this.forgotten) del.push(headKey(id), baseKey(id))
     }
+    this.forgotten.clear()
     this.changed.clear()
     this.newChunks.length = 0
     this.droppedChunks.length = 0
@@ -442,8 +552,8 @@ class Partition implements PartitionEngine {
         this.lastOffset = h.next === null ? null : h.next - 1n
         this.seq = h.seq
         sawHeader = true
-      } else if (kind === HEAD) {
-        const s = decodeHead(r, (id) => new Stream(id, this.ctx))
+      } else if (kind === HEAD || kind === HEAD_V2) {
+        const s = decodeHead(r, kind, (id) => new Stream(id, this.ctx))
         this.streams.set(s.id, s)
       } else if (kind === BASE) bases.push(decodeBase(r))
       else if (kind === LOG_STREAMED) logs.push({ chunk: openStreamedLog(r), data: p.data })
@@ -493,6 +603,8 @@ class Partition implements PartitionEngine {
         s.inDirty = true
         this.dirty.add(s)
       }
+      // Stored by a build that kept idle streams: forgotten at the end of the next batch.
+      this.maybeIdle.push(s)
     }
     this.allDirty = fromBuffer
   }
@@ -519,6 +631,27 @@ class Partition implements PartitionEngine {
       dedupIds: this.dedup.size,
     }
   }
+}
+
+/**
+ * Whether the record key is the UTF-8 bytes of `streamId` (a missing key is not). Ids are
+ * nearly always ASCII: compared byte by byte without encoding the id.
+ */
+export function keyIs(key: Buffer | null, streamId: string): boolean {
+  if (key === null) return false
+  const n = streamId.length
+  if (key.length < n) return false
+  for (let i = 0; i < n; i++) {
+    const c = streamId.charCodeAt(i)
+    if (c >= 0x80) return key.equals(Buffer.from(streamId, 'utf8'))
+    if (key[i] !== c) return false
+  }
+  return key.length === n
+}
+
+/** A value for a `detail`: JSON-quoted, cut to 80 characters. */
+function show(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s)
 }
 
 function newCounters(): BatchCounters {

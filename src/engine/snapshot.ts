@@ -3,7 +3,8 @@
  *
  *   key            holds                                                changes
  *   'partition'    settings, newest ts, fold frontier, next offset      every batch (tiny)
- *   'h:<stream>'   counters, live, last record, emitted windows         batches naming the stream (tiny)
+ *   'h:<stream>'   live, last record, emitted windows                   batches naming the stream (tiny);
+ *                                                                       deleted when the stream goes idle
  *   'b:<stream>'   users present just before the fold frontier          when the frontier moves
  *   'l:<seq>'      the accepted records of one batch (a log chunk)      written once, deleted once
  *                                                                       all its records are folded
@@ -24,7 +25,10 @@ import { BASE_LAST } from './viewers.ts'
 
 export const SNAPSHOT_VERSION = 1
 export const HEADER = 1
+/** A stream head as written before the counters moved to the table (still read; its counters are skipped). */
 export const HEAD = 2
+/** A stream head without counters: the table holds them ({@link encodeHead}). */
+export const HEAD_V2 = 6
 export const BASE = 3
 /** A log chunk as written before the streaming format (still read). */
 export const LOG = 4
@@ -92,12 +96,8 @@ export function decodeHeader(r: Reader): Header {
 }
 
 export function encodeHead(s: Stream): Buffer {
-  const w = start(HEAD)
+  const w = start(HEAD_V2)
   w.str(s.id)
-  w.uint(s.accepted)
-  w.uint(s.late)
-  w.uint(s.duplicate)
-  w.uint(s.rejected)
   w.u8(s.live === null ? 2 : s.live ? 1 : 0)
   w.f64(s.liveTs)
   w.str(s.liveId)
@@ -112,13 +112,13 @@ export function encodeHead(s: Stream): Buffer {
   return w.done()
 }
 
-/** Reads a head piece into a fresh stream made by `make(id)`. */
-export function decodeHead(r: Reader, make: (id: string) => Stream): Stream {
+/**
+ * Reads a head piece (kind HEAD or HEAD_V2) into a fresh stream made by `make(id)`. The
+ * counters of a HEAD piece were totals that the table holds too: they are skipped.
+ */
+export function decodeHead(r: Reader, kind: number, make: (id: string) => Stream): Stream {
   const s = make(r.str())
-  s.accepted = r.uint()
-  s.late = r.uint()
-  s.duplicate = r.uint()
-  s.rejected = r.uint()
+  if (kind === HEAD) for (let i = 0; i < 4; i++) r.uint()
   const live = r.u8()
   s.live = live === 2 ? null : live === 1
   s.liveTs = r.f64()

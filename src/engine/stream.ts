@@ -38,7 +38,7 @@ import {
   type User,
   type UserTimes,
 } from './viewers.ts'
-import { addPoint, countAt, newWindowAcc, nextEntering, type WindowAcc, windowRow } from './window.ts'
+import { addPoint, countAt, isEmptyAcc, newWindowAcc, nextEntering, type WindowAcc, windowRow } from './window.ts'
 
 /** Settings and the partition's fold frontier, shared by the streams of a partition. */
 export interface Ctx {
@@ -60,7 +60,8 @@ export class Stream {
   readonly stops: Stops = { ts: [], id: [] }
   /** Users present just before F. */
   baseCount = 0
-  // Head: counters and what the state row shows.
+  // Head: what the state row shows, and the counters of the batch being processed
+  // (the row carries what they add; the stored totals are the table's).
   accepted = 0
   late = 0
   duplicate = 0
@@ -357,7 +358,9 @@ export class Stream {
         this.headDirty = true
       }
     }
-    for (const idx of this.windows.keys()) if (idx < newFoldIdx) this.windows.delete(idx)
+    // Husks (see isEmptyAcc) go too: whether one is left depends on the order records came
+    // in, and a stream must go idle at the same batch however it got there.
+    for (const [idx, acc] of this.windows) if (idx < newFoldIdx || isEmptyAcc(acc)) this.windows.delete(idx)
     const frontier = newFoldIdx * w
     const t = this.ctx.timeoutMs
     const pool = this.ctx.pool
@@ -462,19 +465,36 @@ export class Stream {
     }
   }
 
-  stateRow(partition: number): StreamStateRow | null {
-    if (this.accepted === 0) return null
-    return {
+  /** The state row of the batch that ends, with what it added to the counters (which start again at 0). */
+  stateRow(partition: number): StreamStateRow {
+    const row: StreamStateRow = {
       streamId: this.id,
       partition,
       activeViewers: this.activeAtLast,
       live: this.live,
       lastEventTs: this.lastEventTs,
-      acceptedCount: this.accepted,
-      lateCount: this.late,
-      duplicateCount: this.duplicate,
-      rejectedCount: this.rejected,
+      acceptedAdded: this.accepted,
+      lateAdded: this.late,
+      duplicateAdded: this.duplicate,
+      rejectedAdded: this.rejected,
       watermark: this.watermarkAtLast,
     }
+    this.accepted = 0
+    this.late = 0
+    this.duplicate = 0
+    this.rejected = 0
+    return row
+  }
+
+  /**
+   * True when the stream holds nothing that a later record could need (section 9 of the
+   * spec): no user, window, pending stop or provisional row above the fold frontier, and
+   * nothing waiting to be emitted. Forgetting it and building it again empty when it comes
+   * back gives the same rows (its stored row keeps `live` and the counters).
+   */
+  idle(): boolean {
+    if (this.inDirty || this.emitted.size > 0 || this.users.size > 0 || this.stops.ts.length > 0) return false
+    for (const acc of this.windows.values()) if (!isEmptyAcc(acc)) return false
+    return true
   }
 }

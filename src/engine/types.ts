@@ -24,21 +24,50 @@ export interface WindowRow {
   readonly isFinal: boolean
 }
 
-/** One row of `stream_state`, key `streamId`. Counters are totals since the first record. */
+/**
+ * One row of `stream_state`, key `streamId`, as a change to apply: the counters are
+ * what this batch ADDS (the engine forgets an idle stream, section 9 of the spec, so it
+ * cannot know the totals), `live` null keeps the stored value, `lastEventTs` never
+ * lowers it. The row exists from the stream's first accepted record on.
+ */
 export interface StreamStateRow {
   readonly streamId: string
   readonly partition: number
   /** Present users with all accepted records applied (provisional above the watermark). */
   readonly activeViewers: number
-  /** Whether the latest of stream_start / stream_stop was a start (null: neither seen yet). */
+  /**
+   * Whether the latest stream_start / stream_stop the engine holds was a start; null:
+   * neither since the engine (re)built the stream, keep the stored value. (A stream is
+   * forgotten only once its records are all below the watermark, so any start or stop it
+   * gets afterwards is later than the stored one.)
+   */
   readonly live: boolean | null
   /** Event time of the newest accepted record of the stream. */
   readonly lastEventTs: number
-  readonly acceptedCount: number
-  readonly lateCount: number
-  readonly duplicateCount: number
-  readonly rejectedCount: number
+  /** Accepted records of the stream in this batch. */
+  readonly acceptedAdded: number
+  /** Late records of the stream in this batch. */
+  readonly lateAdded: number
+  /** Duplicate records of the stream in this batch. */
+  readonly duplicateAdded: number
+  /** Rejected records naming the stream in this batch (decoder reasons and future_ts). */
+  readonly rejectedAdded: number
   /** The partition watermark right after the stream's latest record was read (independent of batch boundaries). */
+  readonly watermark: number | null
+}
+
+/**
+ * Counter increments for a stream the engine holds no state of (never accepted, or
+ * forgotten while idle): apply them to its `stream_state` row only if the row exists,
+ * BEFORE the batch's {@link StreamStateRow}s (a record counts on its stream from the
+ * stream's first accepted record on, in offset order). They never create a row.
+ */
+export interface StreamCounts {
+  readonly streamId: string
+  readonly late: number
+  readonly duplicate: number
+  readonly rejected: number
+  /** The partition watermark right after the stream's latest record in this batch was read. */
   readonly watermark: number | null
 }
 
@@ -62,17 +91,28 @@ export interface InputRecord {
   readonly offset: bigint
   readonly key: Buffer | null
   readonly value: Buffer
+  /** The Kafka timestamp stored with the record (CreateTime or LogAppendTime), epoch ms; -1: none. */
+  readonly timestamp: number
 }
 
 // ---------------------------------------------------------------------------
 // The engine's own interface (added with the engine; the shapes above are unchanged).
 
-/** Engine settings, all in milliseconds (from `engineSettings`: WINDOW, WATERMARK, VIEWER_TIMEOUT). */
+/** Engine settings, all in milliseconds (from `engineSettings`: WINDOW, WATERMARK, VIEWER_TIMEOUT, MAX_CLOCK_SKEW). */
 export interface EngineConfig {
   readonly windowMs: number
   readonly watermarkMs: number
   readonly viewerTimeoutMs: number
+  /**
+   * A record whose `ts` is more than this ahead of its Kafka timestamp is `future_ts`
+   * (default {@link DEFAULT_MAX_CLOCK_SKEW_MS}). Not part of the stored state: changing it
+   * decides the records read from then on.
+   */
+  readonly maxClockSkewMs?: number
 }
+
+/** MAX_CLOCK_SKEW's default: 5 minutes. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 300_000
 
 /** Turns a record's bytes into an event or a rejection (`decodeEvent` of src/events/decode.ts). */
 export type Decoder = (value: Buffer, key: Buffer | null) => DecodeResult
@@ -115,9 +155,11 @@ export interface BatchResult {
   readonly windows: readonly WindowRow[]
   /** Windows emitted earlier as provisional rows that turned out to have no row at all: delete them. */
   readonly removedWindows: readonly WindowKey[]
-  /** State rows of the streams this batch's records named (accepted or not), once the stream has an accepted record. */
+  /** State rows of the streams the engine holds that this batch's records named (accepted or not). */
   readonly states: readonly StreamStateRow[]
-  /** Rejected (decoder), late and duplicate records, in offset order. */
+  /** Counters of streams the engine holds no state of that this batch's records named (see {@link StreamCounts}). */
+  readonly counts: readonly StreamCounts[]
+  /** Every record not applied (rejected, late, duplicate, processing_error), in offset order. */
   readonly deadLetters: readonly DeadLetter[]
   /** The partition watermark after the batch (null: no accepted record yet). */
   readonly watermark: number | null
@@ -160,8 +202,14 @@ export interface PartitionEngine {
   readonly config: EngineConfig
   /** Decodes (with the injected decoder) and applies the records. */
   process(records: readonly InputRecord[]): BatchResult
-  /** Applies already-decoded records. */
+  /** Applies already-decoded records (no key or clock-skew check: they are taken as valid). */
   processEvents(records: readonly DecodedRecord[]): BatchResult
+  /**
+   * Dead-letters `record` as `processing_error` with `detail` and moves past it, changing
+   * no other state: the processor's way out when processing the record threw (the engine
+   * it threw in is discarded; this is called on one restored from the committed state).
+   */
+  fail(record: InputRecord, detail: string): BatchResult
   watermark(): number | null
   nextOffset(): bigint | null
   /** The whole state as one buffer (restore with `createPartitionEngine(..., { snapshot })`). */

@@ -48,6 +48,15 @@ export interface WindowAcc {
 
 const NONE = new Float64Array(0)
 
+/**
+ * True when the accumulator adds nothing to any row: no record, and every interval
+ * point put in was taken out again (an out-of-order record moves points and can leave
+ * such a husk behind). It stands for the same as no accumulator at all.
+ */
+export function isEmptyAcc(a: WindowAcc): boolean {
+  return a.events === 0 && a.starts === 0 && a.ends === 0 && a.endsAtStart === 0 && a.gaps === 0
+}
+
 export function newWindowAcc(): WindowAcc {
   return {
     starts: 0,

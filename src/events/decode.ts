@@ -15,8 +15,12 @@
  *   `amount_usd` that is not a finite number in [0, 1e6] is `bad_amount` (when
  *   `amount_usd` is present it wins, even if a valid legacy `amount` is also there).
  * - Bytes that are not valid UTF-8 are `not_json` (JSON text is UTF-8).
- * - The record key is not checked against `stream_id` (the value is authoritative);
- *   it only names the stream of a rejected record whose value has no readable `stream_id`.
+ * - The decoder does not compare the record key with `stream_id`: the engine does
+ *   (`key_mismatch`, it needs the key and the value). Here the key only names the stream
+ *   of a rejected record whose value has no readable `stream_id`.
+ * - Total: every byte sequence gives an event or a rejection, in time and memory linear
+ *   in its size (JSON.parse is iterative in V8, and nothing here recurses over the
+ *   parsed value); `detail` is at most a few hundred characters.
  * - Checks run in a fixed order (size, JSON, object, stream_id, event_id, event_type,
  *   ts, user_id, type-specific fields), so a record with several faults always gets
  *   the same reason.
@@ -47,15 +51,57 @@ function textOf(value: Uint8Array): string {
 
 const TYPES: ReadonlySet<string> = new Set<string>(EVENT_TYPES)
 
-/** A short, printable rendering of an offending value for `detail`. */
-function show(v: unknown): string {
-  let s: string
-  try {
-    s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v))
-  } catch {
-    s = String(v)
+/** Longest rendering of an offending value in a rejection's `detail`. */
+const SHOW_MAX = 60
+
+/**
+ * A short, printable rendering of an offending value for `detail`, truncated to
+ * {@link SHOW_MAX} characters. It walks arrays and objects with an explicit stack and
+ * stops once it has enough text, so a value nested 30,000 deep (the most a 64 KiB record
+ * holds) or with 30,000 keys costs a few dozen steps: JSON.stringify and String()
+ * recurse and overflow the stack on deep values, which made the decoder throw.
+ */
+export function show(v: unknown): string {
+  let out = ''
+  // Items to print: a value, or a literal piece of punctuation.
+  const todo: Array<{ lit: string } | { val: unknown }> = [{ val: v }]
+  while (todo.length > 0 && out.length <= SHOW_MAX) {
+    const item = todo.pop()!
+    if ('lit' in item) {
+      out += item.lit
+      continue
+    }
+    const x = item.val
+    if (typeof x === 'string') out += JSON.stringify(x.length > SHOW_MAX ? x.slice(0, SHOW_MAX) : x)
+    else if (typeof x === 'number') out += String(x)
+    else if (x === null || typeof x === 'boolean') out += String(x)
+    else if (Array.isArray(x)) {
+      // Pushed in reverse: the stack pops them in order. Only the first few elements matter.
+      const n = Math.min(x.length, SHOW_MAX)
+      todo.push({ lit: x.length > n ? ',...]' : ']' })
+      for (let i = n - 1; i >= 0; i--) {
+        todo.push({ val: x[i] })
+        if (i > 0) todo.push({ lit: ',' })
+      }
+      out += '['
+    } else if (typeof x === 'object') {
+      const keys: string[] = []
+      for (const k in x) {
+        if (!Object.hasOwn(x, k)) continue
+        keys.push(k)
+        if (keys.length > SHOW_MAX) break
+      }
+      const n = Math.min(keys.length, SHOW_MAX)
+      todo.push({ lit: keys.length > n ? ',...}' : '}' })
+      for (let i = n - 1; i >= 0; i--) {
+        todo.push({ val: (x as Record<string, unknown>)[keys[i]!] })
+        todo.push({ lit: `${JSON.stringify(keys[i]!.slice(0, SHOW_MAX))}:` })
+        if (i > 0) todo.push({ lit: ',' })
+      }
+      out += '{'
+    } else out += typeof x
   }
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s
+  return out.length > SHOW_MAX || todo.length > 0 ? `${out.slice(0, SHOW_MAX - 3)}...` : out
 }
 
 function countCodePoints(s: string): number {
@@ -131,6 +177,9 @@ export function decodeGeneral(value: Uint8Array, key?: Uint8Array | null): Decod
       `record is ${value.length} bytes, the limit is ${MAX_RECORD_BYTES}`,
       keyStreamId(key),
     )
+  }
+  if (value.length === 0) {
+    return reject('not_json', 'record value is empty (a tombstone or an empty message), not JSON', keyStreamId(key))
   }
   let parsed: unknown
   try {

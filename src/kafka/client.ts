@@ -13,6 +13,8 @@ export interface OutgoingRecord {
   readonly key: Buffer | null
   readonly value: Buffer
   readonly partition?: number
+  /** The record's CreateTime (epoch ms); default: now. */
+  readonly timestamp?: number
 }
 
 /** A record read back from a topic. */
@@ -22,7 +24,8 @@ export interface IncomingRecord {
   readonly offset: bigint
   readonly key: Buffer | null
   readonly value: Buffer
-  readonly timestamp: bigint
+  /** The record's Kafka timestamp (CreateTime or LogAppendTime), epoch ms; -1: none. */
+  readonly timestamp: number
 }
 
 export interface TopicPartitionOffsets {
@@ -201,6 +204,7 @@ export class KafkaProducer {
           key: r.key ?? undefined,
           value: r.value,
           ...(r.partition === undefined ? {} : { partition: r.partition }),
+          ...(r.timestamp === undefined ? {} : { timestamp: BigInt(r.timestamp) }),
         })),
       })
     } catch (error) {
@@ -254,7 +258,7 @@ export async function readTopic(
         offset: m.offset,
         key: m.key ?? null,
         value: m.value,
-        timestamp: m.timestamp,
+        timestamp: Number(m.timestamp),
       })
       const end = remaining.get(m.partition)
       if (end !== undefined && m.offset + 1n >= end) remaining.delete(m.partition)

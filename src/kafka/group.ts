@@ -34,6 +34,8 @@ export interface GroupMemberOptions {
   readonly onError: (error: unknown) => void
   /** Maximum buffered records before fetching pauses (backpressure). */
   readonly maxBuffered?: number
+  /** Maximum buffered bytes of keys and values before fetching pauses (default 64 MiB). */
+  readonly maxBufferedBytes?: number
   /**
    * Bytes one fetch may return in all (default 16 MiB) and per partition (default 4 MiB).
    * The client's own default, 50 MB for both, read a 60 MB topic in one response:
@@ -45,6 +47,7 @@ export interface GroupMemberOptions {
 }
 
 const FETCH_MAX_BYTES = 16 * 1024 * 1024
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 const PARTITION_FETCH_MAX_BYTES = 4 * 1024 * 1024
 
 export class GroupMember {
@@ -53,6 +56,8 @@ export class GroupMember {
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
   readonly #next = new Map<number, bigint>()
   #buffer: IncomingRecord[] = []
+  /** Bytes of keys and values in #buffer. */
+  #bytes = 0
   #waiter: (() => void) | undefined
   #closed = false
   /** Records dropped because they came before a seek or out of sequence (re-fetched later). */
@@ -78,7 +83,7 @@ export class GroupMember {
     this.#consumer.on('consumer:group:join', () => {
       const mine = this.assignment()
       for (const p of [...this.#next.keys()]) if (!mine.includes(p)) this.#next.delete(p)
-      this.#buffer = this.#buffer.filter((r) => this.#next.has(r.partition))
+      this.#keep((r) => this.#next.has(r.partition))
       options.onAssignment(mine)
     })
   }
@@ -114,7 +119,7 @@ export class GroupMember {
   /** Starts delivering `partition` from `offset` (records before it are never delivered). */
   seek(partition: number, offset: bigint): void {
     this.#next.set(partition, offset)
-    this.#buffer = this.#buffer.filter((r) => r.partition !== partition)
+    this.#keep((r) => r.partition !== partition)
     this.#stream?.offsetsToFetch.set(`${this.#options.topic}:${partition}`, offset)
     this.#stream?.resume()
   }
@@ -122,7 +127,20 @@ export class GroupMember {
   /** Stops delivering a partition (it was lost or given up). */
   forget(partition: number): void {
     this.#next.delete(partition)
-    this.#buffer = this.#buffer.filter((r) => r.partition !== partition)
+    this.#keep((r) => r.partition !== partition)
+  }
+
+  #keep(keep: (r: IncomingRecord) => boolean): void {
+    this.#buffer = this.#buffer.filter(keep)
+    this.#bytes = 0
+    for (const r of this.#buffer) this.#bytes += sizeOf(r)
+  }
+
+  #full(): boolean {
+    return (
+      this.#buffer.length >= (this.#options.maxBuffered ?? 50_000) ||
+      this.#bytes >= (this.#options.maxBufferedBytes ?? MAX_BUFFERED_BYTES)
+    )
   }
 
   #accept(m: {
@@ -145,15 +163,17 @@ export class GroupMember {
       return
     }
     this.#next.set(m.partition, expected + 1n)
-    this.#buffer.push({
+    const r: IncomingRecord = {
       topic: m.topic,
       partition: m.partition,
       offset: m.offset,
       key: m.key ?? null,
       value: m.value ?? Buffer.alloc(0),
-      timestamp: m.timestamp,
-    })
-    if (this.#buffer.length >= (this.#options.maxBuffered ?? 50_000)) this.#stream?.pause()
+      timestamp: Number(m.timestamp),
+    }
+    this.#buffer.push(r)
+    this.#bytes += sizeOf(r)
+    if (this.#full()) this.#stream?.pause()
     const w = this.#waiter
     if (w) {
       this.#waiter = undefined
@@ -162,31 +182,46 @@ export class GroupMember {
   }
 
   /**
-   * Waits up to `maxWaitMs` for records, then returns at most `max` buffered ones
-   * (possibly none). Records of one partition come in offset order, without gaps.
+   * Waits up to `maxWaitMs` for records, then returns at most `max` buffered ones and at
+   * most `maxBytes` of keys and values (but always the first, however large), possibly
+   * none. Records of one partition come in offset order, without gaps.
    */
-  async poll(max: number, maxWaitMs: number): Promise<IncomingRecord[]> {
-    if (this.#buffer.length < max && !this.#closed) {
+  async poll(max: number, maxWaitMs: number, maxBytes = Number.POSITIVE_INFINITY): Promise<IncomingRecord[]> {
+    if (this.#buffer.length < max && this.#bytes < maxBytes && !this.#closed) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.#waiter = undefined
           resolve()
         }, maxWaitMs)
-        this.#waiter = this.#waiterFor(timer, resolve, max)
+        this.#waiter = this.#waiterFor(timer, resolve, max, maxBytes)
       })
     }
-    const out = this.#buffer.length <= max ? this.#buffer : this.#buffer.slice(0, max)
-    this.#buffer = this.#buffer.length <= max ? [] : this.#buffer.slice(max)
-    if (this.#buffer.length < (this.#options.maxBuffered ?? 50_000) / 2) this.#stream?.resume()
+    let n = 0
+    let bytes = 0
+    const limit = Math.min(max, this.#buffer.length)
+    while (n < limit) {
+      const size = sizeOf(this.#buffer[n]!)
+      if (n > 0 && bytes + size > maxBytes) break
+      bytes += size
+      n++
+    }
+    const out = n === this.#buffer.length ? this.#buffer : this.#buffer.slice(0, n)
+    this.#buffer = n === this.#buffer.length ? [] : this.#buffer.slice(n)
+    this.#bytes -= bytes
+    if (
+      this.#buffer.length < (this.#options.maxBuffered ?? 50_000) / 2 &&
+      this.#bytes < (this.#options.maxBufferedBytes ?? MAX_BUFFERED_BYTES) / 2
+    )
+      this.#stream?.resume()
     return out
   }
 
-  #waiterFor(timer: NodeJS.Timeout, resolve: () => void, max: number): () => void {
+  #waiterFor(timer: NodeJS.Timeout, resolve: () => void, max: number, maxBytes: number): () => void {
     return () => {
-      if (this.#buffer.length >= max) {
+      if (this.#buffer.length >= max || this.#bytes >= maxBytes) {
         clearTimeout(timer)
         resolve()
-      } else this.#waiter = this.#waiterFor(timer, resolve, max)
+      } else this.#waiter = this.#waiterFor(timer, resolve, max, maxBytes)
     }
   }
 
@@ -197,4 +232,9 @@ export class GroupMember {
     await this.#stream?.close().catch(() => {})
     await this.#consumer.close().catch(() => this.#consumer.close(true).catch(() => {}))
   }
+}
+
+/** What a buffered record holds in memory, for the byte bounds. */
+function sizeOf(r: IncomingRecord): number {
+  return r.value.length + (r.key?.length ?? 0)
 }

@@ -1,8 +1,10 @@
 import { hostname } from 'node:os'
-import { duration, integer, kafkaName, loadConfig, text } from '../config/define.ts'
+import { bytes, duration, integer, kafkaName, loadConfig, text } from '../config/define.ts'
 import {
   commonSettings,
   engineSettings,
+  engineSettingsProblems,
+  failOnProblems,
   kafkaSettings,
   localKafkaSettings,
   postgresSettings,
@@ -24,6 +26,11 @@ export const processorSettings = {
     'A batch closes at this many records...',
   ),
   batchMaxWait: duration('BATCH_MAX_WAIT', 200, '...or after this long, so results stay fresh.'),
+  batchMaxBytes: bytes(
+    'BATCH_MAX_BYTES',
+    16 * 1024 * 1024,
+    '...or at this many bytes of keys and values (a larger record makes a batch alone). Bounds the memory of a batch and of its dead letters.',
+  ),
   sessionTimeout: duration(
     'KAFKA_SESSION_TIMEOUT',
     10_000,
@@ -58,5 +65,9 @@ export const PROCESSOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1
 export type ProcessorConfig = ReturnType<typeof loadProcessorConfig>
 
 export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(processorSettings, env)
+  const config = loadConfig(processorSettings, env)
+  const problems = engineSettingsProblems(config)
+  if (config.batchMaxBytes < 1024) problems.push(`BATCH_MAX_BYTES (${config.batchMaxBytes}) must be at least 1KiB`)
+  failOnProblems(problems)
+  return config
 }

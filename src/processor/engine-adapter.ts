@@ -8,12 +8,13 @@ export type EngineFactory = (partition: number, pieces: readonly SnapshotPiece[]
 
 /** The engine factory for the processor's settings (WINDOW, WATERMARK, VIEWER_TIMEOUT). */
 export function createEngineFactory(
-  config: Pick<ProcessorConfig, 'window' | 'watermark' | 'viewerTimeout'>,
+  config: Pick<ProcessorConfig, 'window' | 'watermark' | 'viewerTimeout' | 'maxClockSkew'>,
 ): EngineFactory {
   const engineConfig = {
     windowMs: config.window,
     watermarkMs: config.watermark,
     viewerTimeoutMs: config.viewerTimeout,
+    maxClockSkewMs: config.maxClockSkew,
   }
   return (partition, pieces) =>
     createPartitionEngine(engineConfig, partition, {

@@ -16,7 +16,7 @@ export function createProcessorMetrics() {
   })
   const rejected = new Counter({
     name: 'rtsa_processor_records_rejected_total',
-    help: 'Records not applied, by reason (invalid, late, duplicate)',
+    help: 'Records not applied, by reason (the decoder\'s reasons, key_mismatch, future_ts, late, duplicate, processing_error)',
     labelNames: ['reason'],
     registers: [registry],
   })
@@ -74,8 +74,20 @@ export function createProcessorMetrics() {
     help: 'Failed attempts to relay dead letters to the DLQ topic (they are retried)',
     registers: [registry],
   })
+  const isolations = new Counter({
+    name: 'rtsa_processor_isolations_total',
+    help: 'Batches redone from the committed state because processing them threw',
+    registers: [registry],
+  })
+  const processingErrors = new Counter({
+    name: 'rtsa_processor_processing_errors_total',
+    help: 'Records the engine threw on, dead-lettered as processing_error',
+    registers: [registry],
+  })
   return {
     registry,
+    isolations,
+    processingErrors,
     recordsIn,
     applied,
     rejected,

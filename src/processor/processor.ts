@@ -9,17 +9,29 @@
  * idempotent, so an unknown outcome (connection lost during COMMIT) is safe too.
  *
  *   assigned ─claim─▶ owned ─batch─▶ commit ─ok─▶ owned
- *                        │             └─fenced─▶ dropped (re-claimed after 3 s if still assigned)
+ *                        │     │       └─fenced─▶ dropped (re-claimed after 3 s if still assigned)
+ *                        │     └─engine threw─▶ isolating ─▶ owned (see #isolate)
  *                        └─revoked─▶ dropped (uncommitted work is simply redone by the next owner)
+ *
+ * A record that makes the engine throw (a bug nobody has found yet) must not stop the
+ * partition: the batch is redone from the committed state in halves, each committed on
+ * its own, down to the one record that throws, which is dead-lettered as
+ * `processing_error`. The same records give the same result on every replay.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import type { Logger } from 'pino'
-import type { InputRecord, PartitionEngine } from '../engine/types.ts'
+import type { BatchResult, InputRecord, PartitionEngine, SnapshotChanges } from '../engine/types.ts'
 import { isRtsaError, messageOf } from '../errors/catalogue.ts'
 import { KafkaAdmin, KafkaProducer } from '../kafka/client.ts'
 import { GroupMember } from '../kafka/group.ts'
-import { type BatchCommit, claimPartition, commitBatch, releasePartition } from '../store/checkpoints.ts'
+import {
+  type BatchCommit,
+  claimPartition,
+  commitBatch,
+  loadPartitionState,
+  releasePartition,
+} from '../store/checkpoints.ts'
 import type { ProcessorConfig } from './config.ts'
 import { DeadLetterRelay } from './dlq-relay.ts'
 import type { EngineFactory } from './engine-adapter.ts'
@@ -28,7 +40,8 @@ import type { ProcessorMetrics } from './metrics.ts'
 interface Owned {
   readonly partition: number
   readonly epoch: number
-  readonly engine: PartitionEngine
+  /** Replaced by one restored from the committed state when processing threw. */
+  engine: PartitionEngine
 }
 
 export type ProcessorStatus = 'starting' | 'running' | 'recovering' | 'stopping' | 'stopped'
@@ -132,6 +145,7 @@ export class Processor {
       ...(config.groupInstanceId === undefined ? {} : { groupInstanceId: config.groupInstanceId }),
       maxWaitMs: Math.min(config.batchMaxWait, 500),
       maxBuffered: config.batchMaxRecords * 2,
+      maxBufferedBytes: config.batchMaxBytes * 2,
       onAssignment: (partitions) => this.#onAssignment(partitions),
       onError: (error) => {
         this.#failure = error
@@ -247,7 +261,7 @@ export class Processor {
         lastEnds = Date.now()
         await this.#refreshEnds()
       }
-      const records = await this.#member!.poll(config.batchMaxRecords, config.batchMaxWait)
+      const records = await this.#member!.poll(config.batchMaxRecords, config.batchMaxWait, config.batchMaxBytes)
       if (records.length === 0) continue
       const byPartition = new Map<number, InputRecord[]>()
       for (const r of records) {
@@ -282,29 +296,117 @@ export class Processor {
     await this.#inflight.get(partition)
     const owned = this.#owned.get(partition)
     if (!owned) return
-    const { metrics, config } = this.#deps
+    const { metrics } = this.#deps
     metrics.recordsIn.inc({ partition }, records.length)
     const t0 = performance.now()
-    const result = owned.engine.process(records)
-    const snapshot = owned.engine.snapshotChanges()
-    metrics.batchSeconds.observe((performance.now() - t0) / 1000)
-    const batch: BatchCommit = {
-      topic: config.kafkaTopic,
-      partition,
-      epoch: owned.epoch,
-      nextOffset: result.nextOffset ?? records[records.length - 1]!.offset + 1n,
-      watermark: result.watermark,
-      endOffset: this.#ends.get(partition) ?? null,
-      windows: result.windows,
-      removedWindows: result.removedWindows,
-      states: result.states,
-      deadLetters: result.deadLetters,
-      snapshot,
+    let result: BatchResult
+    let snapshot: SnapshotChanges
+    try {
+      result = owned.engine.process(records)
+      snapshot = owned.engine.snapshotChanges()
+    } catch (error) {
+      // Every earlier batch is committed (awaited above): the committed state is where
+      // this batch started.
+      await this.#isolate(owned, records, error)
+      return
     }
+    metrics.batchSeconds.observe((performance.now() - t0) / 1000)
+    const batch = this.#batchOf(owned, records, result, snapshot)
     const commit = this.#commit(owned, batch, result.counters.accepted).finally(() => {
       if (this.#inflight.get(partition) === commit) this.#inflight.delete(partition)
     })
     this.#inflight.set(partition, commit)
+  }
+
+  #batchOf(owned: Owned, records: readonly InputRecord[], result: BatchResult, snapshot: SnapshotChanges) {
+    const c = result.counters
+    const outcomes: Record<string, number> = { accepted: c.accepted, late: c.late, duplicate: c.duplicate }
+    for (const [reason, n] of Object.entries(c.rejectedByReason)) outcomes[reason] = n
+    return {
+      topic: this.#deps.config.kafkaTopic,
+      partition: owned.partition,
+      epoch: owned.epoch,
+      nextOffset: result.nextOffset ?? records[records.length - 1]!.offset + 1n,
+      watermark: result.watermark,
+      endOffset: this.#ends.get(owned.partition) ?? null,
+      windows: result.windows,
+      removedWindows: result.removedWindows,
+      states: result.states,
+      counts: result.counts,
+      deadLetters: result.deadLetters,
+      outcomes,
+      snapshot,
+    } satisfies BatchCommit
+  }
+
+  /**
+   * Processing `records` threw. Redoes them from the committed state: a part that goes
+   * through is committed, a part that throws is split in two, and a single record that
+   * throws is dead-lettered as `processing_error` (with the error's message). An engine
+   * that threw is never used again: its state may be half-changed.
+   */
+  async #isolate(owned: Owned, records: readonly InputRecord[], first: unknown): Promise<void> {
+    const { metrics, log } = this.#deps
+    const { partition } = owned
+    log.error(
+      { partition, err: messageOf(first), from: records[0]!.offset.toString(), records: records.length },
+      'processing a batch threw; isolating the record that causes it',
+    )
+    metrics.isolations.inc()
+    const queue: (readonly InputRecord[])[] = [records]
+    while (queue.length > 0) {
+      if (this.#owned.get(partition) !== owned) return
+      const restored = await this.#restoreCommitted(owned)
+      if (restored === undefined) return
+      owned.engine = restored
+      // Parts that go through are committed one by one until one throws; then the engine is restored again.
+      while (queue.length > 0) {
+        const part = queue.shift()!
+        let result: BatchResult
+        let snapshot: SnapshotChanges
+        try {
+          result = owned.engine.process(part)
+          snapshot = owned.engine.snapshotChanges()
+        } catch (error) {
+          if (part.length > 1) {
+            const mid = part.length >> 1
+            queue.unshift(part.slice(0, mid), part.slice(mid))
+            break
+          }
+          const r = part[0]!
+          const restoredAgain = await this.#restoreCommitted(owned)
+          if (restoredAgain === undefined) return
+          owned.engine = restoredAgain
+          const detail = `processing the record threw: ${errorText(error)}`
+          result = owned.engine.fail(r, detail)
+          snapshot = owned.engine.snapshotChanges()
+          metrics.processingErrors.inc()
+          log.error({ partition, offset: r.offset.toString(), err: detail }, 'record dead-lettered as processing_error')
+        }
+        await this.#commit(owned, this.#batchOf(owned, part, result, snapshot), result.counters.accepted)
+        if (this.#owned.get(partition) !== owned) return
+      }
+    }
+  }
+
+  /** An engine of the partition's committed state (undefined: the partition is no longer ours). */
+  async #restoreCommitted(owned: Owned): Promise<PartitionEngine | undefined> {
+    const { config, pool, log } = this.#deps
+    for (let attempt = 0; ; attempt++) {
+      if (this.#stopRequested && attempt > 3) return undefined
+      try {
+        const state = await loadPartitionState(pool, config.kafkaTopic, owned.partition)
+        if (state.epoch !== owned.epoch) {
+          this.#drop(owned.partition, 'fenced', owned)
+          return undefined
+        }
+        return this.#deps.engineFactory(owned.partition, state.pieces)
+      } catch (error) {
+        if (isRtsaError(error) && !error.retryable) throw error
+        log.warn({ partition: owned.partition, err: messageOf(error), attempt }, 'reading the committed state failed; retrying')
+        await sleep(Math.min(100 * 2 ** attempt, 5000))
+      }
+    }
   }
 
   /** Waits for every commit in flight. */
@@ -349,10 +451,18 @@ export class Processor {
     this.committedBatches++
     metrics.commits.inc()
     metrics.applied.inc(accepted)
-    for (const d of batch.deadLetters) metrics.rejected.inc({ reason: d.reason })
+    for (const [reason, n] of Object.entries(batch.outcomes)) {
+      if (reason !== 'accepted' && n > 0) metrics.rejected.inc({ reason }, n)
+    }
     if (batch.watermark !== null) metrics.watermark.set({ partition }, batch.watermark / 1000)
     const end = this.#ends.get(partition)
     if (end !== undefined) metrics.lag.set({ partition }, Math.max(0, Number(end - batch.nextOffset)))
     if (batch.deadLetters.length > 0) this.#relay?.nudge()
   }
+}
+
+/** An error's name and message for a dead letter's detail (a thrown non-Error too). */
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  return text.length > 500 ? `${text.slice(0, 497)}...` : text
 }

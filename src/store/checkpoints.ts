@@ -8,6 +8,7 @@ import type {
   DeadLetter,
   SnapshotChanges,
   SnapshotPiece,
+  StreamCounts,
   StreamStateRow,
   WindowKey,
   WindowRow,
@@ -39,10 +40,21 @@ export interface BatchCommit {
   /** Provisional windows that turned out to have no row. */
   readonly removedWindows: readonly WindowKey[]
   readonly states: readonly StreamStateRow[]
+  /** Counter increments of streams the engine does not hold (existing rows only). */
+  readonly counts: readonly StreamCounts[]
   readonly deadLetters: readonly DeadLetter[]
+  /** Records of the batch by outcome (`accepted`, `late`, `duplicate`, each rejection reason), added to partition_counts. */
+  readonly outcomes: Readonly<Record<string, number>>
   /** Engine state pieces to store and to delete. */
   readonly snapshot: SnapshotChanges
 }
+
+/**
+ * Dead letters go in by groups of at most this many bytes of keys and values: one query
+ * parameter of all of a batch's bytes could pass PostgreSQL's 1 GB limit (or Node's
+ * string limit while encoding it), and the commit would then fail on every retry.
+ */
+const DEAD_LETTER_CHUNK_BYTES = 8 * 1024 * 1024
 
 export const COMMIT_CHANNEL = 'rtsa_commits'
 
@@ -91,6 +103,39 @@ export async function claimPartition(
   }
 }
 
+/**
+ * The committed state of a partition, read without taking it: its current epoch (to
+ * check that the caller still owns it) and its engine pieces, in one snapshot.
+ */
+export async function loadPartitionState(
+  pool: pg.Pool,
+  topic: string,
+  partition: number,
+): Promise<{ epoch: number; pieces: SnapshotPiece[] }> {
+  const client = await checkout(pool)
+  try {
+    await client.query('begin isolation level repeatable read read only')
+    const cp = await client.query<{ epoch: number }>(
+      'select epoch from partition_checkpoints where topic = $1 and partition = $2',
+      [topic, partition],
+    )
+    const snap = await client.query<{ part: string; data: Buffer }>(
+      'select part, data from engine_snapshots where topic = $1 and partition = $2',
+      [topic, partition],
+    )
+    await client.query('commit')
+    return {
+      epoch: Number(cp.rows[0]?.epoch ?? 0),
+      pieces: snap.rows.map((r) => ({ key: r.part, data: r.data })),
+    }
+  } catch (error) {
+    await client.query('rollback').catch(() => {})
+    throw error
+  } finally {
+    client.release()
+  }
+}
+
 /** Gives a partition up (clean shutdown): the owner is cleared, the epoch stays. */
 export async function releasePartition(pool: pg.Pool, topic: string, partition: number, epoch: number) {
   await pool.query(
@@ -105,6 +150,11 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * Commits one batch. Returns 'fenced' (and writes nothing) when another owner has
  * claimed the partition since `batch.epoch`. The checkpoint row is updated FIRST: its
  * row lock serialises this commit against a concurrent claim.
+ *
+ * Idempotent: the counters of `stream_state` are added to, so the same batch must never
+ * be applied twice. A retry after an unknown outcome (the connection dropped during
+ * COMMIT) finds the checkpoint already at `nextOffset` under its own epoch, writes
+ * nothing and reports 'committed'.
  */
 export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'committed' | 'fenced'> {
   const client = await checkout(pool)
@@ -113,7 +163,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
     const fence = await client.query(
       `update partition_checkpoints
           set next_offset = $4, watermark = $5, end_offset = $6, updated_at = now()
-        where topic = $1 and partition = $2 and epoch = $3`,
+        where topic = $1 and partition = $2 and epoch = $3 and next_offset < $4`,
       [
         batch.topic,
         batch.partition,
@@ -124,13 +174,28 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
       ],
     )
     if (fence.rowCount === 0) {
+      const now = await client.query<{ epoch: number; next_offset: number | string }>(
+        'select epoch, next_offset from partition_checkpoints where topic = $1 and partition = $2',
+        [batch.topic, batch.partition],
+      )
       await client.query('rollback')
-      return 'fenced'
+      const row = now.rows[0]
+      const done =
+        row !== undefined &&
+        Number(row.epoch) === batch.epoch &&
+        BigInt(String(row.next_offset)) >= batch.nextOffset
+      return done ? 'committed' : 'fenced'
     }
     if (batch.windows.length > 0) await upsertWindows(client, batch.partition, batch.windows)
     if (batch.removedWindows.length > 0) await deleteWindows(client, batch.removedWindows)
+    // Counts of streams the engine does not hold first: they count only on rows that
+    // existed before this batch's records (a stream counts from its first accepted record).
+    if (batch.counts.length > 0) await addStreamCounts(client, batch.counts)
     if (batch.states.length > 0) await upsertStates(client, batch.states)
-    if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch.topic, batch.deadLetters)
+    for (const chunk of byteChunks(batch.deadLetters, DEAD_LETTER_CHUNK_BYTES)) {
+      await insertDeadLetters(client, batch.topic, chunk)
+    }
+    await addOutcomes(client, batch.topic, batch.partition, batch.outcomes)
     await writeSnapshot(client, batch.topic, batch.partition, batch.snapshot)
     await client.query('select pg_notify($1, $2)', [COMMIT_CHANNEL, notification(batch)])
     await client.query('commit')
@@ -216,23 +281,79 @@ async function upsertStates(client: pg.PoolClient, rows: readonly StreamStateRow
        from unnest($1::text[], $2::int[], $3::boolean[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
                    $8::bigint[], $9::int[], $10::bigint[]) as t(sid, av, live, lts, ac, lc, dc, rc, p, wm)
      on conflict (stream_id) do update set
-       active_viewers = excluded.active_viewers, live = excluded.live, last_event_ts = excluded.last_event_ts,
-       accepted_count = excluded.accepted_count, late_count = excluded.late_count,
-       duplicate_count = excluded.duplicate_count, rejected_count = excluded.rejected_count,
+       active_viewers = excluded.active_viewers, live = coalesce(excluded.live, stream_state.live),
+       last_event_ts = greatest(stream_state.last_event_ts, excluded.last_event_ts),
+       accepted_count = stream_state.accepted_count + excluded.accepted_count,
+       late_count = stream_state.late_count + excluded.late_count,
+       duplicate_count = stream_state.duplicate_count + excluded.duplicate_count,
+       rejected_count = stream_state.rejected_count + excluded.rejected_count,
        partition = excluded.partition, watermark = excluded.watermark, updated_at = excluded.updated_at`,
     [
       col('streamId'),
       col('activeViewers'),
       col('live'),
       col('lastEventTs'),
-      col('acceptedCount'),
-      col('lateCount'),
-      col('duplicateCount'),
-      col('rejectedCount'),
+      col('acceptedAdded'),
+      col('lateAdded'),
+      col('duplicateAdded'),
+      col('rejectedAdded'),
       col('partition'),
       col('watermark'),
     ],
   )
+}
+
+async function addStreamCounts(client: pg.PoolClient, rows: readonly StreamCounts[]) {
+  await client.query(
+    `update stream_state s
+        set late_count = s.late_count + c.l, duplicate_count = s.duplicate_count + c.d,
+            rejected_count = s.rejected_count + c.r,
+            watermark = case when c.wm is null then null else to_timestamp(c.wm / 1000.0) end,
+            updated_at = now()
+       from unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) as c(sid, l, d, r, wm)
+      where s.stream_id = c.sid`,
+    [
+      rows.map((r) => r.streamId),
+      rows.map((r) => r.late),
+      rows.map((r) => r.duplicate),
+      rows.map((r) => r.rejected),
+      rows.map((r) => r.watermark),
+    ],
+  )
+}
+
+async function addOutcomes(
+  client: pg.PoolClient,
+  topic: string,
+  partition: number,
+  outcomes: Readonly<Record<string, number>>,
+) {
+  const entries = Object.entries(outcomes).filter(([, n]) => n > 0)
+  if (entries.length === 0) return
+  await client.query(
+    `insert into partition_counts (topic, partition, outcome, records)
+     select $1, $2, o, n from unnest($3::text[], $4::bigint[]) as t(o, n)
+     on conflict (topic, partition, outcome) do update
+       set records = partition_counts.records + excluded.records, updated_at = now()`,
+    [topic, partition, entries.map(([o]) => o), entries.map(([, n]) => n)],
+  )
+}
+
+/** Splits dead letters into runs of at most `limit` bytes of key and value (a larger letter alone). */
+function* byteChunks(rows: readonly DeadLetter[], limit: number): Generator<DeadLetter[]> {
+  let chunk: DeadLetter[] = []
+  let bytes = 0
+  for (const r of rows) {
+    const size = r.value.length + (r.key?.length ?? 0) + r.detail.length
+    if (chunk.length > 0 && bytes + size > limit) {
+      yield chunk
+      chunk = []
+      bytes = 0
+    }
+    chunk.push(r)
+    bytes += size
+  }
+  if (chunk.length > 0) yield chunk
 }
 
 async function insertDeadLetters(client: pg.PoolClient, topic: string, rows: readonly DeadLetter[]) {

@@ -108,6 +108,20 @@ create table if not exists dlq_progress (
 create index if not exists dead_letters_relay_idx on dead_letters (topic, partition, id);
 `,
   },
+  {
+    version: 3,
+    name: 'records per partition and outcome (key_mismatch and processing_error count on no stream)',
+    sql: `
+create table if not exists partition_counts (
+  topic text not null,
+  partition integer not null,
+  outcome text not null,
+  records bigint not null default 0,
+  updated_at timestamptz not null default now(),
+  primary key (topic, partition, outcome)
+);
+`,
+  },
 ]
 
 // An arbitrary constant: the advisory lock key of rtsa's schema migrations.
@@ -155,6 +169,6 @@ export async function migrate(pool: pg.Pool): Promise<number[]> {
 /** Deletes metrics, state, checkpoints, snapshots and dead letters (a full reset). Keeps the schema. */
 export async function wipeData(pool: pg.Pool): Promise<void> {
   await pool.query(
-    'truncate stream_metrics_minute, stream_state, partition_checkpoints, engine_snapshots, dead_letters, dlq_progress',
+    'truncate stream_metrics_minute, stream_state, partition_checkpoints, engine_snapshots, dead_letters, dlq_progress, partition_counts',
   )
 }

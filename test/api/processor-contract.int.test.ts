@@ -39,10 +39,10 @@ function stateRow(streamId: string, over: Partial<StreamStateRow> = {}): StreamS
     activeViewers: 5,
     live: true,
     lastEventTs: Date.now() - 1000,
-    acceptedCount: 20,
-    lateCount: 1,
-    duplicateCount: 0,
-    rejectedCount: 2,
+    acceptedAdded: 20,
+    lateAdded: 1,
+    duplicateAdded: 0,
+    rejectedAdded: 2,
     watermark: minuteStart(3).getTime(),
     ...over,
   }
@@ -69,6 +69,8 @@ test('processor commits (real store code + NOTIFY) reach the API and /live', asy
       windows,
       removedWindows: removed.map((w) => ({ streamId: w.streamId, windowStart: w.windowStart })),
       states,
+      counts: [],
+      outcomes: {},
       deadLetters: [
         {
           partition: 0,
@@ -133,7 +135,7 @@ test('processor commits (real store code + NOTIFY) reach the API and /live', asy
   await commit(
     120n,
     [windowRow('stream_x', minuteStart(0), { activeViewers: 4321 })],
-    [stateRow('stream_x', { activeViewers: 4321, acceptedCount: 40 })],
+    [stateRow('stream_x', { activeViewers: 4321, acceptedAdded: 40 })],
     [windowRow('stream_x', minuteStart(1))],
   )
   await waitFor('"active_viewers":4321')

@@ -1,19 +1,21 @@
 /**
  * fast-check arbitraries for engine inputs: small partitions with disorder within
  * and beyond the watermark, duplicates (exact copies and reused ids), garbage
- * records, idle users, stream stops, same-millisecond records and window boundaries.
- * Times are in a tiny unit (settings of a few ms) so that every rule fires often.
+ * records, records with a wrong or no key, records dated ahead of their Kafka timestamp,
+ * streams named once and never again (they go idle and are forgotten), idle users,
+ * stream stops, same-millisecond records and window boundaries. Times are in a tiny
+ * unit (settings of a few ms) so that every rule fires often.
  */
 import fc from 'fast-check'
 import type { EngineConfig, InputRecord } from '../../src/engine/types.ts'
 import type { EventType, StreamEvent } from '../../src/events/types.ts'
 
 export const CONFIGS: readonly EngineConfig[] = [
-  { windowMs: 10, watermarkMs: 25, viewerTimeoutMs: 15 },
-  { windowMs: 10, watermarkMs: 0, viewerTimeoutMs: 7 },
-  { windowMs: 5, watermarkMs: 12, viewerTimeoutMs: 30 },
-  { windowMs: 7, watermarkMs: 20, viewerTimeoutMs: 10 },
-  { windowMs: 4, watermarkMs: 10, viewerTimeoutMs: 21 },
+  { windowMs: 10, watermarkMs: 25, viewerTimeoutMs: 15, maxClockSkewMs: 8 },
+  { windowMs: 10, watermarkMs: 0, viewerTimeoutMs: 7, maxClockSkewMs: 0 },
+  { windowMs: 5, watermarkMs: 12, viewerTimeoutMs: 30, maxClockSkewMs: 5 },
+  { windowMs: 7, watermarkMs: 20, viewerTimeoutMs: 10, maxClockSkewMs: 6 },
+  { windowMs: 4, watermarkMs: 10, viewerTimeoutMs: 21, maxClockSkewMs: 3 },
 ]
 
 const TYPES: readonly [number, EventType][] = [
@@ -35,9 +37,22 @@ const op = fc.oneof(
       back: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 35 })),
       type: fc.oneof(...TYPES.map(([weight, t]) => ({ weight, arbitrary: fc.constant(t) }))),
       user: fc.integer({ min: 0, max: 3 }),
-      stream: fc.integer({ min: 0, max: 2 }),
+      // -1: a stream named by this record only.
+      stream: fc.integer({ min: -1, max: 2 }),
       pooledId: fc.option(fc.integer({ min: 0, max: 4 }), { freq: 5 }),
       cents: fc.integer({ min: 0, max: 500 }),
+      // How far the Kafka timestamp trails ts (null: the record has none); past the skew: future_ts.
+      lag: fc.option(
+        fc.oneof(
+          { weight: 8, arbitrary: fc.integer({ min: -5, max: 4 }) },
+          { weight: 1, arbitrary: fc.integer({ min: 5, max: 1000 }) },
+        ),
+        { freq: 6 },
+      ),
+      key: fc.oneof(
+        { weight: 20, arbitrary: fc.constant('stream' as const) },
+        { weight: 1, arbitrary: fc.constantFrom('none' as const, 'other' as const) },
+      ),
     }),
   },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('copy' as const), pick: fc.nat() }) },
@@ -70,26 +85,40 @@ export function buildRecords(ops: readonly Op[], partition: number, trailing: bo
   const events: StreamEvent[] = []
   let cursor = 20
   let n = 0
-  const push = (key: string, value: string) =>
-    out.push({ partition, offset: BigInt(out.length), key: Buffer.from(key), value: Buffer.from(value) })
+  // The record's Kafka timestamp and key, by event id (a copy keeps them).
+  const sent = new Map<string, { timestamp: number; key: string | null }>()
+  const push = (key: string | null, value: string, timestamp = -1) =>
+    out.push({
+      partition,
+      offset: BigInt(out.length),
+      key: key === null ? null : Buffer.from(key),
+      value: Buffer.from(value),
+      timestamp,
+    })
   for (const o of ops) {
     if (o.k === 'event') {
       cursor = Math.max(0, cursor + o.dt)
+      const ts = Math.max(0, cursor - o.back)
+      const eventId = asId(o.pooledId === null ? `p${partition}e${n++}` : `pool${o.pooledId}`)
       const e: StreamEvent = {
-        eventId: asId(o.pooledId === null ? `p${partition}e${n++}` : `pool${o.pooledId}`),
-        ts: Math.max(0, cursor - o.back),
+        eventId,
+        ts,
         eventType: o.type,
-        streamId: `s${o.stream}`,
+        streamId: o.stream < 0 ? `lone${partition}-${n++}` : `s${o.stream}`,
         userId: `u${o.user}`,
         ...(o.type === 'donation' ? { amountCents: o.cents } : {}),
         ...(o.type === 'chat_message' ? { messageLen: o.cents % 50 } : {}),
       }
       events.push(e)
-      push(e.streamId, JSON.stringify(e))
+      const key = o.key === 'stream' ? e.streamId : o.key === 'none' ? null : `s${(o.stream + 1) % 3}`
+      const timestamp = o.lag === null ? -1 : Math.max(0, ts - o.lag)
+      sent.set(e.eventId, { timestamp, key })
+      push(key, JSON.stringify(e), timestamp)
     } else if (o.k === 'copy') {
       if (events.length === 0) continue
       const e = events[o.pick % events.length]!
-      push(e.streamId, JSON.stringify(e))
+      const how = sent.get(e.eventId)!
+      push(how.key, JSON.stringify(e), how.timestamp)
     } else push(`s${o.stream}`, '{not json')
   }
   if (trailing) {

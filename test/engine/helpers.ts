@@ -4,7 +4,7 @@
  * and a model of the tables that applies batch results the way the processor does.
  */
 
-import type { BatchResult, InputRecord, StreamStateRow, WindowRow } from '../../src/engine/types.ts'
+import type { BatchResult, InputRecord, WindowRow } from '../../src/engine/types.ts'
 import type { DecodeResult, EventType, StreamEvent } from '../../src/events/types.ts'
 
 export function testDecode(value: Buffer, key: Buffer | null): DecodeResult {
@@ -45,14 +45,32 @@ export function ev(
   return e
 }
 
-/** Input records for a list of events (or garbage strings), offsets from `first`. */
+/**
+ * Input records for a list of events (or garbage strings), offsets from `first`, keyed by
+ * their stream, with no Kafka timestamp (-1: no clock-skew check).
+ */
 export function records(items: readonly (StreamEvent | string)[], partition = 0, first = 0n): InputRecord[] {
   return items.map((it, i) => ({
     partition,
     offset: first + BigInt(i),
     key: Buffer.from(typeof it === 'string' ? 'bad' : it.streamId),
     value: Buffer.from(typeof it === 'string' ? it : JSON.stringify(it)),
+    timestamp: -1,
   }))
+}
+
+/** A `stream_state` row as the table holds it: totals (the engine's rows carry what a batch adds). */
+export interface StateTotals {
+  readonly streamId: string
+  readonly partition: number
+  readonly activeViewers: number
+  readonly live: boolean | null
+  readonly lastEventTs: number
+  readonly acceptedCount: number
+  readonly lateCount: number
+  readonly duplicateCount: number
+  readonly rejectedCount: number
+  readonly watermark: number | null
 }
 
 export const rowKey = (r: { streamId: string; windowStart: number }): string =>
@@ -61,7 +79,7 @@ export const rowKey = (r: { streamId: string; windowStart: number }): string =>
 /** The tables as the processor keeps them, plus checks of the emission contract. */
 export class TableModel {
   readonly rows = new Map<string, WindowRow>()
-  readonly states = new Map<string, StreamStateRow>()
+  readonly states = new Map<string, StateTotals>()
   readonly finalSeen = new Set<string>()
 
   apply(res: BatchResult): void {
@@ -80,7 +98,33 @@ export class TableModel {
       if (keys.has(k)) throw new Error(`row ${k} both emitted and removed`)
       this.rows.delete(k)
     }
-    for (const s of res.states) this.states.set(s.streamId, s)
+    // As checkpoints.ts writes them: loose counts first (existing rows only), then the rows.
+    for (const c of res.counts) {
+      const prev = this.states.get(c.streamId)
+      if (prev === undefined) continue
+      this.states.set(c.streamId, {
+        ...prev,
+        lateCount: prev.lateCount + c.late,
+        duplicateCount: prev.duplicateCount + c.duplicate,
+        rejectedCount: prev.rejectedCount + c.rejected,
+        watermark: c.watermark,
+      })
+    }
+    for (const s of res.states) {
+      const prev = this.states.get(s.streamId)
+      this.states.set(s.streamId, {
+        streamId: s.streamId,
+        partition: s.partition,
+        activeViewers: s.activeViewers,
+        live: s.live ?? prev?.live ?? null,
+        lastEventTs: Math.max(s.lastEventTs, prev?.lastEventTs ?? Number.NEGATIVE_INFINITY),
+        acceptedCount: (prev?.acceptedCount ?? 0) + s.acceptedAdded,
+        lateCount: (prev?.lateCount ?? 0) + s.lateAdded,
+        duplicateCount: (prev?.duplicateCount ?? 0) + s.duplicateAdded,
+        rejectedCount: (prev?.rejectedCount ?? 0) + s.rejectedAdded,
+        watermark: s.watermark,
+      })
+    }
   }
 
   finalRows(): WindowRow[] {

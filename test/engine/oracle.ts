@@ -5,15 +5,16 @@
  * every window's row by brute force over the presence intervals. No cleverness, no
  * incremental state: it is what the engine is checked against.
  */
-import type { Decoder, EngineConfig, InputRecord, StreamStateRow, WindowRow } from '../../src/engine/types.ts'
+import { DEFAULT_MAX_CLOCK_SKEW_MS, type Decoder, type EngineConfig, type InputRecord, type WindowRow } from '../../src/engine/types.ts'
 import type { StreamEvent } from '../../src/events/types.ts'
+import type { StateTotals } from './helpers.ts'
 
 export interface OracleResult {
   /** Per record, in offset order: 'accepted', 'late', 'duplicate' or the decoder's reason. */
   readonly verdicts: string[]
   /** Every window row that exists given all records (isFinal: watermark at the end >= window end). */
   readonly rows: WindowRow[]
-  readonly states: StreamStateRow[]
+  readonly states: StateTotals[]
   readonly watermark: number | null
 }
 
@@ -41,37 +42,53 @@ export function oracle(
   const wmNow = () =>
     accepted.length === 0 ? null : Math.max(...accepted.map((e) => e.ts)) - config.watermarkMs
 
-  // Section 2 and 3: per record, in offset order.
+  const skew = config.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS
+  const keyIs = (key: Buffer | null, sid: string) => key !== null && key.equals(Buffer.from(sid, 'utf8'))
+  // A record that is not applied counts on its stream from the stream's first accepted record on.
+  const counted = (sid: string) => (counts.get(sid)?.acc ?? 0) > 0
+  // Section 1, then 2 and 3: per record, in offset order.
   for (const rec of input) {
     const d = decode(rec.value, rec.key)
     if (!d.ok) {
       verdicts.push(d.reason)
-      if (d.streamId !== undefined) {
+      if (d.streamId !== undefined && keyIs(rec.key, d.streamId) && counted(d.streamId)) {
         cnt(d.streamId).rej++
         cnt(d.streamId).wm = wmNow()
       }
       continue
     }
     const e = d.event
+    if (!keyIs(rec.key, e.streamId)) {
+      verdicts.push('key_mismatch')
+      continue
+    }
+    if (rec.timestamp >= 0 && e.ts > rec.timestamp + skew) {
+      verdicts.push('future_ts')
+      if (counted(e.streamId)) {
+        cnt(e.streamId).rej++
+        cnt(e.streamId).wm = wmNow()
+      }
+      continue
+    }
     const wm = wmNow() ?? Number.NEGATIVE_INFINITY
     if (e.ts < wm) {
       verdicts.push('late')
-      cnt(e.streamId).late++
+      if (counted(e.streamId)) cnt(e.streamId).late++
     } else if (accepted.some((a) => a.eventId === e.eventId && a.ts >= wm)) {
       verdicts.push('duplicate')
-      cnt(e.streamId).dup++
+      if (counted(e.streamId)) cnt(e.streamId).dup++
     } else {
       verdicts.push('accepted')
       accepted.push(e)
       cnt(e.streamId).acc++
     }
-    cnt(e.streamId).wm = wmNow()
+    if (counted(e.streamId)) cnt(e.streamId).wm = wmNow()
   }
   const watermark = wmNow()
   const finalWm = watermark ?? Number.NEGATIVE_INFINITY
 
   const rows: WindowRow[] = []
-  const states: StreamStateRow[] = []
+  const states: StateTotals[] = []
   const streamIds = [...new Set(accepted.map((e) => e.streamId))].sort()
   for (const sid of streamIds) {
     // Section 4: apply in event-time order, ties by event id.

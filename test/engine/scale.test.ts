@@ -32,7 +32,18 @@ function ops(rnd: () => number, n: number): Op[] {
     else if (r < 0.025) out.push({ k: 'garbage', stream: int(30) })
     else if (r < 0.03) {
       const type = rnd() < 0.5 ? 'stream_stop' : 'stream_start'
-      out.push({ k: 'event', dt: 0, back: 0, type, user: 0, stream: int(30), pooledId: null, cents: 0 })
+      out.push({
+        k: 'event',
+        dt: 0,
+        back: 0,
+        type,
+        user: 0,
+        stream: int(30),
+        pooledId: null,
+        cents: 0,
+        lag: null,
+        key: 'stream',
+      })
     } else
       out.push({
         k: 'event',
@@ -43,6 +54,8 @@ function ops(rnd: () => number, n: number): Op[] {
         user: int(3000),
         stream: int(30),
         pooledId: rnd() < 0.01 ? int(5) : null,
+        lag: null,
+        key: 'stream',
         cents: int(500),
       })
   }

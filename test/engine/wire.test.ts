@@ -21,6 +21,7 @@ const wire = (offset: number, e: WireEvent): InputRecord => ({
   offset: BigInt(offset),
   key: Buffer.from(e.stream_id),
   value: encodeEvent(e),
+  timestamp: -1,
 })
 
 test('wire records through decodeEvent: dollars to cents, garbage to dead letters with its stream', () => {
@@ -41,7 +42,13 @@ test('wire records through decodeEvent: dollars to cents, garbage to dead letter
       event_type: 'donation',
       amount_usd: 0.015,
     }),
-    { partition: 0, offset: 3n, key: Buffer.from('stream_1001'), value: Buffer.from('{"event_id":') },
+    {
+      partition: 0,
+      offset: 3n,
+      key: Buffer.from('stream_1001'),
+      value: Buffer.from('{"event_id":'),
+      timestamp: -1,
+    },
   ]
   const engine = createPartitionEngine(CFG, 0, { decode: decodeEvent })
   const res = engine.process(recs)
@@ -53,7 +60,7 @@ test('wire records through decodeEvent: dollars to cents, garbage to dead letter
     res.deadLetters.map((d) => [d.offset, d.reason, d.streamId]),
     [[3n, 'not_json', 'stream_1001']],
   )
-  assert.equal(res.states[0]?.rejectedCount, 1)
+  assert.equal(res.states[0]?.rejectedAdded, 1)
 })
 
 test('generator traffic with faults, in batches: final rows = oracle', () => {
@@ -76,7 +83,13 @@ test('generator traffic with faults, in batches: final rows = oracle', () => {
   const recs: InputRecord[] = []
   for (let i = 0; i < 5000; i++) {
     const r = source.next()
-    recs.push({ partition: 0, offset: BigInt(i), key: Buffer.from(r.key), value: Buffer.from(r.value) })
+    recs.push({
+      partition: 0,
+      offset: BigInt(i),
+      key: Buffer.from(r.key),
+      value: Buffer.from(r.value),
+      timestamp: -1,
+    })
   }
   const engine = createPartitionEngine(CFG, 0, { decode: decodeEvent })
   const tables = new TableModel()

@@ -32,7 +32,22 @@ function batch(epoch: number, nextOffset: bigint, overrides: Partial<typeof wind
     endOffset: 100n,
     windows: [{ ...window, ...overrides }],
     removedWindows: [],
-    states: [],
+    states: [
+      {
+        streamId: 's1',
+        partition: 0,
+        activeViewers: 3,
+        live: epoch === 1 ? true : null,
+        lastEventTs: Date.UTC(2026, 0, 1),
+        acceptedAdded: 5,
+        lateAdded: 1,
+        duplicateAdded: 0,
+        rejectedAdded: 2,
+        watermark: Date.UTC(2026, 0, 1),
+      },
+    ],
+    counts: [{ streamId: 's1', late: 10, duplicate: 20, rejected: 30, watermark: null }],
+    outcomes: { accepted: 5, not_json: 1 },
     deadLetters: [
       {
         partition: 0,
@@ -100,4 +115,17 @@ test('retrying the same commit is idempotent; final rows never change', async (t
   )
   const rows = await pool.query('select active_viewers, is_final from stream_metrics_minute')
   assert.deepEqual(rows.rows, [{ active_viewers: 3, is_final: true }])
+  // The counters are added to: the retried batch counted once. The loose counts of the first
+  // batch found no row (they run before its state row), those of the second one did.
+  const state = await pool.query(
+    'select live, accepted_count, late_count, duplicate_count, rejected_count from stream_state',
+  )
+  assert.deepEqual(state.rows, [
+    { live: true, accepted_count: 10, late_count: 12, duplicate_count: 20, rejected_count: 34 },
+  ])
+  const outcomes = await pool.query('select outcome, records from partition_counts order by outcome')
+  assert.deepEqual(outcomes.rows, [
+    { outcome: 'accepted', records: 10 },
+    { outcome: 'not_json', records: 2 },
+  ])
 })
