@@ -123,7 +123,10 @@ class Partition implements PartitionEngine {
   private letters: DeadLetter[] = []
   private counters: BatchCounters = newCounters()
   /** Counters of this batch for streams the engine does not hold (see StreamCounts). */
-  private loose = new Map<string, { late: number; duplicate: number; rejected: number; watermark: number | null }>()
+  private loose = new Map<
+    string,
+    { late: number; duplicate: number; rejected: number; watermark: number | null }
+  >()
   /** Streams that may have gone idle in this batch (checked at its end). */
   private maybeIdle: Stream[] = []
   /** Ids of streams forgotten since the last snapshotChanges(): their pieces are deleted. */

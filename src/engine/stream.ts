@@ -38,7 +38,15 @@ import {
   type User,
   type UserTimes,
 } from './viewers.ts'
-import { addPoint, countAt, isEmptyAcc, newWindowAcc, nextEntering, type WindowAcc, windowRow } from './window.ts'
+import {
+  addPoint,
+  countAt,
+  isEmptyAcc,
+  newWindowAcc,
+  nextEntering,
+  type WindowAcc,
+  windowRow,
+} from './window.ts'
 
 /** Settings and the partition's fold frontier, shared by the streams of a partition. */
 export interface Ctx {

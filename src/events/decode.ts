@@ -179,7 +179,11 @@ export function decodeGeneral(value: Uint8Array, key?: Uint8Array | null): Decod
     )
   }
   if (value.length === 0) {
-    return reject('not_json', 'record value is empty (a tombstone or an empty message), not JSON', keyStreamId(key))
+    return reject(
+      'not_json',
+      'record value is empty (a tombstone or an empty message), not JSON',
+      keyStreamId(key),
+    )
   }
   let parsed: unknown
   try {

@@ -67,7 +67,8 @@ export type ProcessorConfig = ReturnType<typeof loadProcessorConfig>
 export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(processorSettings, env)
   const problems = engineSettingsProblems(config)
-  if (config.batchMaxBytes < 1024) problems.push(`BATCH_MAX_BYTES (${config.batchMaxBytes}) must be at least 1KiB`)
+  if (config.batchMaxBytes < 1024)
+    problems.push(`BATCH_MAX_BYTES (${config.batchMaxBytes}) must be at least 1KiB`)
   failOnProblems(problems)
   return config
 }

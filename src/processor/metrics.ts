@@ -16,7 +16,7 @@ export function createProcessorMetrics() {
   })
   const rejected = new Counter({
     name: 'rtsa_processor_records_rejected_total',
-    help: 'Records not applied, by reason (the decoder\'s reasons, key_mismatch, future_ts, late, duplicate, processing_error)',
+    help: "Records not applied, by reason (the decoder's reasons, key_mismatch, future_ts, late, duplicate, processing_error)",
     labelNames: ['reason'],
     registers: [registry],
   })

@@ -261,7 +261,11 @@ export class Processor {
         lastEnds = Date.now()
         await this.#refreshEnds()
       }
-      const records = await this.#member!.poll(config.batchMaxRecords, config.batchMaxWait, config.batchMaxBytes)
+      const records = await this.#member!.poll(
+        config.batchMaxRecords,
+        config.batchMaxWait,
+        config.batchMaxBytes,
+      )
       if (records.length === 0) continue
       const byPartition = new Map<number, InputRecord[]>()
       for (const r of records) {
@@ -381,7 +385,10 @@ export class Processor {
           result = owned.engine.fail(r, detail)
           snapshot = owned.engine.snapshotChanges()
           metrics.processingErrors.inc()
-          log.error({ partition, offset: r.offset.toString(), err: detail }, 'record dead-lettered as processing_error')
+          log.error(
+            { partition, offset: r.offset.toString(), err: detail },
+            'record dead-lettered as processing_error',
+          )
         }
         await this.#commit(owned, this.#batchOf(owned, part, result, snapshot), result.counters.accepted)
         if (this.#owned.get(partition) !== owned) return
@@ -403,7 +410,10 @@ export class Processor {
         return this.#deps.engineFactory(owned.partition, state.pieces)
       } catch (error) {
         if (isRtsaError(error) && !error.retryable) throw error
-        log.warn({ partition: owned.partition, err: messageOf(error), attempt }, 'reading the committed state failed; retrying')
+        log.warn(
+          { partition: owned.partition, err: messageOf(error), attempt },
+          'reading the committed state failed; retrying',
+        )
         await sleep(Math.min(100 * 2 ** attempt, 5000))
       }
     }

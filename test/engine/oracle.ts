@@ -5,7 +5,13 @@
  * every window's row by brute force over the presence intervals. No cleverness, no
  * incremental state: it is what the engine is checked against.
  */
-import { DEFAULT_MAX_CLOCK_SKEW_MS, type Decoder, type EngineConfig, type InputRecord, type WindowRow } from '../../src/engine/types.ts'
+import {
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  type Decoder,
+  type EngineConfig,
+  type InputRecord,
+  type WindowRow,
+} from '../../src/engine/types.ts'
 import type { StreamEvent } from '../../src/events/types.ts'
 import type { StateTotals } from './helpers.ts'
 
