@@ -13,6 +13,10 @@ export const ERROR_CODES = {
   KAFKA_START_FAILED: { retryable: true, summary: 'the local Kafka broker did not start' },
   KAFKA_UNREACHABLE: { retryable: true, summary: 'the Kafka broker does not answer' },
   KAFKA_REQUEST_FAILED: { retryable: true, summary: 'a Kafka request failed' },
+  KAFKA_RECORD_TOO_LARGE: {
+    retryable: false,
+    summary: 'the broker refused records as larger than the topic allows',
+  },
   POSTGRES_START_FAILED: { retryable: true, summary: 'the local PostgreSQL server did not start' },
   POSTGRES_UNREACHABLE: { retryable: true, summary: 'the PostgreSQL server does not answer' },
   POSTGRES_QUERY_FAILED: { retryable: true, summary: 'a PostgreSQL query failed' },

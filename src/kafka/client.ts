@@ -36,6 +36,28 @@ export interface TopicPartitionOffsets {
 
 const CLIENT_ID = 'rtsa'
 
+/** The broker's answers that mean "too large", whatever the retries: sending the same again cannot work. */
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
+
+/**
+ * True when the client's error (or one it wraps, in `cause` or `errors`) is the broker
+ * refusing records for their size. Walks at most 50 errors: an error from anywhere
+ * must not make the check itself throw or run long.
+ */
+function isTooLarge(error: unknown): boolean {
+  const todo: unknown[] = [error]
+  for (let seen = 0; todo.length > 0 && seen < 50; seen++) {
+    const e = todo.pop()
+    if (typeof e !== 'object' || e === null) continue
+    const id = (e as { apiId?: unknown }).apiId
+    if (typeof id === 'string' && TOO_LARGE.has(id)) return true
+    const inner = (e as { errors?: unknown }).errors
+    if (Array.isArray(inner)) todo.push(...inner.slice(0, 20))
+    if ('cause' in e) todo.push((e as { cause?: unknown }).cause)
+  }
+  return false
+}
+
 function wrap(action: string, bootstrap: readonly string[], error: unknown): RtsaError {
   return new RtsaError(
     'KAFKA_REQUEST_FAILED',
@@ -92,6 +114,19 @@ export class KafkaAdmin {
         await sleep(200)
       }
       throw wrap(`createTopics ${name}`, this.#bootstrap, error)
+    }
+  }
+
+  /** The topic's `max.message.bytes` (the largest record batch it takes), or undefined when it cannot be read. */
+  async maxMessageBytes(topic: string): Promise<number | undefined> {
+    try {
+      const [d] = await this.#admin.describeConfigs({
+        resources: [{ resourceType: 2, resourceName: topic, configurationKeys: ['max.message.bytes'] }],
+      })
+      const v = Number(d?.configs.find((c) => c.name === 'max.message.bytes')?.value)
+      return Number.isSafeInteger(v) && v > 0 ? v : undefined
+    } catch {
+      return undefined
     }
   }
 
@@ -208,6 +243,13 @@ export class KafkaProducer {
         })),
       })
     } catch (error) {
+      if (isTooLarge(error)) {
+        throw new RtsaError(
+          'KAFKA_RECORD_TOO_LARGE',
+          `Kafka refused ${records.length} record(s) as too large: ${messageOf(error)}`,
+          { cause: error },
+        )
+      }
       throw wrap('produce', this.#bootstrap, error)
     }
   }

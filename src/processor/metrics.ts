@@ -84,8 +84,26 @@ export function createProcessorMetrics() {
     help: 'Records the engine threw on, dead-lettered as processing_error',
     registers: [registry],
   })
+  const dlqRelayed = new Counter({
+    name: 'rtsa_processor_dlq_relayed_total',
+    help: 'Dead letters published to the DLQ topic',
+    registers: [registry],
+  })
+  const dlqTruncated = new Counter({
+    name: 'rtsa_processor_dlq_truncated_total',
+    help: 'Dead letters published with their value cut to fit the DLQ topic (the source topic holds them whole)',
+    registers: [registry],
+  })
+  const dlqDropped = new Counter({
+    name: 'rtsa_processor_dlq_dropped_total',
+    help: 'Dead letters the DLQ topic refused even as metadata (kept in dead_letters only)',
+    registers: [registry],
+  })
   return {
     registry,
+    dlqRelayed,
+    dlqTruncated,
+    dlqDropped,
     isolations,
     processingErrors,
     recordsIn,

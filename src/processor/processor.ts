@@ -158,6 +158,7 @@ export class Processor {
       topic: config.kafkaTopic,
       dlqTopic: config.kafkaDlqTopic,
       owned: () => this.owned(),
+      maxMessageBytes: () => this.#admin?.maxMessageBytes(config.kafkaDlqTopic) ?? Promise.resolve(undefined),
       log: this.#deps.log,
       metrics: this.#deps.metrics,
     })

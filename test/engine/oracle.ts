@@ -49,7 +49,7 @@ export function oracle(
     accepted.length === 0 ? null : Math.max(...accepted.map((e) => e.ts)) - config.watermarkMs
 
   const skew = config.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS
-  const keyIs = (key: Buffer | null, sid: string) => key !== null && key.equals(Buffer.from(sid, 'utf8'))
+  const keyIs = (key: Buffer | null, sid: string) => key?.equals(Buffer.from(sid, 'utf8')) === true
   // A record that is not applied counts on its stream from the stream's first accepted record on.
   const counted = (sid: string) => (counts.get(sid)?.acc ?? 0) > 0
   // Section 1, then 2 and 3: per record, in offset order.

@@ -20,8 +20,8 @@ import {
   type OutgoingRecord,
 } from '../../src/kafka/client.ts'
 import { loadProcessorConfig } from '../../src/processor/config.ts'
-import { createEngineFactory } from '../../src/processor/engine-adapter.ts'
-import { createProcessorMetrics } from '../../src/processor/metrics.ts'
+import { createEngineFactory, type EngineFactory } from '../../src/processor/engine-adapter.ts'
+import { createProcessorMetrics, type ProcessorMetrics } from '../../src/processor/metrics.ts'
 import { Processor } from '../../src/processor/processor.ts'
 import { migrate } from '../../src/store/migrations.ts'
 import { createPool } from '../../src/store/pool.ts'
@@ -157,16 +157,21 @@ export function processorEnv(o: {
   }
 }
 
-/** A processor running inside the test process. */
-export function startInProcess(env: Record<string, string>, pool: pg.Pool): Processor {
+/** A processor running inside the test process; `wrap` may replace its engines (fault injection). */
+export function startInProcess(
+  env: Record<string, string>,
+  pool: pg.Pool,
+  opts: { wrap?: (f: EngineFactory) => EngineFactory; metrics?: ProcessorMetrics } = {},
+): Processor {
   const config = loadProcessorConfig(env)
+  const factory = createEngineFactory(config)
   const processor = new Processor({
     config,
     bootstrap: config.kafkaBootstrap!,
     pool,
-    engineFactory: createEngineFactory(config),
+    engineFactory: opts.wrap ? opts.wrap(factory) : factory,
     log: pino({ level: 'warn' }),
-    metrics: createProcessorMetrics(),
+    metrics: opts.metrics ?? createProcessorMetrics(),
   })
   processor.start()
   return processor
