@@ -58,8 +58,8 @@ export interface StreamStateRow {
 
 /**
  * Counter increments for a stream the engine holds no state of (never accepted, or
- * forgotten while idle): apply them to its `stream_state` row only if the row exists,
- * BEFORE the batch's {@link StreamStateRow}s (a record counts on its stream from the
+ * forgotten while idle): apply them to its `stream_state` row only if the row exists and
+ * belongs to this partition, BEFORE the batch's {@link StreamStateRow}s (a record counts on its stream from the
  * stream's first accepted record on, in offset order). They never create a row.
  */
 export interface StreamCounts {

@@ -7,11 +7,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Admin, Consumer, Producer } from '@platformatic/kafka'
 import { messageOf, RtsaError } from '../errors/catalogue.ts'
 
-/** A record to send. `key` decides the partition unless `partition` is given. */
+/** A record to send. `key` decides the partition unless `partition` is given; a null value is a tombstone. */
 export interface OutgoingRecord {
   readonly topic: string
   readonly key: Buffer | null
-  readonly value: Buffer
+  readonly value: Buffer | null
   readonly partition?: number
   /** The record's CreateTime (epoch ms); default: now. */
   readonly timestamp?: number
@@ -237,7 +237,7 @@ export class KafkaProducer {
         messages: records.map((r) => ({
           topic: r.topic,
           key: r.key ?? undefined,
-          value: r.value,
+          value: r.value ?? undefined,
           ...(r.partition === undefined ? {} : { partition: r.partition }),
           ...(r.timestamp === undefined ? {} : { timestamp: BigInt(r.timestamp) }),
         })),
@@ -299,7 +299,8 @@ export async function readTopic(
         partition: m.partition,
         offset: m.offset,
         key: m.key ?? null,
-        value: m.value,
+        // A tombstone reads as an empty value, as the processor sees it.
+        value: m.value ?? Buffer.alloc(0),
         timestamp: Number(m.timestamp),
       })
       const end = remaining.get(m.partition)

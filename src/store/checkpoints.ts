@@ -190,7 +190,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
     if (batch.removedWindows.length > 0) await deleteWindows(client, batch.removedWindows)
     // Counts of streams the engine does not hold first: they count only on rows that
     // existed before this batch's records (a stream counts from its first accepted record).
-    if (batch.counts.length > 0) await addStreamCounts(client, batch.counts)
+    if (batch.counts.length > 0) await addStreamCounts(client, batch.partition, batch.counts)
     if (batch.states.length > 0) await upsertStates(client, batch.states)
     for (const chunk of byteChunks(batch.deadLetters, DEAD_LETTER_CHUNK_BYTES)) {
       await insertDeadLetters(client, batch.topic, chunk)
@@ -303,7 +303,8 @@ async function upsertStates(client: pg.PoolClient, rows: readonly StreamStateRow
   )
 }
 
-async function addStreamCounts(client: pg.PoolClient, rows: readonly StreamCounts[]) {
+/** Only rows this partition owns: a record keyed to a stream but written to another partition counts there only. */
+async function addStreamCounts(client: pg.PoolClient, partition: number, rows: readonly StreamCounts[]) {
   await client.query(
     `update stream_state s
         set late_count = s.late_count + c.l, duplicate_count = s.duplicate_count + c.d,
@@ -311,13 +312,14 @@ async function addStreamCounts(client: pg.PoolClient, rows: readonly StreamCount
             watermark = case when c.wm is null then null else to_timestamp(c.wm / 1000.0) end,
             updated_at = now()
        from unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) as c(sid, l, d, r, wm)
-      where s.stream_id = c.sid`,
+      where s.stream_id = c.sid and s.partition = $6`,
     [
       rows.map((r) => r.streamId),
       rows.map((r) => r.late),
       rows.map((r) => r.duplicate),
       rows.map((r) => r.rejected),
       rows.map((r) => r.watermark),
+      partition,
     ],
   )
 }

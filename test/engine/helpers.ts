@@ -98,10 +98,10 @@ export class TableModel {
       if (keys.has(k)) throw new Error(`row ${k} both emitted and removed`)
       this.rows.delete(k)
     }
-    // As checkpoints.ts writes them: loose counts first (existing rows only), then the rows.
+    // As checkpoints.ts writes them: loose counts first (existing rows of this partition only), then the rows.
     for (const c of res.counts) {
       const prev = this.states.get(c.streamId)
-      if (prev === undefined) continue
+      if (prev === undefined || prev.partition !== res.partition) continue
       this.states.set(c.streamId, {
         ...prev,
         lateCount: prev.lateCount + c.late,

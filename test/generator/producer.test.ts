@@ -35,7 +35,7 @@ class AutoSender implements RecordSender {
   }
 
   async send(records: readonly OutgoingRecord[]): Promise<void> {
-    const values = records.map((r) => r.value.toString())
+    const values = records.map((r) => r.value?.toString() ?? '')
     this.batches.push(values)
     this.open++
     this.maxOpen = Math.max(this.maxOpen, this.open)
