@@ -4,10 +4,12 @@
  * /proc/<pid>/status (VmRSS) once it caught up and sat idle for a moment. Baseline in the
  * same run: the RSS of a processor on an empty topic (what Node, the clients and the
  * code cost before any state). A fresh database and consumer group per run; the topic of
- * a level is produced once.
+ * a level is produced once. Then `--set idle=N` (default 200,000; 0: skip) streams that go
+ * idle (lib/idle-streams.ts): RSS and restore time once the processor forgot them.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type BenchContext, type Benchmark, opt } from './lib/context.ts'
+import { idleStreamsCase } from './lib/idle-streams.ts'
 import { peakRssOf, rssOf } from './lib/machine.ts'
 import {
   benchProcessorEnv,
@@ -46,9 +48,10 @@ export async function caughtUpProcessor(
   topic: string,
   label: string,
   extra: Record<string, string> = {},
+  reuse?: FreshDb,
 ): Promise<ViewerProcessor> {
   const servers = await ctx.servers()
-  const db = await freshDb(servers, 'mem')
+  const db = reuse ?? (await freshDb(servers, 'mem'))
   const env = benchProcessorEnv({
     bootstrap: servers.bootstrap,
     databaseUrl: db.url,
@@ -77,7 +80,7 @@ export async function caughtUpProcessor(
     return { child, db, env, catchUpSeconds: (w.end - t0) / 1000, sampledPeak: peak }
   } catch (error) {
     await stopChild(child)
-    await db.drop()
+    if (reuse === undefined) await db.drop()
     const out = child
       .output()
       .split('\n')
@@ -103,7 +106,7 @@ async function settledRss(child: Child): Promise<{ rss: number; peak: number }> 
 
 export const memory: Benchmark = {
   name: 'memory',
-  describe: 'processor RSS with 10k, 100k and 1M present viewers',
+  describe: 'processor RSS with 10k, 100k and 1M present viewers, and after 200k streams went idle',
   async run(ctx) {
     const levels = (ctx.options.viewers ?? '10000,100000,1000000').split(',').map(Number)
     // 1M viewers take minutes per run: by default one run at that level (`--long`: ctx.runs).
@@ -187,6 +190,12 @@ export const memory: Benchmark = {
         }),
         figure(`bytes per viewer above baseline, ${fmt(viewers)} viewers`, 'B', perViewer),
       )
+    }
+    const idle = Number(ctx.options.idle ?? 200_000)
+    if (idle > 0) {
+      const r = await idleStreamsCase(ctx, idle, baseRuns, caughtUpProcessor)
+      figures.push(...r.figures)
+      notes.push(...r.notes)
     }
     notes.push(
       `Input per level: every viewer joins one of 500 streams within one minute of event time and sends one heartbeat in the next minute (2 records per viewer); event ids ${ids === 'uuid' ? 'random UUIDs, as the contract (uuid4)' : 'short strings that are not UUIDs (`--set ids=plain`)'}; RSS read from /proc/<pid>/status 3 s after the processor caught up.`,

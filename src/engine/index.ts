@@ -8,7 +8,10 @@
  *   for each batch: const result = engine.process(records)
  *                   const changes = engine.snapshotChanges()
  *                   one transaction: upsert result.windows, delete result.removedWindows,
- *                   upsert result.states, dead letters, put/delete changes, next offset.
+ *                   add result.counts to existing rows, then upsert result.states (adding
+ *                   their counters), dead letters, put/delete changes, next offset.
+ *   if process() threw: discard the engine, restore one from the committed state, and
+ *                   call engine.fail(record, why) for the record that throws.
  */
 export { createPartitionEngine } from './partition.ts'
 export type {
@@ -24,6 +27,7 @@ export type {
   PartitionEngineOptions,
   SnapshotChanges,
   SnapshotPiece,
+  StreamCounts,
   StreamStateRow,
   WindowKey,
   WindowRow,

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { isRtsaError } from '../../src/errors/catalogue.ts'
+import { loadProcessorConfig } from '../../src/processor/config.ts'
+
+test('MAX_CLOCK_SKEW defaults to 5 minutes and must be shorter than WATERMARK', () => {
+  const c = loadProcessorConfig({})
+  assert.equal(c.maxClockSkew, 300_000)
+  assert.equal(c.batchMaxBytes, 16 * 1024 * 1024)
+  assert.equal(loadProcessorConfig({ MAX_CLOCK_SKEW: '9 minutes' }).maxClockSkew, 540_000)
+  for (const env of [{ MAX_CLOCK_SKEW: '10 minutes' }, { WATERMARK: '1 minute' }, { MAX_CLOCK_SKEW: '1h' }]) {
+    assert.throws(
+      () => loadProcessorConfig(env),
+      (e: unknown) =>
+        isRtsaError(e, 'CONFIG_INVALID') &&
+        /MAX_CLOCK_SKEW .* must be shorter than WATERMARK/.test(e.message),
+      JSON.stringify(env),
+    )
+  }
+  assert.throws(
+    () => loadProcessorConfig({ BATCH_MAX_BYTES: '10' }),
+    (e: unknown) => isRtsaError(e, 'CONFIG_INVALID') && /BATCH_MAX_BYTES/.test(e.message),
+  )
+  assert.throws(
+    () => loadProcessorConfig({ MAX_CLOCK_SKEW: 'soon' }),
+    (e: unknown) => isRtsaError(e, 'CONFIG_INVALID') && /MAX_CLOCK_SKEW="soon" is invalid/.test(e.message),
+  )
+})
