@@ -30,30 +30,7 @@ export interface StreamEvent {
   readonly amountCents?: number
 }
 
-/**
- * Why a record was not applied. The first group is decided by the decoder from the
- * record's value alone; `key_mismatch` and `future_ts` by the engine from the record
- * (its key, its Kafka timestamp); `late` and `duplicate` by the engine from the
- * partition's history; `processing_error` by the processor when the engine threw on
- * the record (a bug, isolated so that it cannot stop the partition).
- */
-export const REJECT_REASONS = [
-  'not_json',
-  'not_object',
-  'missing_field',
-  'bad_field',
-  'bad_ts',
-  'bad_event_type',
-  'bad_amount',
-  'too_large',
-  'key_mismatch',
-  'future_ts',
-  'late',
-  'duplicate',
-  'processing_error',
-] as const
-
-/** The reasons the decoder gives (from the value's bytes alone). */
+/** The reasons the decoder gives, from the record's value alone (and its key, to name the stream). */
 export const DECODER_REASONS = [
   'not_json',
   'not_object',
@@ -63,7 +40,23 @@ export const DECODER_REASONS = [
   'bad_event_type',
   'bad_amount',
   'too_large',
-] as const satisfies readonly RejectReason[]
+] as const
+
+/**
+ * Why a record was not applied: the decoder's reasons; `key_mismatch` and `future_ts`,
+ * decided by the engine from the record (its key, its Kafka timestamp); `late` and
+ * `duplicate`, by the engine from the partition's history; `processing_error`, by the
+ * processor when the engine threw on the record (a bug, isolated so that it cannot stop
+ * the partition).
+ */
+export const REJECT_REASONS = [
+  ...DECODER_REASONS,
+  'key_mismatch',
+  'future_ts',
+  'late',
+  'duplicate',
+  'processing_error',
+] as const
 
 export type RejectReason = (typeof REJECT_REASONS)[number]
 

@@ -304,11 +304,9 @@ export class Processor {
     const { metrics } = this.#deps
     metrics.recordsIn.inc({ partition }, records.length)
     const t0 = performance.now()
-    let result: BatchResult
-    let snapshot: SnapshotChanges
+    let out: EngineOutput
     try {
-      result = owned.engine.process(records)
-      snapshot = owned.engine.snapshotChanges()
+      out = runBatch(owned.engine, records)
     } catch (error) {
       // Every earlier batch is committed (awaited above): the committed state is where
       // this batch started.
@@ -316,14 +314,14 @@ export class Processor {
       return
     }
     metrics.batchSeconds.observe((performance.now() - t0) / 1000)
-    const batch = this.#batchOf(owned, records, result, snapshot)
-    const commit = this.#commit(owned, batch, result.counters.accepted).finally(() => {
+    const batch = this.#batchOf(owned, records, out)
+    const commit = this.#commit(owned, batch, out.result.counters.accepted).finally(() => {
       if (this.#inflight.get(partition) === commit) this.#inflight.delete(partition)
     })
     this.#inflight.set(partition, commit)
   }
 
-  #batchOf(owned: Owned, records: readonly InputRecord[], result: BatchResult, snapshot: SnapshotChanges) {
+  #batchOf(owned: Owned, records: readonly InputRecord[], { result, snapshot }: EngineOutput) {
     const c = result.counters
     const outcomes: Record<string, number> = { accepted: c.accepted, late: c.late, duplicate: c.duplicate }
     for (const [reason, n] of Object.entries(c.rejectedByReason)) outcomes[reason] = n
@@ -367,11 +365,9 @@ export class Processor {
       // Parts that go through are committed one by one until one throws; then the engine is restored again.
       while (queue.length > 0) {
         const part = queue.shift()!
-        let result: BatchResult
-        let snapshot: SnapshotChanges
+        let out: EngineOutput
         try {
-          result = owned.engine.process(part)
-          snapshot = owned.engine.snapshotChanges()
+          out = runBatch(owned.engine, part)
         } catch (error) {
           if (part.length > 1) {
             const mid = part.length >> 1
@@ -383,15 +379,14 @@ export class Processor {
           if (restoredAgain === undefined) return
           owned.engine = restoredAgain
           const detail = `processing the record threw: ${errorText(error)}`
-          result = owned.engine.fail(r, detail)
-          snapshot = owned.engine.snapshotChanges()
+          out = { result: owned.engine.fail(r, detail), snapshot: owned.engine.snapshotChanges() }
           metrics.processingErrors.inc()
           log.error(
             { partition, offset: r.offset.toString(), err: detail },
             'record dead-lettered as processing_error',
           )
         }
-        await this.#commit(owned, this.#batchOf(owned, part, result, snapshot), result.counters.accepted)
+        await this.#commit(owned, this.#batchOf(owned, part, out), out.result.counters.accepted)
         if (this.#owned.get(partition) !== owned) return
       }
     }
@@ -470,6 +465,17 @@ export class Processor {
     if (end !== undefined) metrics.lag.set({ partition }, Math.max(0, Number(end - batch.nextOffset)))
     if (batch.deadLetters.length > 0) this.#relay?.nudge()
   }
+}
+
+/** What the engine made of one batch: its result and the state changes to store with it. */
+interface EngineOutput {
+  readonly result: BatchResult
+  readonly snapshot: SnapshotChanges
+}
+
+function runBatch(engine: PartitionEngine, records: readonly InputRecord[]): EngineOutput {
+  const result = engine.process(records)
+  return { result, snapshot: engine.snapshotChanges() }
 }
 
 /** An error's name and message for a dead letter's detail (a thrown non-Error too). */
