@@ -147,7 +147,12 @@ test('200k streams that go idle leave no state and no stored pieces; they come b
   const later = records([ev(T0 + 60 * M, 'heartbeat', 'u', { stream: 'clock' })], 0, BigInt(input.length))
   tables.apply(engine.process(later))
   save()
-  assert.equal(engine.stats().streams, 1, 'only the stream of the newest record is held')
+  const idle = engine.stats()
+  assert.deepEqual(
+    [idle.streams, idle.users, idle.pendingRecords, idle.openWindows],
+    [1, 1, 1, 1],
+    'only the stream of the newest record is held',
+  )
   assert.ok(store.size < 10, `${store.size} pieces stored after the streams went idle`)
   const restored = createPartitionEngine(CFG, 0, {
     decode: testDecode,
