@@ -1,5 +1,5 @@
 /**
- * The memory benchmark's idle-streams case (semantics.md section 9): `streams` distinct
+ * The memory benchmark's idle-streams case (docs/semantics.md section 7): `streams` distinct
  * streams each get a start, a join and a leave within ten minutes of event time (so all
  * of them are above the watermark: live), and a processor catches up (phase "live").
  * Then one later record per partition moves every watermark past all of them, and a

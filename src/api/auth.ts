@@ -36,6 +36,6 @@ export function installAuth(app: Api, token: string | undefined): void {
     return reply
       .status(401)
       .header('www-authenticate', 'Bearer')
-      .send({ error: 'unauthorized', message: 'missing or wrong bearer token', code: 'INPUT_INVALID' })
+      .send({ error: 'unauthorized', message: 'missing or wrong bearer token', code: 'UNAUTHORIZED' })
   })
 }

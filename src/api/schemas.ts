@@ -4,6 +4,7 @@
  * OpenAPI document.
  */
 import { type Static, Type } from 'typebox'
+import { ERROR_CODES, type ErrorCode, HTTP_ERRORS, type HttpErrorName } from '../errors/catalogue.ts'
 
 export const IsoTime = Type.String({ format: 'date-time', description: 'UTC, ISO-8601' })
 /**
@@ -27,7 +28,7 @@ export const StreamId = Type.String({
   description: 'stream id, e.g. stream_1001',
 })
 
-/** One row of `stream_metrics_minute` (spec section 5). */
+/** One row of `stream_metrics_minute` (docs/semantics.md section 4). */
 export const WindowRow = Type.Object({
   window_start: IsoTime,
   window_end: IsoTime,
@@ -51,7 +52,7 @@ export const WindowRow = Type.Object({
 })
 export type WindowRow = Static<typeof WindowRow>
 
-/** One row of `stream_state` (spec section 6) with its partition's watermark. */
+/** One row of `stream_state` (docs/semantics.md section 5) with its partition's watermark. */
 export const StateRow = Type.Object({
   stream_id: Type.String(),
   active_viewers: Type.Integer({ description: 'present users now (provisional above the watermark)' }),
@@ -99,9 +100,13 @@ export const PipelineSummary = Type.Object({
 export type PipelineSummary = Static<typeof PipelineSummary>
 
 export const ErrorBody = Type.Object({
-  error: Type.String({ description: 'short name, e.g. bad_request' }),
+  error: Type.Enum(Object.values(HTTP_ERRORS) as HttpErrorName[], {
+    description: 'short name of the status, e.g. bad_request',
+  }),
   message: Type.String(),
-  code: Type.String({ description: 'rtsa error code from the catalogue' }),
+  code: Type.Enum(Object.keys(ERROR_CODES) as ErrorCode[], {
+    description: 'rtsa error code from the catalogue (README, "Error codes")',
+  }),
 })
 export type ErrorBody = Static<typeof ErrorBody>
 

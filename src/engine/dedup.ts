@@ -1,5 +1,5 @@
 /**
- * De-duplication of one partition (spec section 3): an accepted record's event id is
+ * De-duplication of one partition (docs/semantics.md section 1): an accepted record's event id is
  * remembered with its ts; a later record with that id is a duplicate while the
  * remembered ts is not below the watermark. An id whose ts fell below the watermark is
  * ignored by the ts check (the watermark never goes back), so when eviction runs never

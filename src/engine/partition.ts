@@ -24,7 +24,7 @@
  * Only an accepted record makes the engine hold a stream; a record that is not applied
  * counts on a stream the engine holds, or else goes to `counts` (applied only to an
  * existing table row). At the end of a batch, a stream with nothing left above the fold
- * frontier is forgotten, with its stored pieces (section 9 of the spec).
+ * frontier is forgotten, with its stored pieces (docs/semantics.md section 7).
  */
 
 import { RtsaError } from '../errors/catalogue.ts'

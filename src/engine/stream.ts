@@ -495,8 +495,8 @@ export class Stream {
   }
 
   /**
-   * True when the stream holds nothing that a later record could need (section 9 of the
-   * spec): no user, window, pending stop or provisional row above the fold frontier, and
+   * True when the stream holds nothing that a later record could need (docs/semantics.md
+   * section 7): no user, window, pending stop or provisional row above the fold frontier, and
    * nothing waiting to be emitted. Forgetting it and building it again empty when it comes
    * back gives the same rows (its stored row keeps `live` and the counters).
    */

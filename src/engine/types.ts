@@ -1,6 +1,6 @@
 /**
  * The output contract of the engine: what the processor writes to PostgreSQL and
- * the API serves. Columns follow ../shared/spec/semantics.md sections 5 and 6.
+ * the API serves. Columns follow docs/semantics.md sections 4 and 5.
  * Times are epoch milliseconds; money is integer cents.
  */
 import type { DecodeResult, RejectReason, StreamEvent } from '../events/types.ts'
@@ -26,7 +26,7 @@ export interface WindowRow {
 
 /**
  * One row of `stream_state`, key `streamId`, as a change to apply: the counters are
- * what this batch ADDS (the engine forgets an idle stream, section 9 of the spec, so it
+ * what this batch ADDS (the engine forgets an idle stream, docs/semantics.md section 7, so it
  * cannot know the totals), `live` null keeps the stored value, `lastEventTs` never
  * lowers it. The row exists from the stream's first accepted record on.
  */

@@ -4,32 +4,62 @@
  * the API can react to the code rather than to a message.
  *
  * `retryable` says whether trying the same operation again later can succeed
- * (a broker that is restarting) or cannot (a bad setting).
+ * (a broker that is restarting) or cannot (a bad setting); `status` is the HTTP status
+ * the API answers when the error reaches it (the body names the code). README's table
+ * of codes is checked against this one by test/errors/catalogue.test.ts.
  */
 export const ERROR_CODES = {
-  CONFIG_INVALID: { retryable: false, summary: 'a setting has a bad value' },
-  DEPENDENCY_MISSING: { retryable: false, summary: 'a program rtsa needs is not installed' },
-  KAFKA_INSTALL_FAILED: { retryable: false, summary: 'the local Kafka broker could not be installed' },
-  KAFKA_START_FAILED: { retryable: true, summary: 'the local Kafka broker did not start' },
-  KAFKA_UNREACHABLE: { retryable: true, summary: 'the Kafka broker does not answer' },
-  KAFKA_REQUEST_FAILED: { retryable: true, summary: 'a Kafka request failed' },
+  CONFIG_INVALID: { retryable: false, status: 500, summary: 'a setting has a bad value' },
+  DEPENDENCY_MISSING: { retryable: false, status: 500, summary: 'a program rtsa needs is not installed' },
+  KAFKA_INSTALL_FAILED: {
+    retryable: false,
+    status: 500,
+    summary: 'the local Kafka broker could not be installed',
+  },
+  KAFKA_START_FAILED: { retryable: true, status: 503, summary: 'the local Kafka broker did not start' },
+  KAFKA_UNREACHABLE: { retryable: true, status: 503, summary: 'the Kafka broker does not answer' },
+  KAFKA_REQUEST_FAILED: { retryable: true, status: 503, summary: 'a Kafka request failed' },
   KAFKA_RECORD_TOO_LARGE: {
     retryable: false,
+    status: 500,
     summary: 'the broker refused records as larger than the topic allows',
   },
-  POSTGRES_START_FAILED: { retryable: true, summary: 'the local PostgreSQL server did not start' },
-  POSTGRES_UNREACHABLE: { retryable: true, summary: 'the PostgreSQL server does not answer' },
-  POSTGRES_QUERY_FAILED: { retryable: true, summary: 'a PostgreSQL query failed' },
-  SCHEMA_MIGRATION_FAILED: { retryable: false, summary: 'the database schema could not be migrated' },
-  PARTITION_FENCED: { retryable: false, summary: 'another processor owns this partition now' },
-  SNAPSHOT_INCOMPATIBLE: { retryable: false, summary: 'a stored engine snapshot has an unknown format' },
-  EVENT_REJECTED: { retryable: false, summary: 'an input record is not a valid event' },
-  INPUT_INVALID: { retryable: false, summary: 'an input file or argument is invalid' },
-  SERVICE_TIMEOUT: { retryable: true, summary: 'a service did not become ready in time' },
-  PROCESS_FAILED: { retryable: false, summary: 'a child process exited unexpectedly' },
-  NOT_FOUND: { retryable: false, summary: 'the requested thing does not exist' },
-  INTERNAL: { retryable: false, summary: 'a bug in rtsa' },
-} as const satisfies Record<string, { retryable: boolean; summary: string }>
+  POSTGRES_START_FAILED: {
+    retryable: true,
+    status: 503,
+    summary: 'the local PostgreSQL server did not start',
+  },
+  POSTGRES_UNREACHABLE: { retryable: true, status: 503, summary: 'the PostgreSQL server does not answer' },
+  POSTGRES_QUERY_FAILED: { retryable: true, status: 500, summary: 'a PostgreSQL query failed' },
+  SCHEMA_MIGRATION_FAILED: {
+    retryable: false,
+    status: 500,
+    summary: 'the database schema could not be migrated',
+  },
+  SNAPSHOT_INCOMPATIBLE: {
+    retryable: false,
+    status: 500,
+    summary: 'a stored engine snapshot has an unknown format',
+  },
+  INPUT_INVALID: { retryable: false, status: 400, summary: 'an input file, argument or request is invalid' },
+  UNAUTHORIZED: { retryable: false, status: 401, summary: 'the request has no or a wrong API token' },
+  SERVICE_TIMEOUT: { retryable: true, status: 503, summary: 'a service did not become ready in time' },
+  PROCESS_FAILED: { retryable: false, status: 500, summary: 'a child process exited unexpectedly' },
+  NOT_FOUND: { retryable: false, status: 404, summary: 'the requested thing does not exist' },
+  INTERNAL: { retryable: false, status: 500, summary: 'a bug in rtsa' },
+} as const satisfies Record<string, { retryable: boolean; status: HttpStatus; summary: string }>
+
+/** The HTTP statuses of the catalogue, and the short name an API error body gives each. */
+export const HTTP_ERRORS = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  404: 'not_found',
+  500: 'internal_error',
+  503: 'service_unavailable',
+} as const
+
+export type HttpStatus = keyof typeof HTTP_ERRORS
+export type HttpErrorName = (typeof HTTP_ERRORS)[HttpStatus]
 
 export type ErrorCode = keyof typeof ERROR_CODES
 
@@ -54,6 +84,11 @@ export class RtsaError extends Error {
   toJSON(): Record<string, unknown> {
     return { code: this.code, message: this.message, retryable: this.retryable, ...this.details }
   }
+}
+
+/** The catalogue's HTTP status of a code. */
+export function statusOf(code: ErrorCode): HttpStatus {
+  return ERROR_CODES[code].status
 }
 
 export function isRtsaError(error: unknown, code?: ErrorCode): error is RtsaError {

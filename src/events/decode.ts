@@ -1,6 +1,6 @@
 /**
  * Kafka record bytes -> {@link StreamEvent} or a machine-readable rejection
- * (semantics.md section 1), and the generator's encoding back to bytes.
+ * (docs/semantics.md section 1), and the generator's encoding back to bytes.
  *
  * Decisions where the spec leaves room (also in docs of the events module):
  * - JSON `null` counts as absent: a required field that is null is `missing_field`,

@@ -1,5 +1,5 @@
 /**
- * The wire schema of an input event (semantics.md section 1) as a TypeBox type, so
+ * The wire schema of an input event (docs/semantics.md section 1) as a TypeBox type, so
  * that the API docs (OpenAPI) and other tools get a JSON Schema of what the topic
  * carries. It documents the wire format; the hot path uses the hand-written
  * `decodeEvent` in decode.ts instead (and its fast path in fast.ts): the hand-written

@@ -1,6 +1,6 @@
 /**
  * A fast, strict ISO-8601 timestamp parser and formatter for the wire `ts` field
- * (semantics.md section 1). Hand-written because it runs once per record on the hot
+ * (docs/semantics.md section 1). Hand-written because it runs once per record on the hot
  * path: `Date.parse` accepts far more than the contract (no zone, local time, RFC 2822)
  * and is slower.
  *

@@ -1,5 +1,5 @@
 /**
- * The event language every stage of rtsa speaks (../shared/spec/semantics.md, section 1).
+ * The event language every stage of rtsa speaks (docs/semantics.md section 1).
  * The wire format is JSON with snake_case fields; inside rtsa a decoded event is a
  * {@link StreamEvent} with its time in epoch milliseconds and its donation in cents.
  */
@@ -66,7 +66,7 @@ export type DecodeResult =
   | { readonly ok: false; readonly reason: RejectReason; readonly detail: string; readonly streamId?: string }
 
 /**
- * One event in the wire format (snake_case JSON, semantics.md section 1), as the
+ * One event in the wire format (snake_case JSON, docs/semantics.md section 1), as the
  * generator writes it. `ts` is an ISO-8601 string with a zone.
  */
 export interface WireEvent {

@@ -1,6 +1,6 @@
 /**
- * The checks of section 1 that come after decoding (`key_mismatch`, `future_ts`), the
- * bounds of section 9 (a stream the engine does not need is not held), and `fail()`,
+ * The checks of docs/semantics.md section 1 that come after decoding (`key_mismatch`, `future_ts`), the
+ * bounds of section 7 (a stream the engine does not need is not held), and `fail()`,
  * the processor's way past a record the engine threw on.
  */
 import assert from 'node:assert/strict'

@@ -1,6 +1,6 @@
 /**
  * A deliberately simple reference implementation of the spec
- * (/work/shared/spec/semantics.md) for a whole partition input: decide every record
+ * (docs/semantics.md) for a whole partition input: decide every record
  * in offset order, then sort each stream's accepted records and replay them; compute
  * every window's row by brute force over the presence intervals. No cleverness, no
  * incremental state: it is what the engine is checked against.

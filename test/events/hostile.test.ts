@@ -1,5 +1,5 @@
 /**
- * The decoder is total (semantics.md section 1): every byte sequence gives an event or a
+ * The decoder is total (docs/semantics.md section 1): every byte sequence gives an event or a
  * rejection with a reason and a short detail, and never throws, whatever the nesting,
  * size, encoding or numbers. fast-check prints the seed of a failing run.
  */

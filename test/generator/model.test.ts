@@ -24,7 +24,7 @@ function simulate(options: ModelOptions, ms: number): StreamEvent[] {
 const streamIds = (n: number) => Array.from({ length: n }, (_, i) => `stream_${1001 + i}`)
 
 /**
- * A small reference of presence (semantics.md section 4, without out-of-order
+ * A small reference of presence (docs/semantics.md section 3, without out-of-order
  * handling since the model emits in order): join/leave/stop and the idle timeout.
  * Returns the number of present users sampled at every minute.
  */

@@ -1,6 +1,6 @@
 /**
- * Hostile input through the real broker, processor and database (semantics.md section 1
- * and 9): random bytes, mutated events, deep nesting, records up to the broker's size
+ * Hostile input through the real broker, processor and database (docs/semantics.md
+ * sections 1 and 7): random bytes, mutated events, deep nesting, records up to the broker's size
  * limit, tombstones, missing and wrong keys, far-future and far-past times and
  * thousands of one-off streams, interleaved with normal traffic over 3 partitions. The
  * processor stays up without re-claiming a partition, the tables equal the oracle's,
