@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import { encodeEvent } from '../../src/events/decode.ts'
 import { KafkaProducer } from '../../src/kafka/client.ts'
-import { COMMIT_CHANNEL } from '../../src/store/checkpoints.ts'
+import { COMMIT_CHANNEL } from '../../src/store/commit-notice.ts'
 import { connectSse } from './sse.ts'
 
 export interface Marker {

@@ -13,6 +13,7 @@ import type {
   WindowKey,
   WindowRow,
 } from '../engine/types.ts'
+import { COMMIT_CHANNEL, encodeCommitNotice } from './commit-notice.ts'
 import { checkout } from './pool.ts'
 
 /** What a new owner of a partition resumes from. */
@@ -55,8 +56,6 @@ export interface BatchCommit {
  * string limit while encoding it), and the commit would then fail on every retry.
  */
 const DEAD_LETTER_CHUNK_BYTES = 8 * 1024 * 1024
-
-export const COMMIT_CHANNEL = 'rtsa_commits'
 
 /**
  * Takes ownership of a partition: increments its epoch (so the previous owner's next
@@ -209,24 +208,13 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
 }
 
 function notification(batch: BatchCommit): string {
-  const streams = [
-    ...new Set([...batch.states.map((s) => s.streamId), ...batch.windows.map((w) => w.streamId)]),
-  ]
-  // NOTIFY payloads must stay under 8000 bytes.
-  let kept = streams
-  let truncated = false
-  while (JSON.stringify(kept).length > 6000) {
-    kept = kept.slice(0, Math.floor(kept.length / 2))
-    truncated = true
-  }
-  return JSON.stringify({
+  return encodeCommitNotice({
     topic: batch.topic,
     partition: batch.partition,
-    nextOffset: batch.nextOffset.toString(),
-    watermark: iso(batch.watermark),
-    streams: kept,
-    ...(truncated ? { streamsTruncated: true } : {}),
-    committedAt: new Date().toISOString(),
+    nextOffset: batch.nextOffset,
+    watermark: batch.watermark,
+    streams: [...batch.states.map((s) => s.streamId), ...batch.windows.map((w) => w.streamId)],
+    committedAt: new Date(),
   })
 }
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { loadApiConfig } from '../../src/api/config.ts'
-import { parseNotice } from '../../src/api/live/listener.ts'
 import { RateSampler } from '../../src/api/rate.ts'
 import { showBytes } from '../../src/api/routes/dead-letters.ts'
 import { formatCents } from '../../src/api/rows.ts'
 import { isRtsaError } from '../../src/errors/catalogue.ts'
+import { parseCommitNotice as parseNotice } from '../../src/store/commit-notice.ts'
 import { classifyDbError } from '../../src/store/queries.ts'
 
 test('formatCents: exact two decimals from integer cents', () => {

@@ -13,6 +13,7 @@ import type { ServerResponse } from 'node:http'
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import { messageOf } from '../../errors/catalogue.ts'
+import type { CommitNotice } from '../../store/commit-notice.ts'
 import {
   changesSince,
   type MinuteTotalDbRow,
@@ -24,7 +25,7 @@ import {
 import { readPipeline } from '../context.ts'
 import type { RateSampler } from '../rate.ts'
 import { count, formatCents, iso, toStateRow, toWindowRow } from '../rows.ts'
-import type { CommitNotice, CommitSource } from './listener.ts'
+import type { CommitSource } from './listener.ts'
 
 export interface LiveOptions {
   /** Minimum time between two change reads (bursts of commits are merged). */

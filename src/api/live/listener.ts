@@ -6,17 +6,9 @@
  */
 import pg from 'pg'
 import type { Logger } from 'pino'
+import { COMMIT_CHANNEL, type CommitNotice, parseCommitNotice } from '../../store/commit-notice.ts'
 
-export const COMMITS_CHANNEL = 'rtsa_commits'
 export const LISTENER_APPLICATION_NAME = 'rtsa-api-listen'
-
-/** One processor commit: the streams it changed (null: unknown or truncated, assume all). */
-export interface CommitNotice {
-  readonly topic: string | null
-  readonly partition: number | null
-  readonly streams: readonly string[] | null
-  readonly committedAt: string | null
-}
 
 export interface CommitHandlers {
   /** A commit happened. */
@@ -32,27 +24,6 @@ export interface CommitSource {
   /** Starts delivering to `handlers` (called once). */
   start(handlers: CommitHandlers): void
   close(): Promise<void>
-}
-
-/** Parses a `rtsa_commits` payload; anything unreadable becomes "some streams changed". */
-export function parseNotice(payload: string | undefined): CommitNotice {
-  let raw: unknown
-  try {
-    raw = JSON.parse(payload ?? '')
-  } catch {
-    raw = null
-  }
-  const o = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>
-  const streams =
-    Array.isArray(o.streams) && o.streams.every((s) => typeof s === 'string') && o.streamsTruncated !== true
-      ? (o.streams as string[])
-      : null
-  return {
-    topic: typeof o.topic === 'string' ? o.topic : null,
-    partition: typeof o.partition === 'number' ? o.partition : null,
-    streams,
-    committedAt: typeof o.committedAt === 'string' ? o.committedAt : null,
-  }
 }
 
 /** LISTENs on its own `pg.Client`, reconnecting (250 ms doubling to 5 s) until closed. */
@@ -110,11 +81,11 @@ export class PgCommitListener implements CommitSource {
     client.on('error', fail)
     client.on('end', () => fail(new Error('connection ended')))
     client.on('notification', (msg) => {
-      if (msg.channel === COMMITS_CHANNEL) this.#handlers?.onNotice(parseNotice(msg.payload))
+      if (msg.channel === COMMIT_CHANNEL) this.#handlers?.onNotice(parseCommitNotice(msg.payload))
     })
     try {
       await client.connect()
-      await client.query(`LISTEN ${COMMITS_CHANNEL}`)
+      await client.query(`LISTEN ${COMMIT_CHANNEL}`)
     } catch (error) {
       fail(error)
       return

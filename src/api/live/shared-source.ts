@@ -3,7 +3,8 @@
  * the API's single LISTEN connection. The underlying source starts with the first
  * subscriber; one that subscribes while it is connected gets an `onResync` at once.
  */
-import type { CommitHandlers, CommitNotice, CommitSource } from './listener.ts'
+import type { CommitNotice } from '../../store/commit-notice.ts'
+import type { CommitHandlers, CommitSource } from './listener.ts'
 
 export class SharedCommitSource implements CommitSource {
   readonly #source: CommitSource
