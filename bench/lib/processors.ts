@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import { KafkaAdmin } from '../../src/kafka/client.ts'
 import { PROCESSOR_NODE_FLAGS } from '../../src/processor/config.ts'
-import { processorEnv, spawnProcessor, stopChild } from '../../test/processor/fixtures.ts'
+import { processorEnv, spawnProcessor, stopChild } from '../../testkit/processes.ts'
 
 export { stopChild }
 

@@ -4,16 +4,22 @@
  * at the end. Every measured run gets a fresh database and a fresh topic.
  */
 import { join, resolve } from 'node:path'
-import pg from 'pg'
+import type pg from 'pg'
 import { startLocalKafka, stopLocalKafka, wipeLocalKafka } from '../../src/infra/kafka/broker.ts'
 import {
   type LocalPostgresOptions,
   startLocalPostgres,
   stopLocalPostgres,
 } from '../../src/infra/postgres/server.ts'
-import { KafkaAdmin } from '../../src/kafka/client.ts'
 import { migrate } from '../../src/store/migrations.ts'
 import { createPool } from '../../src/store/pool.ts'
+import {
+  createDatabase,
+  createTopic,
+  databaseUrlOf,
+  deleteTopics,
+  dropDatabase,
+} from '../../testkit/fresh.ts'
 
 export interface ServerOptions {
   readonly home: string
@@ -52,14 +58,9 @@ export async function startServers(o: ServerOptions): Promise<BenchServers> {
     await stopLocalKafka(kafkaDir)
     throw error
   }
-  const base = new URL(postgres.connectionString)
   return {
     bootstrap: kafka.bootstrap,
-    urlOf: (database) => {
-      const u = new URL(base)
-      u.pathname = `/${database}`
-      return u.toString()
-    },
+    urlOf: (database) => databaseUrlOf(postgres.connectionString, database),
     stop: async () => {
       o.log('stopping the benchmark servers')
       await stopLocalPostgres(pgOptions).catch((e: unknown) => o.log(`stopping PostgreSQL: ${String(e)}`))
@@ -80,14 +81,8 @@ let counter = 0
 /** A new, migrated database on the benchmark server. */
 export async function freshDb(servers: BenchServers, prefix: string, poolSize = 4): Promise<FreshDb> {
   const name = `${prefix}_${Date.now().toString(36)}_${counter++}`
-  const admin = new pg.Client({ connectionString: servers.urlOf('postgres') })
-  await admin.connect()
-  try {
-    await admin.query(`create database ${pg.escapeIdentifier(name)}`)
-  } finally {
-    await admin.end()
-  }
-  const url = servers.urlOf(name)
+  const server = servers.urlOf('postgres')
+  const url = await createDatabase(server, name)
   const pool = createPool(url, { max: poolSize })
   await migrate(pool)
   return {
@@ -95,13 +90,7 @@ export async function freshDb(servers: BenchServers, prefix: string, poolSize = 
     pool,
     drop: async () => {
       await pool.end().catch(() => {})
-      const a = new pg.Client({ connectionString: servers.urlOf('postgres') })
-      await a.connect()
-      try {
-        await a.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`)
-      } finally {
-        await a.end()
-      }
+      await dropDatabase(server, name)
     },
   }
 }
@@ -109,21 +98,11 @@ export async function freshDb(servers: BenchServers, prefix: string, poolSize = 
 /** Creates a topic (6 partitions unless told) with a unique name. */
 export async function freshTopic(servers: BenchServers, prefix: string, partitions = 6): Promise<string> {
   const topic = `bench.${prefix}.${Date.now().toString(36)}.${counter++}`
-  const admin = new KafkaAdmin(servers.bootstrap)
-  try {
-    await admin.ensureTopic(topic, partitions)
-  } finally {
-    await admin.close()
-  }
+  await createTopic(servers.bootstrap, topic, partitions)
   return topic
 }
 
+/** Deletes a benchmark topic and its dead-letter topic. */
 export async function deleteTopic(servers: BenchServers, topic: string): Promise<void> {
-  const admin = new KafkaAdmin(servers.bootstrap)
-  try {
-    await admin.deleteTopic(topic).catch(() => {})
-    await admin.deleteTopic(`${topic}.dlq`).catch(() => {})
-  } finally {
-    await admin.close()
-  }
+  await deleteTopics(servers.bootstrap, [topic, `${topic}.dlq`])
 }

@@ -3,7 +3,6 @@
  * dispatches and turns errors into one clear line and an exit code.
  */
 import { isRtsaError, messageOf } from '../errors/catalogue.ts'
-import { benchCommand } from './bench.ts'
 import { doctorCommand } from './doctor.ts'
 import { generateCommand, produceCommand } from './generate.ts'
 import { downCommand, logsCommand, statusCommand } from './ops.ts'
@@ -49,10 +48,6 @@ const commands: Record<string, { summary: string; run: Command }> = {
   smoke: {
     summary: "the reference's smoke test against a running pipeline",
     run: (args) => smokeCommand(args, log),
-  },
-  bench: {
-    summary: 'benchmarks (engine, catchup, freshness, api, memory, recovery) on private servers',
-    run: (args) => benchCommand(args),
   },
   status: { summary: 'what runs, and how the pipeline is doing', run: (args) => statusCommand(args, log) },
   logs: {

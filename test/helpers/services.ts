@@ -4,10 +4,8 @@
  * topic and its own database and removes them afterwards. Without those services a
  * test fails loudly with the reason: it never passes or skips.
  */
-import { randomBytes } from 'node:crypto'
 import type { TestContext } from 'node:test'
-import pg from 'pg'
-import { KafkaAdmin } from '../../src/kafka/client.ts'
+import { createDatabase, createTopic, deleteTopics, dropDatabase, uniqueName } from '../../testkit/fresh.ts'
 
 function required(name: string): string {
   const value = process.env[name]
@@ -47,46 +45,20 @@ export function defer(t: TestContext, cleanup: () => unknown): void {
   stack.push(cleanup)
 }
 
-/** A short unique name fragment for topics, groups and databases of one test. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
-}
+export { uniqueName }
 
 /** Creates a fresh topic for this test; it is deleted when the test ends. */
 export async function freshTopic(t: TestContext, partitions = 1, prefix = 'test'): Promise<string> {
   const topic = uniqueName(prefix).replaceAll('_', '.')
-  const admin = new KafkaAdmin(kafkaBootstrap())
-  try {
-    await admin.ensureTopic(topic, partitions)
-  } finally {
-    await admin.close()
-  }
-  defer(t, async () => {
-    const a = new KafkaAdmin(kafkaBootstrap())
-    await a.deleteTopic(topic).catch(() => {})
-    await a.close()
-  })
+  await createTopic(kafkaBootstrap(), topic, partitions)
+  defer(t, () => deleteTopics(kafkaBootstrap(), [topic]))
   return topic
 }
 
 /** Creates a fresh, empty database for this test and returns its URL; dropped when the test ends. */
 export async function freshDatabase(t: TestContext): Promise<string> {
   const name = uniqueName('rtsa_test')
-  const base = new URL(databaseUrl())
-  const admin = new pg.Client({ connectionString: base.toString() })
-  await admin.connect()
-  try {
-    await admin.query(`create database ${pg.escapeIdentifier(name)}`)
-  } finally {
-    await admin.end()
-  }
-  defer(t, async () => {
-    const a = new pg.Client({ connectionString: base.toString() })
-    await a.connect()
-    await a.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`).catch(() => {})
-    await a.end()
-  })
-  const url = new URL(base)
-  url.pathname = `/${name}`
-  return url.toString()
+  const url = await createDatabase(databaseUrl(), name)
+  defer(t, () => dropDatabase(databaseUrl(), name).catch(() => {}))
+  return url
 }

@@ -4,9 +4,6 @@
  * (in this process or as real child processes that can be SIGKILLed); waiting until
  * they caught up; and reading the tables for comparison.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { resolve } from 'node:path'
 import type { TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
@@ -25,10 +22,12 @@ import { createProcessorMetrics, type ProcessorMetrics } from '../../src/process
 import { Processor } from '../../src/processor/processor.ts'
 import { migrate } from '../../src/store/migrations.ts'
 import { createPool } from '../../src/store/pool.ts'
+import { processorEnv, spawnProcessor, stopChild } from '../../testkit/processes.ts'
 import { prng } from '../helpers/prng.ts'
-import { defer, freshDatabase } from '../helpers/services.ts'
 
-const ROOT = resolve(import.meta.dirname, '../..')
+export { processorEnv, spawnProcessor, stopChild }
+
+import { defer, freshDatabase } from '../helpers/services.ts'
 
 export interface InputOptions {
   readonly seed: number
@@ -134,29 +133,6 @@ export function byPartition(records: readonly IncomingRecord[]): Map<number, Inc
   return out
 }
 
-/** The env of a processor for this test's topic, group and database. */
-export function processorEnv(o: {
-  bootstrap: string[]
-  databaseUrl: string
-  topic: string
-  group: string
-  extra?: Record<string, string>
-}): Record<string, string> {
-  return {
-    KAFKA_BOOTSTRAP: o.bootstrap.join(','),
-    DATABASE_URL: o.databaseUrl,
-    KAFKA_TOPIC: o.topic,
-    KAFKA_DLQ_TOPIC: `${o.topic}.dlq`,
-    KAFKA_GROUP: o.group,
-    METRICS_PORT: '0',
-    KAFKA_SESSION_TIMEOUT: '3s',
-    BATCH_MAX_RECORDS: '500',
-    BATCH_MAX_WAIT: '50ms',
-    LOG_LEVEL: 'warn',
-    ...o.extra,
-  }
-}
-
 /** A processor running inside the test process; `wrap` may replace its engines (fault injection). */
 export function startInProcess(
   env: Record<string, string>,
@@ -175,33 +151,6 @@ export function startInProcess(
   })
   processor.start()
   return processor
-}
-
-/** A processor as a real child process (`rtsa process`), so it can be SIGKILLed or SIGSTOPped; `nodeArgs` e.g. `--cpu-prof`. */
-export function spawnProcessor(
-  env: Record<string, string>,
-  name: string,
-  nodeArgs: readonly string[] = [],
-): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [...nodeArgs, resolve(ROOT, 'src/cli/main.ts'), 'process'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PROCESSOR_ID: name },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  const collect = (d: Buffer) => {
-    output += d.toString()
-  }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
-  return Object.assign(child, { output: () => output })
-}
-
-export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill(signal)
-  await exited
 }
 
 /**
