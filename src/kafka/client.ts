@@ -36,6 +36,15 @@ export interface TopicPartitionOffsets {
 
 const CLIENT_ID = 'rtsa'
 
+/**
+ * True when `error` comes from the Kafka client library (its codes start `PLT_KFK`): the
+ * one place outside the library's own calls that knows its error shape.
+ */
+export function isKafkaClientError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('PLT_KFK')
+}
+
 /** The broker's answers that mean "too large", whatever the retries: sending the same again cannot work. */
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 

@@ -23,17 +23,17 @@ export function startProcessorHttp(
     try {
       if (req.url === '/metrics')
         return send(200, await metrics.registry.metrics(), metrics.registry.contentType)
-      const loopAgeMs = Date.now() - processor.lastLoopAt
+      const h = processor.health()
+      const loopAgeMs = Date.now() - h.lastLoopAt
       const info = {
-        status: processor.status,
-        partitions: processor.owned(),
+        status: h.status,
+        partitions: h.partitions,
         loop_age_ms: loopAgeMs,
-        last_commit_at:
-          processor.lastCommitAt === null ? null : new Date(processor.lastCommitAt).toISOString(),
-        committed_batches: processor.committedBatches,
+        last_commit_at: h.lastCommitAt === null ? null : new Date(h.lastCommitAt).toISOString(),
+        committed_batches: h.committedBatches,
       }
       if (req.url === '/health') {
-        const ok = processor.status !== 'stopped' && loopAgeMs < 30_000
+        const ok = h.status !== 'stopped' && loopAgeMs < 30_000
         return send(ok ? 200 : 503, { ok, ...info })
       }
       if (req.url === '/ready') {
@@ -41,7 +41,7 @@ export function startProcessorHttp(
         await pool.query('select 1').catch(() => {
           db = false
         })
-        const ok = db && processor.status === 'running'
+        const ok = db && h.status === 'running'
         return send(ok ? 200 : 503, { ok, database: db, ...info })
       }
       send(404, { error: 'not found' })

@@ -1,17 +1,20 @@
 /**
- * The stream processor: Kafka -> engine -> PostgreSQL, exactly once.
+ * The stream processor: records -> engine -> store, exactly once. It talks to the
+ * outside only through its ports (ports.ts: the broker and the checkpoint store);
+ * wiring.ts connects them to Kafka and PostgreSQL.
  *
- * For each assigned partition it claims ownership in PostgreSQL (a new fencing epoch),
- * restores the engine from the stored state and reads from the stored next offset.
- * Each micro-batch of a partition is committed in ONE transaction (rows, dead letters,
- * engine state, next offset) guarded by the epoch; a refused (fenced) commit drops
- * the partition. A failed commit is retried with the same content, which is
- * idempotent, so an unknown outcome (connection lost during COMMIT) is safe too.
+ * For each assigned partition it claims ownership (a new fencing epoch), restores the
+ * engine from the stored state and reads from the stored next offset. Each micro-batch
+ * of a partition is committed in ONE transaction (rows, dead letters, engine state,
+ * next offset) guarded by the epoch; a refused (fenced) commit drops the partition. A
+ * failed commit is retried with the same content, which is idempotent, so an unknown
+ * outcome (connection lost during COMMIT) is safe too. The partitions' life is the
+ * state machine of partitions.ts:
  *
- *   assigned ─claim─▶ owned ─batch─▶ commit ─ok─▶ owned
- *                        │     │       └─fenced─▶ dropped (re-claimed after 3 s if still assigned)
- *                        │     └─engine threw─▶ isolating ─▶ owned (see #isolate)
- *                        └─revoked─▶ dropped (uncommitted work is simply redone by the next owner)
+ *   (assigned) ─claim─▶ claiming ─▶ owned ─batch─▶ committing ─ok─▶ owned
+ *                                     │                └─fenced─▶ dropped (claimed again after a pause if still assigned)
+ *                                     ├─engine threw─▶ #isolate (parts committed one by one) ─▶ owned
+ *                                     └─revoked─▶ dropped (uncommitted work is simply redone by the next owner)
  *
  * A record that makes the engine throw (a bug nobody has found yet) must not stop the
  * partition: the batch is redone from the committed state in halves, each committed on
@@ -19,68 +22,74 @@
  * `processing_error`. The same records give the same result on every replay.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type pg from 'pg'
 import type { Logger } from 'pino'
 import type { BatchResult, InputRecord, PartitionEngine, SnapshotChanges } from '../engine/types.ts'
 import { isRtsaError, messageOf } from '../errors/catalogue.ts'
-import { KafkaAdmin, KafkaProducer } from '../kafka/client.ts'
-import { GroupMember } from '../kafka/group.ts'
-import {
-  type BatchCommit,
-  claimPartition,
-  commitBatch,
-  loadPartitionState,
-  releasePartition,
-} from '../store/checkpoints.ts'
+import type { BatchCommit } from '../store/checkpoints.ts'
 import type { ProcessorConfig } from './config.ts'
-import { DeadLetterRelay } from './dlq-relay.ts'
 import type { EngineFactory } from './engine-adapter.ts'
 import type { ProcessorMetrics } from './metrics.ts'
-
-interface Owned {
-  readonly partition: number
-  readonly epoch: number
-  /** Replaced by one restored from the committed state when processing threw. */
-  engine: PartitionEngine
-}
+import { PartitionTable, type Slot } from './partitions.ts'
+import type { Broker, BrokerSession, CheckpointStore, GroupSource, Relay } from './ports.ts'
 
 export type ProcessorStatus = 'starting' | 'running' | 'recovering' | 'stopping' | 'stopped'
 
+/** What `/health` and `/ready` show. */
+export interface ProcessorHealth {
+  readonly status: ProcessorStatus
+  readonly partitions: number[]
+  /** When the loop last went round (epoch ms). */
+  readonly lastLoopAt: number
+  readonly lastCommitAt: number | null
+  readonly committedBatches: number
+}
+
 export interface ProcessorDeps {
-  readonly config: ProcessorConfig
-  readonly bootstrap: readonly string[]
-  readonly pool: pg.Pool
+  readonly config: Pick<
+    ProcessorConfig,
+    'kafkaTopic' | 'batchMaxRecords' | 'batchMaxWait' | 'batchMaxBytes' | 'startingOffsets'
+  >
+  readonly broker: Broker
+  readonly checkpoints: CheckpointStore
   readonly engineFactory: EngineFactory
   readonly log: Logger
   readonly metrics: ProcessorMetrics
+  /** Pause before a fenced partition that is still assigned is claimed again (default 3 s). */
+  readonly reclaimAfterMs?: number
 }
 
 export class Processor {
   readonly #deps: ProcessorDeps
-  readonly #owned = new Map<number, Owned>()
-  readonly #ends = new Map<number, bigint>()
-  #assigned: number[] = []
-  readonly #claims = new Map<number, Promise<void>>()
-  #member: GroupMember | undefined
-  #admin: KafkaAdmin | undefined
-  #dlq: KafkaProducer | undefined
+  readonly #table = new PartitionTable()
+  #session: BrokerSession | undefined
+  #source: GroupSource | undefined
+  #relay: Relay | undefined
   #failure: unknown
-  #relay: DeadLetterRelay | undefined
-  readonly #inflight = new Map<number, Promise<void>>()
   #stopRequested = false
   #loop: Promise<void> | undefined
-  status: ProcessorStatus = 'starting'
-  lastCommitAt: number | null = null
-  lastLoopAt = Date.now()
-  committedBatches = 0
+  readonly #claims = new Set<Promise<void>>()
+  #status: ProcessorStatus = 'starting'
+  #lastCommitAt: number | null = null
+  #lastLoopAt = Date.now()
+  #committedBatches = 0
 
   constructor(deps: ProcessorDeps) {
     this.#deps = deps
   }
 
-  /** Partitions this instance owns right now. */
+  /** Partitions this instance holds right now. */
   owned(): number[] {
-    return [...this.#owned.keys()].sort((a, b) => a - b)
+    return this.#table.held().map((s) => s.partition)
+  }
+
+  health(): ProcessorHealth {
+    return {
+      status: this.#status,
+      partitions: this.owned(),
+      lastLoopAt: this.#lastLoopAt,
+      lastCommitAt: this.#lastCommitAt,
+      committedBatches: this.#committedBatches,
+    }
   }
 
   /** Starts the loop in the background; `stop()` ends it. */
@@ -89,7 +98,7 @@ export class Processor {
   }
 
   /**
-   * Reports a failure of the Kafka connection from outside the loop (e.g. a client
+   * Reports a failure of the broker connection from outside the loop (e.g. a client
    * promise that rejected with nobody waiting): the loop reconnects with a new member.
    */
   fail(error: unknown): void {
@@ -99,9 +108,9 @@ export class Processor {
   /** Finishes the batch in progress, commits it, gives the partitions up and leaves the group. */
   async stop(): Promise<void> {
     this.#stopRequested = true
-    this.status = 'stopping'
+    this.#status = 'stopping'
     await this.#loop
-    this.status = 'stopped'
+    this.#status = 'stopped'
   }
 
   async #run(): Promise<void> {
@@ -109,12 +118,12 @@ export class Processor {
     while (!this.#stopRequested) {
       try {
         await this.#connect()
-        this.status = 'running'
+        this.#status = 'running'
         backoff = 500
         await this.#consume()
       } catch (error) {
         this.#deps.log.error({ err: messageOf(error) }, 'processor loop failed; reconnecting')
-        this.status = 'recovering'
+        this.#status = 'recovering'
       }
       await this.#disconnect()
       if (!this.#stopRequested) {
@@ -125,95 +134,72 @@ export class Processor {
   }
 
   async #connect(): Promise<void> {
-    const { config, bootstrap } = this.#deps
     this.#failure = undefined
-    this.#admin = new KafkaAdmin(bootstrap)
-    this.#dlq = new KafkaProducer(bootstrap, { clientId: `${config.instanceId}-dlq` })
-    // The dead-letter topic is the processor's own output: make sure it exists.
-    await this.#admin.ensureTopic(config.kafkaDlqTopic, config.kafkaPartitions)
+    this.#session = await this.#deps.broker.connect()
     // Until a claim seeks a partition to its checkpoint, fetch from the end: starting
     // at the earliest offsets made a restart read (and drop) the whole topic.
-    const placeholder = new Map(
-      (await this.#admin.offsets(config.kafkaTopic)).map((p) => [p.partition, p.latest]),
-    )
-    this.#member = new GroupMember({
-      bootstrap,
-      groupId: config.kafkaGroup,
-      topic: config.kafkaTopic,
-      clientId: config.instanceId,
-      sessionTimeoutMs: config.sessionTimeout,
-      ...(config.groupInstanceId === undefined ? {} : { groupInstanceId: config.groupInstanceId }),
-      maxWaitMs: Math.min(config.batchMaxWait, 500),
-      maxBuffered: config.batchMaxRecords * 2,
-      maxBufferedBytes: config.batchMaxBytes * 2,
+    const placeholder = new Map((await this.#session.offsets()).map((p) => [p.partition, p.latest]))
+    this.#source = this.#session.join({
       onAssignment: (partitions) => this.#onAssignment(partitions),
       onError: (error) => {
         this.#failure = error
       },
     })
-    await this.#member.start(placeholder)
-    this.#relay = new DeadLetterRelay({
-      pool: this.#deps.pool,
-      producer: this.#dlq,
-      topic: config.kafkaTopic,
-      dlqTopic: config.kafkaDlqTopic,
-      owned: () => this.owned(),
-      maxMessageBytes: () => this.#admin?.maxMessageBytes(config.kafkaDlqTopic) ?? Promise.resolve(undefined),
-      log: this.#deps.log,
-      metrics: this.#deps.metrics,
-    })
+    await this.#source.start(placeholder)
+    this.#relay = this.#session.relay(() => this.owned())
   }
 
   async #disconnect(): Promise<void> {
     await this.#settle()
-    const owned = [...this.#owned.values()]
-    this.#owned.clear()
+    const held = this.#table.held()
+    this.#table.clear()
     this.#deps.metrics.owned.set(0)
-    await this.#member?.close()
+    await this.#source?.close()
+    this.#source = undefined
     await this.#relay?.stop()
     this.#relay = undefined
-    await this.#admin?.close()
-    await this.#dlq?.close()
-    this.#member = undefined
+    await this.#session?.close()
+    this.#session = undefined
     if (this.#stopRequested) {
-      for (const o of owned) {
-        await releasePartition(this.#deps.pool, this.#deps.config.kafkaTopic, o.partition, o.epoch).catch(
-          () => {},
-        )
-      }
+      for (const s of held) await this.#deps.checkpoints.release(s.partition, s.epoch).catch(() => {})
     }
   }
 
   #onAssignment(partitions: number[]): void {
     this.#deps.metrics.rebalances.inc()
-    this.#assigned = partitions
     this.#deps.log.info({ partitions }, 'partitions assigned')
-    for (const p of [...this.#owned.keys()]) {
-      if (!partitions.includes(p)) this.#drop(p, 'revoked')
-    }
-    for (const p of partitions) if (!this.#owned.has(p)) this.#claimLater(p)
+    for (const slot of this.#table.assign(partitions)) this.#drop(slot, 'revoked')
+    for (const p of this.#table.unclaimed()) this.#claimLater(p)
   }
 
   #claimLater(partition: number): void {
     // Partitions are claimed independently: one that cannot be claimed (a database
     // error, an incompatible snapshot) must not hold the others back.
-    if (this.#claims.has(partition)) return
-    const claim = this.#claim(partition).finally(() => this.#claims.delete(partition))
-    this.#claims.set(partition, claim)
+    if (!this.#table.isAssigned(partition) || this.#table.get(partition) !== undefined || this.#stopRequested)
+      return
+    const slot = this.#table.startClaim(partition)
+    const claim = this.#claim(slot).finally(() => this.#claims.delete(claim))
+    this.#claims.add(claim)
   }
 
-  async #claim(partition: number): Promise<void> {
-    const { config, pool, log } = this.#deps
-    for (let attempt = 0; !this.#stopRequested; attempt++) {
-      if (!this.#assigned.includes(partition) || this.#owned.has(partition) || !this.#member) return
+  async #claim(slot: Slot): Promise<void> {
+    const { checkpoints, log } = this.#deps
+    const { partition } = slot
+    for (let attempt = 0; ; attempt++) {
+      if (this.#stopRequested || slot.state !== 'claiming' || !this.#source) {
+        this.#table.drop(slot)
+        return
+      }
       try {
-        const cp = await claimPartition(pool, config.kafkaTopic, partition, config.instanceId)
+        const cp = await checkpoints.claim(partition)
         const engine = this.#deps.engineFactory(partition, cp.pieces)
         const start = cp.nextOffset ?? (await this.#startingOffset(partition))
-        if (!this.#assigned.includes(partition)) return
-        this.#owned.set(partition, { partition, epoch: cp.epoch, engine })
-        this.#deps.metrics.owned.set(this.#owned.size)
-        this.#member.seek(partition, start)
+        if (slot.state !== 'claiming' || !this.#source) return
+        slot.epoch = cp.epoch
+        slot.engine = engine
+        slot.to('owned')
+        this.#deps.metrics.owned.set(this.owned().length)
+        this.#source.seek(partition, start)
         log.info({ partition, epoch: cp.epoch, offset: start.toString() }, 'partition claimed')
         return
       } catch (error) {
@@ -233,22 +219,22 @@ export class Processor {
   }
 
   async #startingOffset(partition: number): Promise<bigint> {
-    const offsets = await this.#admin!.offsets(this.#deps.config.kafkaTopic)
-    const p = offsets.find((o) => o.partition === partition)
+    const p = (await this.#session!.offsets()).find((o) => o.partition === partition)
     if (!p) return 0n
     return this.#deps.config.startingOffsets === 'latest' ? p.latest : p.earliest
   }
 
-  /** Forgets a partition; with `expected`, only if it is still that ownership (not a newer claim). */
-  #drop(partition: number, why: string, expected?: Owned): void {
-    const current = this.#owned.get(partition)
-    if (current === undefined || (expected !== undefined && current !== expected)) return
-    this.#owned.delete(partition)
+  /** Forgets a partition (once per slot: a stale caller holding an older slot does nothing). */
+  #drop(slot: Slot, why: string): void {
+    const held = slot.held
+    if (!this.#table.drop(slot)) return
+    if (!held) return
+    const { partition } = slot
     // Another instance reports this partition now: stop exporting our stale figures.
     this.#deps.metrics.lag.remove({ partition })
     this.#deps.metrics.watermark.remove({ partition })
-    this.#member?.forget(partition)
-    this.#deps.metrics.owned.set(this.#owned.size)
+    this.#source?.forget(partition)
+    this.#deps.metrics.owned.set(this.owned().length)
     this.#deps.log.info({ partition, why }, 'partition dropped')
   }
 
@@ -257,12 +243,12 @@ export class Processor {
     let lastEnds = 0
     while (!this.#stopRequested) {
       if (this.#failure !== undefined) throw this.#failure
-      this.lastLoopAt = Date.now()
+      this.#lastLoopAt = Date.now()
       if (Date.now() - lastEnds > 2000) {
         lastEnds = Date.now()
         await this.#refreshEnds()
       }
-      const records = await this.#member!.poll(
+      const records = await this.#source!.poll(
         config.batchMaxRecords,
         config.batchMaxWait,
         config.batchMaxBytes,
@@ -280,13 +266,12 @@ export class Processor {
       for (const [partition, list] of byPartition) await this.#processPartition(partition, list)
     }
     await this.#settle()
-    await Promise.all(this.#claims.values())
+    await Promise.all(this.#claims)
   }
 
   async #refreshEnds(): Promise<void> {
     try {
-      for (const p of await this.#admin!.offsets(this.#deps.config.kafkaTopic))
-        this.#ends.set(p.partition, p.latest)
+      for (const p of await this.#session!.offsets()) this.#table.ends.set(p.partition, p.latest)
     } catch (error) {
       this.#deps.log.warn({ err: messageOf(error) }, 'reading end offsets failed')
     }
@@ -294,44 +279,50 @@ export class Processor {
 
   /**
    * Runs the engine on a partition's records and starts their commit without waiting
-   * for it, so PostgreSQL works while the loop fetches and processes other partitions.
+   * for it, so the store works while the loop fetches and processes other partitions.
    * A partition has at most one batch in flight: its next batch waits for it.
    */
   async #processPartition(partition: number, records: InputRecord[]): Promise<void> {
-    await this.#inflight.get(partition)
-    const owned = this.#owned.get(partition)
-    if (!owned) return
+    await this.#table.get(partition)?.commit
+    const slot = this.#table.get(partition)
+    if (slot?.state !== 'owned') return
     const { metrics } = this.#deps
     metrics.recordsIn.inc({ partition }, records.length)
     const t0 = performance.now()
     let out: EngineOutput
     try {
-      out = runBatch(owned.engine, records)
+      out = runBatch(slot.engine!, records)
     } catch (error) {
       // Every earlier batch is committed (awaited above): the committed state is where
       // this batch started.
-      await this.#isolate(owned, records, error)
+      await this.#isolate(slot, records, error)
       return
     }
     metrics.batchSeconds.observe((performance.now() - t0) / 1000)
-    const batch = this.#batchOf(owned, records, out)
-    const commit = this.#commit(owned, batch, out.result.counters.accepted).finally(() => {
-      if (this.#inflight.get(partition) === commit) this.#inflight.delete(partition)
-    })
-    this.#inflight.set(partition, commit)
+    this.#startCommit(slot, this.#batchOf(slot, records, out), out.result.counters.accepted)
   }
 
-  #batchOf(owned: Owned, records: readonly InputRecord[], { result, snapshot }: EngineOutput) {
+  #startCommit(slot: Slot, batch: BatchCommit, accepted: number): Promise<void> {
+    slot.to('committing')
+    const commit = this.#commit(slot, batch, accepted).finally(() => {
+      slot.commit = undefined
+      if (slot.state === 'committing') slot.to('owned')
+    })
+    slot.commit = commit
+    return commit
+  }
+
+  #batchOf(slot: Slot, records: readonly InputRecord[], { result, snapshot }: EngineOutput): BatchCommit {
     const c = result.counters
     const outcomes: Record<string, number> = { accepted: c.accepted, late: c.late, duplicate: c.duplicate }
     for (const [reason, n] of Object.entries(c.rejectedByReason)) outcomes[reason] = n
     return {
       topic: this.#deps.config.kafkaTopic,
-      partition: owned.partition,
-      epoch: owned.epoch,
+      partition: slot.partition,
+      epoch: slot.epoch,
       nextOffset: result.nextOffset ?? records[records.length - 1]!.offset + 1n,
       watermark: result.watermark,
-      endOffset: this.#ends.get(owned.partition) ?? null,
+      endOffset: this.#table.ends.get(slot.partition) ?? null,
       windows: result.windows,
       removedWindows: result.removedWindows,
       states: result.states,
@@ -339,7 +330,7 @@ export class Processor {
       deadLetters: result.deadLetters,
       outcomes,
       snapshot,
-    } satisfies BatchCommit
+    }
   }
 
   /**
@@ -348,9 +339,9 @@ export class Processor {
    * throws is dead-lettered as `processing_error` (with the error's message). An engine
    * that threw is never used again: its state may be half-changed.
    */
-  async #isolate(owned: Owned, records: readonly InputRecord[], first: unknown): Promise<void> {
+  async #isolate(slot: Slot, records: readonly InputRecord[], first: unknown): Promise<void> {
     const { metrics, log } = this.#deps
-    const { partition } = owned
+    const { partition } = slot
     log.error(
       { partition, err: messageOf(first), from: records[0]!.offset.toString(), records: records.length },
       'processing a batch threw; isolating the record that causes it',
@@ -358,16 +349,13 @@ export class Processor {
     metrics.isolations.inc()
     const queue: (readonly InputRecord[])[] = [records]
     while (queue.length > 0) {
-      if (this.#owned.get(partition) !== owned) return
-      const restored = await this.#restoreCommitted(owned)
-      if (restored === undefined) return
-      owned.engine = restored
+      if (!(await this.#restoreCommitted(slot))) return
       // Parts that go through are committed one by one until one throws; then the engine is restored again.
       while (queue.length > 0) {
         const part = queue.shift()!
         let out: EngineOutput
         try {
-          out = runBatch(owned.engine, part)
+          out = runBatch(slot.engine!, part)
         } catch (error) {
           if (part.length > 1) {
             const mid = part.length >> 1
@@ -375,39 +363,38 @@ export class Processor {
             break
           }
           const r = part[0]!
-          const restoredAgain = await this.#restoreCommitted(owned)
-          if (restoredAgain === undefined) return
-          owned.engine = restoredAgain
+          if (!(await this.#restoreCommitted(slot))) return
           const detail = `processing the record threw: ${errorText(error)}`
-          out = { result: owned.engine.fail(r, detail), snapshot: owned.engine.snapshotChanges() }
+          out = { result: slot.engine!.fail(r, detail), snapshot: slot.engine!.snapshotChanges() }
           metrics.processingErrors.inc()
           log.error(
             { partition, offset: r.offset.toString(), err: detail },
             'record dead-lettered as processing_error',
           )
         }
-        await this.#commit(owned, this.#batchOf(owned, part, out), out.result.counters.accepted)
-        if (this.#owned.get(partition) !== owned) return
+        await this.#startCommit(slot, this.#batchOf(slot, part, out), out.result.counters.accepted)
+        if (slot.state !== 'owned') return
       }
     }
   }
 
-  /** An engine of the partition's committed state (undefined: the partition is no longer ours). */
-  async #restoreCommitted(owned: Owned): Promise<PartitionEngine | undefined> {
-    const { config, pool, log } = this.#deps
+  /** Gives the slot an engine of the committed state; false when the partition is no longer ours. */
+  async #restoreCommitted(slot: Slot): Promise<boolean> {
+    const { checkpoints, log } = this.#deps
     for (let attempt = 0; ; attempt++) {
-      if (this.#stopRequested && attempt > 3) return undefined
+      if (slot.state !== 'owned' || (this.#stopRequested && attempt > 3)) return false
       try {
-        const state = await loadPartitionState(pool, config.kafkaTopic, owned.partition)
-        if (state.epoch !== owned.epoch) {
-          this.#drop(owned.partition, 'fenced', owned)
-          return undefined
+        const state = await checkpoints.load(slot.partition)
+        if (state.epoch !== slot.epoch) {
+          this.#drop(slot, 'fenced')
+          return false
         }
-        return this.#deps.engineFactory(owned.partition, state.pieces)
+        slot.engine = this.#deps.engineFactory(slot.partition, state.pieces)
+        return true
       } catch (error) {
         if (isRtsaError(error) && !error.retryable) throw error
         log.warn(
-          { partition: owned.partition, err: messageOf(error), attempt },
+          { partition: slot.partition, err: messageOf(error), attempt },
           'reading the committed state failed; retrying',
         )
         await sleep(Math.min(100 * 2 ** attempt, 5000))
@@ -417,28 +404,26 @@ export class Processor {
 
   /** Waits for every commit in flight. */
   async #settle(): Promise<void> {
-    await Promise.all(this.#inflight.values())
+    await Promise.all(this.#table.all().map((s) => s.commit))
   }
 
   /** Commits one batch, retrying with the same content; never rejects. */
-  async #commit(owned: Owned, batch: BatchCommit, accepted: number): Promise<void> {
-    const { metrics, pool, log } = this.#deps
+  async #commit(slot: Slot, batch: BatchCommit, accepted: number): Promise<void> {
+    const { metrics, checkpoints, log } = this.#deps
     const { partition } = batch
     for (let attempt = 0; ; attempt++) {
       const t1 = performance.now()
       try {
-        const outcome = await commitBatch(pool, batch)
+        const outcome = await checkpoints.commit(batch)
         metrics.commitSeconds.observe((performance.now() - t1) / 1000)
         if (outcome === 'fenced') {
           metrics.fenced.inc()
-          log.warn({ partition, epoch: owned.epoch }, 'commit refused: another instance owns the partition')
-          this.#drop(partition, 'fenced', owned)
+          log.warn({ partition, epoch: slot.epoch }, 'commit refused: another instance owns the partition')
+          this.#drop(slot, 'fenced')
           // Either we lost it (a rebalance we have not seen yet will say so) or a stale member
           // claimed it. Claim again only after a few heartbeats, once assignments have settled,
           // so two instances do not take a partition from each other in a loop.
-          setTimeout(() => {
-            if (this.#assigned.includes(partition) && !this.#stopRequested) this.#claimLater(partition)
-          }, 3000).unref()
+          setTimeout(() => this.#claimLater(partition), this.#deps.reclaimAfterMs ?? 3000).unref()
           return
         }
         break
@@ -447,21 +432,21 @@ export class Processor {
         log.warn({ partition, err: messageOf(error), attempt }, 'commit failed; retrying the same batch')
         if (this.#stopRequested && attempt >= 3) {
           // Nothing is lost: the batch was not committed, so the next owner reads it again.
-          this.#drop(partition, 'commit failed while stopping', owned)
+          this.#drop(slot, 'commit failed while stopping')
           return
         }
         await sleep(Math.min(100 * 2 ** attempt, 5000))
       }
     }
-    this.lastCommitAt = Date.now()
-    this.committedBatches++
+    this.#lastCommitAt = Date.now()
+    this.#committedBatches++
     metrics.commits.inc()
     metrics.applied.inc(accepted)
     for (const [reason, n] of Object.entries(batch.outcomes)) {
       if (reason !== 'accepted' && n > 0) metrics.rejected.inc({ reason }, n)
     }
     if (batch.watermark !== null) metrics.watermark.set({ partition }, batch.watermark / 1000)
-    const end = this.#ends.get(partition)
+    const end = this.#table.ends.get(partition)
     if (end !== undefined) metrics.lag.set({ partition }, Math.max(0, Number(end - batch.nextOffset)))
     if (batch.deadLetters.length > 0) this.#relay?.nudge()
   }

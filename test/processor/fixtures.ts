@@ -19,7 +19,8 @@ import {
 import { loadProcessorConfig } from '../../src/processor/config.ts'
 import { createEngineFactory, type EngineFactory } from '../../src/processor/engine-adapter.ts'
 import { createProcessorMetrics, type ProcessorMetrics } from '../../src/processor/metrics.ts'
-import { Processor } from '../../src/processor/processor.ts'
+import type { Processor } from '../../src/processor/processor.ts'
+import { createProcessor } from '../../src/processor/wiring.ts'
 import { migrate } from '../../src/store/migrations.ts'
 import { createPool } from '../../src/store/pool.ts'
 import { processorEnv, spawnProcessor, stopChild } from '../../testkit/processes.ts'
@@ -141,14 +142,15 @@ export function startInProcess(
 ): Processor {
   const config = loadProcessorConfig(env)
   const factory = createEngineFactory(config)
-  const processor = new Processor({
+  const processor = createProcessor(
     config,
-    bootstrap: config.kafkaBootstrap!,
     pool,
-    engineFactory: opts.wrap ? opts.wrap(factory) : factory,
-    log: pino({ level: 'warn' }),
-    metrics: opts.metrics ?? createProcessorMetrics(),
-  })
+    pino({ level: 'warn' }),
+    opts.metrics ?? createProcessorMetrics(),
+    {
+      engineFactory: opts.wrap ? opts.wrap(factory) : factory,
+    },
+  )
   processor.start()
   return processor
 }

@@ -1,0 +1,180 @@
+/**
+ * The processor's composition root: its ports over Kafka (src/kafka) and PostgreSQL
+ * (src/store), and `runProcessor`, the whole service as `rtsa process` runs it (waits for
+ * the services, migrates, creates the topics, runs the processor and its HTTP endpoint
+ * until a signal). cli/process.ts only calls it.
+ */
+import type pg from 'pg'
+import pino, { type Logger } from 'pino'
+import { bootstrapOf, pgConnectionOf, pgUrlOf } from '../config/settings.ts'
+import { messageOf } from '../errors/catalogue.ts'
+import { waitForPostgres } from '../infra/postgres/server.ts'
+import { isKafkaClientError, KafkaAdmin, KafkaProducer, waitForKafka } from '../kafka/client.ts'
+import { GroupMember } from '../kafka/group.ts'
+import { claimPartition, commitBatch, loadPartitionState, releasePartition } from '../store/checkpoints.ts'
+import { migrate } from '../store/migrations.ts'
+import { createPool } from '../store/pool.ts'
+import type { ProcessorConfig } from './config.ts'
+import { DeadLetterRelay } from './dlq-relay.ts'
+import { createEngineFactory } from './engine-adapter.ts'
+import { startProcessorHttp } from './http.ts'
+import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts'
+import type { Broker, BrokerSession, CheckpointStore } from './ports.ts'
+import { Processor } from './processor.ts'
+
+/** The broker port over Kafka: a group member, the admin client and the DLQ relay of each connection. */
+export function kafkaBroker(
+  config: ProcessorConfig,
+  bootstrap: readonly string[],
+  pool: pg.Pool,
+  log: Logger,
+  metrics: ProcessorMetrics,
+): Broker {
+  return {
+    async connect(): Promise<BrokerSession> {
+      const admin = new KafkaAdmin(bootstrap)
+      const producer = new KafkaProducer(bootstrap, { clientId: `${config.instanceId}-dlq` })
+      try {
+        // The dead-letter topic is the processor's own output: make sure it exists.
+        await admin.ensureTopic(config.kafkaDlqTopic, config.kafkaPartitions)
+      } catch (error) {
+        await admin.close()
+        await producer.close()
+        throw error
+      }
+      return {
+        join: (handlers) =>
+          new GroupMember({
+            bootstrap,
+            groupId: config.kafkaGroup,
+            topic: config.kafkaTopic,
+            clientId: config.instanceId,
+            sessionTimeoutMs: config.sessionTimeout,
+            ...(config.groupInstanceId === undefined ? {} : { groupInstanceId: config.groupInstanceId }),
+            maxWaitMs: Math.min(config.batchMaxWait, 500),
+            maxBuffered: config.batchMaxRecords * 2,
+            maxBufferedBytes: config.batchMaxBytes * 2,
+            onAssignment: handlers.onAssignment,
+            onError: handlers.onError,
+          }),
+        offsets: () => admin.offsets(config.kafkaTopic),
+        relay: (owned) =>
+          new DeadLetterRelay({
+            pool,
+            producer,
+            topic: config.kafkaTopic,
+            dlqTopic: config.kafkaDlqTopic,
+            owned,
+            maxMessageBytes: () => admin.maxMessageBytes(config.kafkaDlqTopic),
+            log,
+            metrics,
+          }),
+        close: async () => {
+          await admin.close()
+          await producer.close()
+        },
+      }
+    },
+  }
+}
+
+/** The checkpoint port over PostgreSQL, for one topic and one instance. */
+export function pgCheckpoints(pool: pg.Pool, topic: string, owner: string): CheckpointStore {
+  return {
+    claim: (partition) => claimPartition(pool, topic, partition, owner),
+    commit: (batch) => commitBatch(pool, batch),
+    load: (partition) => loadPartitionState(pool, topic, partition),
+    release: (partition, epoch) => releasePartition(pool, topic, partition, epoch),
+  }
+}
+
+/** A processor over Kafka and PostgreSQL (not started). */
+export function createProcessor(
+  config: ProcessorConfig,
+  pool: pg.Pool,
+  log: Logger,
+  metrics: ProcessorMetrics,
+  options: { engineFactory?: ReturnType<typeof createEngineFactory> } = {},
+): Processor {
+  return new Processor({
+    config,
+    broker: kafkaBroker(config, bootstrapOf(config), pool, log, metrics),
+    checkpoints: pgCheckpoints(pool, config.kafkaTopic, config.instanceId),
+    engineFactory: options.engineFactory ?? createEngineFactory(config),
+    log,
+    metrics,
+  })
+}
+
+/**
+ * `rtsa process`: runs one stream processor instance until SIGINT/SIGTERM, then
+ * finishes and commits its batch, gives up its partitions and leaves the group.
+ */
+export async function runProcessor(config: ProcessorConfig): Promise<number> {
+  const log = pino({ level: config.logLevel, base: { service: 'processor', instance: config.instanceId } })
+  const bootstrap = bootstrapOf(config)
+  const connection = pgConnectionOf(config)
+  await waitForKafka(bootstrap, { timeoutMs: 30_000, settingName: 'KAFKA_BOOTSTRAP' })
+  const pool = createPool(connection, {
+    max: 4,
+    applicationName: `rtsa-processor-${config.instanceId}`,
+    // A frozen or partitioned instance must not keep a checkpoint row locked: its
+    // transaction is aborted and the new owner's claim goes through.
+    idleInTransactionTimeoutMs: 10_000,
+    lockTimeoutMs: 15_000,
+    onError: (error) => log.warn({ err: error.message }, 'idle database connection failed'),
+  })
+  await waitForPostgres(pgUrlOf(connection), {
+    timeoutMs: 30_000,
+    settingName: config.databaseUrl ? 'DATABASE_URL' : 'PGHOST',
+  })
+  await migrate(pool)
+  const admin = new KafkaAdmin(bootstrap)
+  try {
+    if (await admin.ensureTopic(config.kafkaTopic, config.kafkaPartitions))
+      log.info({ topic: config.kafkaTopic, partitions: config.kafkaPartitions }, 'created the input topic')
+    await admin.ensureTopic(config.kafkaDlqTopic, config.kafkaPartitions)
+  } finally {
+    await admin.close()
+  }
+  const metrics = createProcessorMetrics()
+  const processor = createProcessor(config, pool, log, metrics)
+  // The Kafka client can reject a promise nobody awaits (a JoinGroup answered
+  // UNKNOWN_MEMBER_ID after the coordinator dropped a starved member): rejoin instead
+  // of exiting. Anything else is a bug: exit, which is safe (nothing uncommitted counts).
+  process.on('unhandledRejection', (reason) => {
+    if (isKafkaClientError(reason)) {
+      log.warn({ err: messageOf(reason) }, 'Kafka client failure outside the loop; reconnecting')
+      processor.fail(reason)
+      return
+    }
+    log.fatal(
+      { err: messageOf(reason) },
+      'unhandled rejection; exiting (a restart resumes from the last commit)',
+    )
+    process.exit(1)
+  })
+  processor.start()
+  const server =
+    config.metricsPort === 0
+      ? undefined
+      : await startProcessorHttp(processor, metrics, pool, config.metricsHost, config.metricsPort)
+  log.info(
+    { topic: config.kafkaTopic, group: config.kafkaGroup, metrics: config.metricsPort },
+    'processor started',
+  )
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+  })
+  log.info('stopping: finishing the batch in progress')
+  try {
+    await processor.stop()
+  } catch (error) {
+    log.error({ err: messageOf(error) }, 'stopping failed')
+  }
+  server?.close()
+  await pool.end()
+  log.info('processor stopped')
+  return 0
+}
