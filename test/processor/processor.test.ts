@@ -1,0 +1,279 @@
+/**
+ * The processor's partition lifecycle, without a broker or a database (fakes.ts): claim,
+ * process and commit; revoke; fence and claim again; commit retries; a reconnect; a
+ * clean stop; a poison record. The tables are held to the oracle.
+ */
+import assert from 'node:assert/strict'
+import { describe, it, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import pino from 'pino'
+import type { InputRecord } from '../../src/engine/types.ts'
+import { decodeEvent } from '../../src/events/decode.ts'
+import { loadProcessorConfig } from '../../src/processor/config.ts'
+import { createEngineFactory, type EngineFactory } from '../../src/processor/engine-adapter.ts'
+import { createProcessorMetrics } from '../../src/processor/metrics.ts'
+import { PartitionTable } from '../../src/processor/partitions.ts'
+import { Processor } from '../../src/processor/processor.ts'
+import { sortRows } from '../engine/helpers.ts'
+import { oracle } from '../engine/oracle.ts'
+import { FakeBroker, FakeCheckpoints, FakeTopic } from './fakes.ts'
+
+const M = 60_000
+const T0 = Date.UTC(2026, 10, 20, 18)
+const config = loadProcessorConfig({ BATCH_MAX_RECORDS: '7', BATCH_MAX_WAIT: '5ms' })
+const CFG = { windowMs: M, watermarkMs: 10 * M, viewerTimeoutMs: 5 * M }
+
+/** A little traffic per partition: joins, heartbeats, a leave, and a late clock record that finalizes. */
+function traffic(topic: FakeTopic, partitions: number[], from: number, n: number) {
+  for (const p of partitions) {
+    for (let i = from; i < from + n; i++) {
+      const type = i % 5 === 0 ? 'viewer_join' : i % 7 === 0 ? 'viewer_leave' : 'heartbeat'
+      topic.add(p, T0 + i * 20_000, type, `u${i % 4}`)
+    }
+  }
+}
+
+function setup(
+  t: TestContext,
+  opts: { partitions?: number; factory?: (f: EngineFactory) => EngineFactory } = {},
+) {
+  const topic = new FakeTopic(opts.partitions ?? 2)
+  const broker = new FakeBroker(topic)
+  const store = new FakeCheckpoints()
+  const metrics = createProcessorMetrics()
+  const factory = createEngineFactory(config)
+  const make = () => {
+    const p = new Processor({
+      config,
+      broker,
+      checkpoints: store,
+      engineFactory: opts.factory ? opts.factory(factory) : factory,
+      log: pino({ level: 'silent' }),
+      metrics,
+      reclaimAfterMs: 20,
+    })
+    // A failed assertion must not leave a processor running (the test file would never end).
+    t.after(() => p.stop())
+    return p
+  }
+  return { topic, broker, store, metrics, make }
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(2)
+  }
+}
+
+const caughtUp = (topic: FakeTopic, store: FakeCheckpoints, partitions: number[]) => () =>
+  partitions.every((p) => store.next(p) === BigInt(topic.partitions[p]!.length))
+
+/** The oracle's rows and totals of the given partitions, against what the store holds. */
+function assertOracle(
+  topic: FakeTopic,
+  store: FakeCheckpoints,
+  partitions: number[],
+  skip?: (r: InputRecord) => boolean,
+) {
+  const rows = []
+  const states = []
+  for (const p of partitions) {
+    const o = oracle(
+      CFG,
+      p,
+      topic.partitions[p]!.filter((r) => !skip?.(r)),
+      decodeEvent,
+    )
+    rows.push(...o.rows)
+    states.push(...o.states)
+  }
+  // Final rows: provisional ones are written up to the newest record's window only.
+  assert.deepEqual(store.tables.finalRows(), sortRows(rows.filter((r) => r.isFinal)))
+  assert.ok(store.tables.finalRows().length >= partitions.length, 'the input makes final rows')
+  assert.deepEqual(
+    [...store.tables.states.values()].sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
+    states.sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
+  )
+}
+
+describe('processor lifecycle (fakes)', () => {
+  it('claims its assigned partitions, processes and commits them exactly as the oracle says', async (t) => {
+    const { topic, broker, store, make } = setup(t)
+    traffic(topic, [0, 1], 0, 60)
+    const p = make()
+    p.start()
+    await until('connected', () => broker.source !== undefined)
+    broker.assign([0, 1])
+    await until('caught up', caughtUp(topic, store, [0, 1]))
+    assert.deepEqual(p.owned(), [0, 1])
+    assert.equal(p.health().status, 'running')
+    await p.stop()
+    assertOracle(topic, store, [0, 1])
+    assert.deepEqual(store.releases.sort(), [0, 1])
+    assert.equal(p.health().status, 'stopped')
+  })
+
+  it('a revoked partition is dropped: its new records are left to the next owner', async (t) => {
+    const { topic, broker, store, make } = setup(t)
+    traffic(topic, [0, 1], 0, 30)
+    const p = make()
+    p.start()
+    await until('connected', () => broker.source !== undefined)
+    broker.assign([0, 1])
+    await until('caught up', caughtUp(topic, store, [0, 1]))
+    broker.assign([1])
+    assert.deepEqual(p.owned(), [1])
+    const p0 = store.next(0)
+    traffic(topic, [0, 1], 30, 10)
+    await until('p1 caught up', caughtUp(topic, store, [1]))
+    assert.equal(store.next(0), p0, 'nothing committed for the revoked partition')
+    // Assigned again: claimed again (a new epoch) and resumed from its checkpoint.
+    broker.assign([0, 1])
+    await until('p0 caught up', caughtUp(topic, store, [0]))
+    assert.equal(store.rows.get(0)?.epoch, 2)
+    await p.stop()
+    assertOracle(topic, store, [0, 1])
+  })
+
+  it('a fenced commit drops the partition; still assigned, it is claimed again and nothing is lost', async (t) => {
+    const { topic, broker, store, metrics, make } = setup(t, { partitions: 1 })
+    traffic(topic, [0], 0, 20)
+    const p = make()
+    p.start()
+    await until('connected', () => broker.source !== undefined)
+    broker.assign([0])
+    await until('caught up', caughtUp(topic, store, [0]))
+    store.steal(0)
+    traffic(topic, [0], 20, 20)
+    await until('caught up again', caughtUp(topic, store, [0]))
+    assert.equal((await metrics.fenced.get()).values[0]?.value, 1)
+    assert.equal(store.rows.get(0)?.epoch, 3, 'claimed again after the thief')
+    await p.stop()
+    assertOracle(topic, store, [0])
+  })
+
+  it('failed commits are retried with the same content: counted once', async (t) => {
+    const { topic, broker, store, metrics, make } = setup(t, { partitions: 1 })
+    traffic(topic, [0], 0, 60)
+    store.failCommits = 3
+    const p = make()
+    p.start()
+    await until('connected', () => broker.source !== undefined)
+    broker.assign([0])
+    await until('caught up', caughtUp(topic, store, [0]))
+    assert.equal((await metrics.commitErrors.get()).values[0]?.value, 3)
+    await p.stop()
+    assertOracle(topic, store, [0])
+  })
+
+  it('a broken connection reconnects; the partitions are claimed again and processing resumes', async (t) => {
+    const { topic, broker, store, make } = setup(t)
+    traffic(topic, [0, 1], 0, 20)
+    const p = make()
+    p.start()
+    await until('connected', () => broker.source !== undefined)
+    broker.assign([0, 1])
+    await until('caught up', caughtUp(topic, store, [0, 1]))
+    const first = broker.source
+    broker.fail(new Error('connection reset'))
+    await until('reconnected', () => broker.connections === 2 && broker.source !== first)
+    assert.equal(first?.closed, true)
+    traffic(topic, [0, 1], 20, 20)
+    broker.assign([0, 1])
+    await until('caught up again', caughtUp(topic, store, [0, 1]))
+    await p.stop()
+    assertOracle(topic, store, [0, 1])
+  })
+
+  it('a record the engine throws on is dead-lettered as processing_error; the rest as if it were absent', async (t) => {
+    const poison = (r: InputRecord) => r.value.includes('"poison')
+    const { topic, broker, store, metrics, make } = setup(t, {
+      partitions: 1,
+      factory: (inner) => (partition, pieces) => {
+        const real = inner(partition, pieces)
+        return {
+          ...real,
+          partition: real.partition,
+          config: real.config,
+          process(records) {
+            const i = records.findIndex(poison)
+            if (i < 0) return real.process(records)
+            real.process(records.slice(0, i))
+            throw new RangeError('boom')
+          },
+          processEvents: (r) => real.processEvents(r),
+          fail: (r, d) => real.fail(r, d),
+          watermark: () => real.watermark(),
+          nextOffset: () => real.nextOffset(),
+          snapshot: () => real.snapshot(),
+          snapshotChanges: () => real.snapshotChanges(),
+          stats: () => real.stats(),
+        }
+      },
+    })
+    traffic(topic, [0], 0, 15)
+    topic.add(0, T0 + 16 * 20_000, 'viewer_join', 'u9', 's0', 'poison-1')
+    traffic(topic, [0], 17, 45)
+    const p = make()
+    p.start()
+    await until('connected', () => broker.source !== undefined)
+    broker.assign([0])
+    await until('caught up', caughtUp(topic, store, [0]))
+    await p.stop()
+    assert.deepEqual(
+      store.dead.filter((d) => d.endsWith('processing_error')),
+      ['0:15:processing_error'],
+    )
+    assert.equal((await metrics.processingErrors.get()).values[0]?.value, 1)
+    assertOracle(topic, store, [0], poison)
+  })
+
+  it('a processor started again resumes from the checkpoints: nothing is applied twice', async (t) => {
+    const { topic, broker, store, make } = setup(t)
+    traffic(topic, [0, 1], 0, 25)
+    const a = make()
+    a.start()
+    await until('connected', () => broker.source !== undefined)
+    broker.assign([0, 1])
+    await until('caught up', caughtUp(topic, store, [0, 1]))
+    await a.stop()
+    traffic(topic, [0, 1], 25, 25)
+    const first = broker.source
+    const b = make()
+    b.start()
+    await until('connected again', () => broker.source !== first)
+    broker.assign([0, 1])
+    await until('caught up', caughtUp(topic, store, [0, 1]))
+    await b.stop()
+    assertOracle(topic, store, [0, 1])
+  })
+})
+
+describe('partition table', () => {
+  it('enforces the transitions of a slot', () => {
+    const t = new PartitionTable()
+    assert.deepEqual(t.assign([0, 1]), [])
+    assert.deepEqual(t.unclaimed(), [0, 1])
+    const s = t.startClaim(0)
+    assert.throws(() => t.startClaim(0), /cannot be claimed now/)
+    assert.throws(() => t.startClaim(5), /cannot be claimed now/)
+    assert.throws(() => s.to('committing'), /no transition claiming -> committing/)
+    s.to('owned')
+    s.to('committing')
+    s.to('owned')
+    assert.deepEqual(
+      t.held().map((x) => x.partition),
+      [0],
+    )
+    assert.deepEqual(
+      t.assign([1]).map((x) => x.partition),
+      [0],
+    )
+    assert.ok(t.drop(s))
+    assert.ok(!t.drop(s), 'a slot is dropped once')
+    assert.throws(() => s.to('owned'), /no transition dropped -> owned/)
+    assert.deepEqual(t.unclaimed(), [1])
+  })
+})
