@@ -1,28 +1,11 @@
 /** What every route module gets: the typed app and the shared dependencies. */
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  RawReplyDefaultExpression,
-  RawRequestDefaultExpression,
-  RawServerDefault,
-} from 'fastify'
 import type pg from 'pg'
-import { pipelineFigures } from '../store/queries.ts'
 import type { ResponseCache } from './cache.ts'
 import type { LiveHub } from './live/hub.ts'
 import type { RateSampler } from './rate.ts'
-import { toPipelineSummary } from './rows.ts'
-import type { PipelineSummary } from './schemas.ts'
 import type { Telemetry } from './telemetry.ts'
 
-export type Api = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->
+export type { Api } from './api.ts'
 
 /** The settings buildApp needs (a subset of ApiConfig, so tests can pass `{}`). */
 export interface AppConfig {
@@ -41,11 +24,4 @@ export interface ApiContext {
   readonly rate: RateSampler
   readonly hub: LiveHub
   readonly cache: ResponseCache
-}
-
-/** Reads the pipeline figures and feeds the events/s sampler on the way. */
-export async function readPipeline(ctx: Pick<ApiContext, 'pool' | 'rate'>): Promise<PipelineSummary> {
-  const figures = await pipelineFigures(ctx.pool)
-  const rate = ctx.rate.add(figures.db_now.getTime(), Number(figures.accepted))
-  return toPipelineSummary(figures, rate)
 }

@@ -5,7 +5,7 @@
  */
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { Api } from './context.ts'
+import type { Api } from './api.ts'
 
 export interface Telemetry {
   readonly registry: Registry

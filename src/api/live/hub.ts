@@ -22,7 +22,7 @@ import {
   streamStates,
   windowsBetween,
 } from '../../store/queries.ts'
-import { readPipeline } from '../context.ts'
+import { readPipeline } from '../pipeline.ts'
 import type { RateSampler } from '../rate.ts'
 import { count, formatCents, iso, toStateRow, toWindowRow } from '../rows.ts'
 import type { CommitSource } from './listener.ts'

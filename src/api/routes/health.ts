@@ -2,7 +2,8 @@
 import { Type } from 'typebox'
 import { messageOf } from '../../errors/catalogue.ts'
 import { partitions, ping } from '../../store/queries.ts'
-import { type Api, type ApiContext, readPipeline } from '../context.ts'
+import type { Api, ApiContext } from '../context.ts'
+import { readPipeline } from '../pipeline.ts'
 import { count, iso } from '../rows.ts'
 import { IsoTime, NullableIsoTime, PipelineSummary } from '../schemas.ts'
 

@@ -1,7 +1,8 @@
 /** `/prometheus`: the Prometheus text exposition of this app's registry. */
 import { Type } from 'typebox'
 import { recentActivity } from '../../store/queries.ts'
-import { type Api, type ApiContext, readPipeline } from '../context.ts'
+import type { Api, ApiContext } from '../context.ts'
+import { readPipeline } from '../pipeline.ts'
 
 const RECENT_MS = 5 * 60_000
 
