@@ -77,18 +77,18 @@ export async function waitCommitted(
         throw new Error(`processor exited (${c.exitCode ?? c.signalCode}): ${c.output().slice(-2000)}`)
     }
     const rows = (
-      await pool.query<{ partition: number; next_offset: number }>(
+      await pool.query<{ partition: number; next_offset: number | null }>(
         'select partition, next_offset from partition_checkpoints where topic = $1',
         [topic],
       )
     ).rows
     const at = performance.now()
-    const next = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]))
+    const next = new Map(rows.map((r) => [r.partition, r.next_offset === null ? -1n : BigInt(r.next_offset)]))
     behind = [...ends]
       .filter(([p, e]) => e > 0n && (next.get(p) ?? -1n) < e)
       .map(([p, e]) => `p${p}: ${next.get(p) ?? 'none'}/${e}`)
       .join(', ')
-    const done = rows.reduce((s, r) => s + Math.max(0, r.next_offset), 0)
+    const done = rows.reduce((s, r) => s + Math.max(0, r.next_offset ?? 0), 0)
     if (first === undefined && done > 0) first = { at, done }
     if (behind === '') return { end: at, first: first?.at ?? at, firstDone: first?.done ?? total }
     if (o.progress && Date.now() - lastProgress > 5000) {

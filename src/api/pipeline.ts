@@ -1,6 +1,6 @@
 /** The whole-pipeline figures the API serves (/pipeline, /health/pipeline, /live, /metrics). */
 import type pg from 'pg'
-import { pipelineFigures } from '../store/queries.ts'
+import { pipelineFigures } from '../store/pipeline.ts'
 import type { RateSampler } from './rate.ts'
 import { toPipelineSummary } from './rows.ts'
 import type { PipelineSummary } from './schemas.ts'
@@ -11,6 +11,6 @@ export async function readPipeline(ctx: {
   readonly rate: RateSampler
 }): Promise<PipelineSummary> {
   const figures = await pipelineFigures(ctx.pool)
-  const rate = ctx.rate.add(figures.db_now.getTime(), Number(figures.accepted))
+  const rate = ctx.rate.add(figures.dbNow.getTime(), figures.accepted)
   return toPipelineSummary(figures, rate)
 }

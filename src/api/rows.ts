@@ -3,7 +3,8 @@
  * formatted by the database), counters as numbers, money as exact
  * two-decimal strings from integer cents (never through a float).
  */
-import type { PipelineDbRow, StateDbRow, WindowDbRow } from '../store/queries.ts'
+import type { PipelineFigures } from '../store/pipeline.ts'
+import type { StateDbRow, WindowDbRow } from '../store/queries.ts'
 import type { PipelineSummary, StateRow, WindowRow } from './schemas.ts'
 
 /** Integer cents (as bigint, string or number) -> `"12.30"`. */
@@ -73,24 +74,24 @@ function ageSeconds(now: Date, then: Date | null): number | null {
 }
 
 /** Pipeline figures at `now` (database clock); `eventsPerSecond` comes from the caller's sampler. */
-export function toPipelineSummary(r: PipelineDbRow, eventsPerSecond: number | null): PipelineSummary {
-  const now = r.db_now
+export function toPipelineSummary(r: PipelineFigures, eventsPerSecond: number | null): PipelineSummary {
+  const now = r.dbNow
   return {
     server_time_utc: iso(now),
     partitions: r.partitions,
-    lag: r.lag === null ? null : count(r.lag),
-    last_commit_at: iso(r.last_commit_at),
-    last_commit_age_seconds: ageSeconds(now, r.last_commit_at),
-    watermark: iso(r.min_watermark),
-    watermark_delay_seconds: ageSeconds(now, r.min_watermark),
-    event_time_delay_seconds: ageSeconds(now, r.last_event_ts),
+    lag: r.lag,
+    last_commit_at: iso(r.lastCommitAt),
+    last_commit_age_seconds: ageSeconds(now, r.lastCommitAt),
+    watermark: iso(r.minWatermark),
+    watermark_delay_seconds: ageSeconds(now, r.minWatermark),
+    event_time_delay_seconds: ageSeconds(now, r.lastEventTs),
     events_per_second: eventsPerSecond,
     streams: r.streams,
-    live_streams: r.live_streams,
-    active_viewers: count(r.active_viewers),
-    accepted: count(r.accepted),
-    late: count(r.late),
-    duplicate: count(r.duplicate),
-    rejected: count(r.rejected),
+    live_streams: r.liveStreams,
+    active_viewers: r.activeViewers,
+    accepted: r.accepted,
+    late: r.late,
+    duplicate: r.duplicate,
+    rejected: r.rejected,
   }
 }

@@ -71,9 +71,9 @@ export async function claimPartition(
   try {
     await client.query('begin')
     const row = (
-      await client.query<{ next_offset: number; epoch: number }>(
+      await client.query<{ next_offset: number | string | null; epoch: number }>(
         `insert into partition_checkpoints (topic, partition, next_offset, epoch, owner)
-         values ($1, $2, -1, 1, $3)
+         values ($1, $2, null, 1, $3)
          on conflict (topic, partition) do update
            set epoch = partition_checkpoints.epoch + 1, owner = excluded.owner, updated_at = now()
          returning next_offset, epoch`,
@@ -91,7 +91,7 @@ export async function claimPartition(
       topic,
       partition,
       epoch: Number(row.epoch),
-      nextOffset: Number(row.next_offset) < 0 ? null : BigInt(row.next_offset),
+      nextOffset: row.next_offset === null ? null : BigInt(String(row.next_offset)),
       pieces,
     }
   } catch (error) {
@@ -162,7 +162,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
     const fence = await client.query(
       `update partition_checkpoints
           set next_offset = $4, watermark = $5, end_offset = $6, updated_at = now()
-        where topic = $1 and partition = $2 and epoch = $3 and next_offset < $4`,
+        where topic = $1 and partition = $2 and epoch = $3 and (next_offset is null or next_offset < $4)`,
       [
         batch.topic,
         batch.partition,
@@ -173,7 +173,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
       ],
     )
     if (fence.rowCount === 0) {
-      const now = await client.query<{ epoch: number; next_offset: number | string }>(
+      const now = await client.query<{ epoch: number; next_offset: number | string | null }>(
         'select epoch, next_offset from partition_checkpoints where topic = $1 and partition = $2',
         [batch.topic, batch.partition],
       )
@@ -182,6 +182,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
       const done =
         row !== undefined &&
         Number(row.epoch) === batch.epoch &&
+        row.next_offset !== null &&
         BigInt(String(row.next_offset)) >= batch.nextOffset
       return done ? 'committed' : 'fenced'
     }

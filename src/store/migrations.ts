@@ -122,6 +122,14 @@ create table if not exists partition_counts (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'a partition never committed has next_offset null (it was -1)',
+    sql: `
+alter table partition_checkpoints alter column next_offset drop not null;
+update partition_checkpoints set next_offset = null where next_offset < 0;
+`,
+  },
 ]
 
 // An arbitrary constant: the advisory lock key of rtsa's schema migrations.

@@ -7,7 +7,7 @@
  * reason about "the last 10 minutes" exactly.
  */
 import type pg from 'pg'
-import { RtsaError } from '../errors/catalogue.ts'
+import { readRows } from './db-errors.ts'
 
 /**
  * A row of `stream_metrics_minute` as `pg` returns it: bigint as string, timestamps as
@@ -107,66 +107,9 @@ export const TOP_MEASURES = {
 } as const
 export type TopMeasure = keyof typeof TOP_MEASURES
 
-// Connection-level failures: the database is down, restarting, refusing us or gone.
-// These become 503 (retry later); anything else the server reports is a failed query.
-// SQLSTATE classes: 08 connection, 57 operator intervention (shutdown, terminated),
-// 53 insufficient resources, 28 authorization, 3D no such database.
-const UNREACHABLE_CLASSES = ['08', '57', '53', '28', '3D']
-
-/** Turns a `pg` error into an RtsaError the HTTP layer maps to 503 (unreachable/schema missing) or 500. */
-export function classifyDbError(error: unknown): RtsaError {
-  if (error instanceof RtsaError) return error
-  const e = error as { code?: unknown; message?: unknown; severity?: unknown }
-  const code = typeof e?.code === 'string' ? e.code : ''
-  const message = typeof e?.message === 'string' ? e.message : String(error)
-  // No `severity`: not an error the server reported but a network or client-side
-  // connection failure (ECONNREFUSED, timeouts, "Connection terminated unexpectedly").
-  const fromServer = typeof e?.severity === 'string'
-  const clientBug = error instanceof TypeError || error instanceof RangeError
-  const unreachable =
-    (!fromServer && !clientBug) ||
-    UNREACHABLE_CLASSES.some((c) => code.startsWith(c)) ||
-    (code === '55000' && /not currently accepting connections/.test(message))
-  if (unreachable) {
-    return new RtsaError('POSTGRES_UNREACHABLE', 'the database does not answer', {
-      cause: error,
-      details: { reason: message },
-    })
-  }
-  if (code === '42P01') {
-    // The processor creates the schema; until it has run the API has nothing to read.
-    return new RtsaError(
-      'POSTGRES_UNREACHABLE',
-      'the database schema is not there yet (run the processor once)',
-      {
-        cause: error,
-        retryable: true,
-        details: { reason: message },
-      },
-    )
-  }
-  return new RtsaError('POSTGRES_QUERY_FAILED', 'a database query failed', {
-    cause: error,
-    details: { reason: message },
-  })
-}
-
-async function run<R extends pg.QueryResultRow>(
-  pool: pg.Pool,
-  sql: string,
-  params: unknown[] = [],
-): Promise<R[]> {
-  try {
-    const result = await pool.query<R>(sql, params)
-    return result.rows
-  } catch (error) {
-    throw classifyDbError(error)
-  }
-}
-
 /** Round-trip to the database; returns its clock. Throws POSTGRES_UNREACHABLE when it is down. */
 export async function ping(pool: pg.Pool): Promise<Date> {
-  const rows = await run<{ now: Date }>(pool, 'select now() as now')
+  const rows = await readRows<{ now: Date }>(pool, 'select now() as now')
   return rows[0]!.now
 }
 
@@ -186,7 +129,7 @@ export async function latestWindows(
   q: { now: Date; streamId?: string | undefined; finalOnly: boolean; limit: number },
 ): Promise<WindowDbRow[]> {
   // Each stream's newest qualifying row is one backward step on its index.
-  return run<WindowDbRow>(
+  return readRows<WindowDbRow>(
     pool,
     `${q.streamId === undefined ? ALL_STREAM_IDS : ONE_STREAM_ID}
      select w.* from ids cross join lateral (
@@ -218,7 +161,7 @@ export async function windowsBetween(
   },
 ): Promise<WindowDbRow[]> {
   const newest = q.keep === 'newest'
-  const rows = await run<WindowDbRow>(
+  const rows = await readRows<WindowDbRow>(
     pool,
     `select ${WINDOW_COLUMNS}
        from stream_metrics_minute m
@@ -244,7 +187,7 @@ export async function metricsRows(
 ): Promise<{ rows: WindowDbRow[]; latestWindowStart: Date | null }> {
   const column = ORDER_COLUMNS[q.orderBy]
   const dir = q.direction === 'asc' ? 'asc' : 'desc'
-  const rows = await run<WindowDbRow>(
+  const rows = await readRows<WindowDbRow>(
     pool,
     `select ${WINDOW_COLUMNS}
        from stream_metrics_minute m
@@ -253,7 +196,7 @@ export async function metricsRows(
       limit $3`,
     [q.since, q.streamId ?? null, q.limit],
   )
-  const latest = await run<{ latest: Date | null }>(
+  const latest = await readRows<{ latest: Date | null }>(
     pool,
     'select max(window_start) as latest from stream_metrics_minute where ($1::text is null or stream_id = $1)',
     [q.streamId ?? null],
@@ -266,7 +209,7 @@ export async function streamStates(
   pool: pg.Pool,
   q: { streamId?: string | undefined; live?: boolean | undefined; limit: number },
 ): Promise<StateDbRow[]> {
-  return run<StateDbRow>(
+  return readRows<StateDbRow>(
     pool,
     `${STATE_SELECT}
       where ($1::text is null or s.stream_id = $1) and ($2::boolean is null or s.live = $2)
@@ -291,7 +234,7 @@ export async function recentStreams(
   pool: pg.Pool,
   q: { since: Date; limit: number },
 ): Promise<RecentStreamDbRow[]> {
-  return run<RecentStreamDbRow>(
+  return readRows<RecentStreamDbRow>(
     pool,
     `with recent as (
        select stream_id, max(window_start) as last_window_start, count(*)::int as windows,
@@ -326,7 +269,7 @@ export async function topStreams(
   q: { since: Date; now: Date; by: TopMeasure; n: number },
 ): Promise<TopStreamDbRow[]> {
   const measure = TOP_MEASURES[q.by]
-  return run<TopStreamDbRow>(
+  return readRows<TopStreamDbRow>(
     pool,
     `with agg as (
        select stream_id,
@@ -379,7 +322,7 @@ export async function deadLetters(
     limit: number
   },
 ): Promise<DeadLetterDbRow[]> {
-  return run<DeadLetterDbRow>(
+  return readRows<DeadLetterDbRow>(
     pool,
     `select id::text as id, topic, partition, "offset"::text as "offset",
             substring(key from 1 for ${DEAD_LETTER_PREVIEW_BYTES}) as key, octet_length(key) as key_bytes,
@@ -394,73 +337,12 @@ export async function deadLetters(
   )
 }
 
-export interface PipelineDbRow {
-  db_now: Date
-  partitions: number
-  lag: string | null
-  last_commit_at: Date | null
-  min_watermark: Date | null
-  max_watermark: Date | null
-  streams: number
-  live_streams: number
-  active_viewers: string
-  accepted: string
-  late: string
-  duplicate: string
-  rejected: string
-  last_event_ts: Date | null
-}
-
-/** Whole-pipeline figures: lag, last commit, watermarks and the state counters summed. */
-export async function pipelineFigures(pool: pg.Pool): Promise<PipelineDbRow> {
-  const rows = await run<PipelineDbRow>(
-    pool,
-    `select now() as db_now, c.partitions, c.lag::text as lag, c.last_commit_at, c.min_watermark, c.max_watermark,
-            s.streams, s.live_streams, s.active_viewers::text as active_viewers, s.accepted::text as accepted,
-            s.late::text as late, s.duplicate::text as duplicate, s.rejected::text as rejected, s.last_event_ts
-       from (select count(*)::int as partitions,
-                    sum(greatest(end_offset - next_offset, 0)) as lag,
-                    max(updated_at) as last_commit_at, min(watermark) as min_watermark,
-                    max(watermark) as max_watermark
-               from partition_checkpoints) c,
-            (select count(*)::int as streams, (count(*) filter (where live))::int as live_streams,
-                    coalesce(sum(active_viewers), 0) as active_viewers,
-                    coalesce(sum(accepted_count), 0) as accepted, coalesce(sum(late_count), 0) as late,
-                    coalesce(sum(duplicate_count), 0) as duplicate, coalesce(sum(rejected_count), 0) as rejected,
-                    max(last_event_ts) as last_event_ts
-               from stream_state) s`,
-  )
-  return rows[0]!
-}
-
-export interface PartitionDbRow {
-  topic: string
-  partition: number
-  next_offset: string
-  end_offset: string | null
-  owner: string | null
-  epoch: string
-  watermark: Date | null
-  updated_at: Date
-}
-
-/** Every partition checkpoint, for `/ready`. */
-export async function partitions(pool: pg.Pool, limit: number): Promise<PartitionDbRow[]> {
-  return run<PartitionDbRow>(
-    pool,
-    `select topic, partition, next_offset::text as next_offset, end_offset::text as end_offset, owner,
-            epoch::text as epoch, watermark, updated_at
-       from partition_checkpoints order by topic, partition limit $1`,
-    [limit],
-  )
-}
-
 /** The reference gauges: recent rows, recent donation rows, age of the newest window. */
 export async function recentActivity(
   pool: pg.Pool,
   since: Date,
 ): Promise<{ rows: number; donation_rows: number; latest_window_start: Date | null }> {
-  const rows = await run<{ rows: number; donation_rows: number; latest_window_start: Date | null }>(
+  const rows = await readRows<{ rows: number; donation_rows: number; latest_window_start: Date | null }>(
     pool,
     `select (select count(*)::int from stream_metrics_minute where window_start >= $1) as rows,
             (select count(*)::int from stream_metrics_minute where window_start >= $1 and donation_count > 0)
@@ -483,7 +365,7 @@ export async function changesSince(
   q: { since: Date; streams: string[] | null; limit: number; horizon: Date },
 ): Promise<{ now: Date; windows: WindowDbRow[]; states: StateDbRow[] }> {
   const now = await ping(pool)
-  const windows = await run<WindowDbRow>(
+  const windows = await readRows<WindowDbRow>(
     pool,
     `select ${WINDOW_COLUMNS}
        from stream_metrics_minute m
@@ -492,7 +374,7 @@ export async function changesSince(
       limit $3`,
     [q.since, q.streams, q.limit, q.horizon],
   )
-  const states = await run<StateDbRow>(
+  const states = await readRows<StateDbRow>(
     pool,
     `${STATE_SELECT}
       where s.updated_at > $1 and ($2::text[] is null or s.stream_id = any($2))
@@ -521,7 +403,7 @@ export async function minuteTotals(
   pool: pg.Pool,
   q: { from: Date; starts?: Date[] | undefined; limit: number },
 ): Promise<MinuteTotalDbRow[]> {
-  return run<MinuteTotalDbRow>(
+  return readRows<MinuteTotalDbRow>(
     pool,
     `select window_start, count(*)::int as streams, sum(active_viewers)::text as active_viewers,
             sum(chat_messages)::text as chat_messages, sum(donations_cents)::text as donations_cents,
@@ -543,7 +425,7 @@ export async function provisionalStarts(
   pool: pg.Pool,
   q: { streams: string[]; since: Date },
 ): Promise<Map<string, Date[]>> {
-  const rows = await run<{ stream_id: string; starts: Date[] }>(
+  const rows = await readRows<{ stream_id: string; starts: Date[] }>(
     pool,
     `select stream_id, array_agg(window_start order by window_start) as starts
        from stream_metrics_minute

@@ -6,7 +6,7 @@ import { showBytes } from '../../src/api/routes/dead-letters.ts'
 import { formatCents } from '../../src/api/rows.ts'
 import { isRtsaError } from '../../src/errors/catalogue.ts'
 import { parseCommitNotice as parseNotice } from '../../src/store/commit-notice.ts'
-import { classifyDbError } from '../../src/store/queries.ts'
+import { classifyDbError } from '../../src/store/db-errors.ts'
 
 test('formatCents: exact two decimals from integer cents', () => {
   assert.equal(formatCents(0), '0.00')

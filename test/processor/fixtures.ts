@@ -173,13 +173,15 @@ export async function waitCaughtUp(
     while (Date.now() < deadline) {
       const rows = (
         await pool
-          .query<{ partition: number; next_offset: number }>(
+          .query<{ partition: number; next_offset: number | null }>(
             'select partition, next_offset from partition_checkpoints where topic = $1',
             [topic],
           )
           .catch(() => ({ rows: [] }))
       ).rows
-      const next = new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]))
+      const next = new Map(
+        rows.map((r) => [r.partition, r.next_offset === null ? -1n : BigInt(r.next_offset)]),
+      )
       behind = ends
         .filter((e) => e.latest > e.earliest && (next.get(e.partition) ?? -1n) < e.latest)
         .map((e) => `p${e.partition}: ${next.get(e.partition) ?? 'none'}/${e.latest}`)

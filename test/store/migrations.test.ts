@@ -12,6 +12,7 @@ const SHIPPED: Readonly<Record<number, string>> = {
   1: '0fe6555f16ca9618',
   2: 'fe6897186aed90b4',
   3: 'ef01bcfac056e76e',
+  4: 'a5a7f9ce86825e2e',
 }
 
 test('shipped migrations are unchanged, and versions run 1, 2, 3, ... without gaps', () => {

@@ -1,10 +1,11 @@
 /** `/health` (the reference contract, exactly) and `/ready` (per-component detail). */
 import { Type } from 'typebox'
 import { messageOf } from '../../errors/catalogue.ts'
-import { partitions, ping } from '../../store/queries.ts'
+import { partitionProgress } from '../../store/pipeline.ts'
+import { ping } from '../../store/queries.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { readPipeline } from '../pipeline.ts'
-import { count, iso } from '../rows.ts'
+import { iso } from '../rows.ts'
 import { IsoTime, NullableIsoTime, PipelineSummary } from '../schemas.ts'
 
 const HealthOk = Type.Object({ ok: Type.Literal(true) })
@@ -13,7 +14,7 @@ const HealthDown = Type.Object({ ok: Type.Literal(false), error: Type.String() }
 const Partition = Type.Object({
   topic: Type.String(),
   partition: Type.Integer(),
-  next_offset: Type.Integer(),
+  next_offset: Type.Union([Type.Integer(), Type.Null()], { description: 'null: never committed' }),
   end_offset: Type.Union([Type.Integer(), Type.Null()]),
   lag: Type.Union([Type.Integer(), Type.Null()]),
   owner: Type.Union([Type.String(), Type.Null()]),
@@ -113,7 +114,7 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
       }
       const latency = Math.round((performance.now() - started) * 10) / 10
       try {
-        const [pipeline, parts] = await Promise.all([readPipeline(ctx), partitions(ctx.pool, 10_000)])
+        const [pipeline, parts] = await Promise.all([readPipeline(ctx), partitionProgress(ctx.pool)])
         const age = pipeline.last_commit_age_seconds
         const status: 'no_commits' | 'stale' | 'fresh' =
           age === null ? 'no_commits' : age > staleAfter ? 'stale' : 'fresh'
@@ -132,13 +133,13 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
               partitions: parts.map((p) => ({
                 topic: p.topic,
                 partition: p.partition,
-                next_offset: count(p.next_offset),
-                end_offset: p.end_offset === null ? null : count(p.end_offset),
-                lag: p.end_offset === null ? null : Math.max(0, count(p.end_offset) - count(p.next_offset)),
+                next_offset: p.nextOffset,
+                end_offset: p.endOffset,
+                lag: p.lag,
                 owner: p.owner,
-                epoch: count(p.epoch),
+                epoch: p.epoch,
                 watermark: iso(p.watermark),
-                updated_at: iso(p.updated_at),
+                updated_at: iso(p.updatedAt),
               })),
             },
           },

@@ -1,0 +1,89 @@
+/**
+ * The read model of the pipeline's progress (src/store/pipeline.ts): one definition of
+ * lag, unknown (null) before a partition's first commit; and migration 4, which turns the
+ * old "never committed" -1 into NULL.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { claimPartition, commitBatch } from '../../src/store/checkpoints.ts'
+import { MIGRATIONS, migrate } from '../../src/store/migrations.ts'
+import { partitionProgress, pipelineFigures } from '../../src/store/pipeline.ts'
+import { createPool } from '../../src/store/pool.ts'
+import { defer, freshDatabase } from '../helpers/services.ts'
+
+const batch = (partition: number, epoch: number, nextOffset: bigint, endOffset: bigint) => ({
+  topic: 't',
+  partition,
+  epoch,
+  nextOffset,
+  watermark: null,
+  endOffset,
+  windows: [],
+  removedWindows: [],
+  states: [],
+  counts: [],
+  deadLetters: [],
+  outcomes: {},
+  snapshot: { put: [], delete: [] },
+})
+
+test('lag: null before a partition commits, end - next after, summed over the partitions that know it', async (t) => {
+  const pool = createPool(await freshDatabase(t))
+  defer(t, () => pool.end())
+  await migrate(pool)
+  const a = await claimPartition(pool, 't', 0, 'me')
+  await claimPartition(pool, 't', 1, 'me')
+  await claimPartition(pool, 'other', 0, 'me')
+  assert.equal(a.nextOffset, null)
+  let f = await pipelineFigures(pool, 't')
+  assert.deepEqual([f.partitions, f.owned, f.lag, f.lastCommitAt === null], [2, 2, null, false])
+  assert.deepEqual(
+    (await partitionProgress(pool, { topic: 't' })).map((p) => [
+      p.partition,
+      p.nextOffset,
+      p.endOffset,
+      p.lag,
+    ]),
+    [
+      [0, null, null, null],
+      [1, null, null, null],
+    ],
+  )
+  assert.equal(await commitBatch(pool, batch(0, a.epoch, 10n, 25n)), 'committed')
+  f = await pipelineFigures(pool, 't')
+  assert.equal(f.lag, 15)
+  assert.deepEqual(
+    (await partitionProgress(pool)).map((p) => [p.topic, p.partition, p.nextOffset, p.lag]),
+    [
+      ['other', 0, null, null],
+      ['t', 0, 10, 15],
+      ['t', 1, null, null],
+    ],
+  )
+  // A commit past the end seen (the end offset is refreshed only now and then) is lag 0, not negative.
+  assert.equal(await commitBatch(pool, batch(0, a.epoch, 30n, 25n)), 'committed')
+  assert.equal((await pipelineFigures(pool)).lag, 0)
+})
+
+test('migration 4: a checkpoint stored as -1 ("never committed") becomes NULL', async (t) => {
+  const pool = createPool(await freshDatabase(t))
+  defer(t, () => pool.end())
+  await pool.query(
+    'create table schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())',
+  )
+  for (const m of MIGRATIONS.filter((x) => x.version < 4)) {
+    await pool.query(m.sql)
+    await pool.query('insert into schema_migrations (version, name) values ($1, $2)', [m.version, m.name])
+  }
+  await pool.query(
+    `insert into partition_checkpoints (topic, partition, next_offset, epoch, owner) values ('t', 0, -1, 1, 'x'), ('t', 1, 7, 1, 'x')`,
+  )
+  assert.deepEqual(await migrate(pool), [4])
+  const rows = await pool.query('select partition, next_offset from partition_checkpoints order by partition')
+  assert.deepEqual(rows.rows, [
+    { partition: 0, next_offset: null },
+    { partition: 1, next_offset: 7 },
+  ])
+  const resumed = await claimPartition(pool, 't', 0, 'me')
+  assert.equal(resumed.nextOffset, null)
+})
