@@ -3,27 +3,25 @@
  * Stops gracefully on SIGINT/SIGTERM: new requests get 503, live streams end, in-flight
  * requests finish, then the database pool closes.
  */
-import pg from 'pg'
+import type pg from 'pg'
 import pino, { type Logger } from 'pino'
 import { pgConnectionOf } from '../config/settings.ts'
 import { migrate } from '../store/migrations.ts'
+import { createPool } from '../store/pool.ts'
 import { buildApp } from './app.ts'
 import { type ApiConfig, loadApiConfig } from './config.ts'
 import type { Api } from './context.ts'
 
 /** A PostgreSQL pool for the API: fails fast when the database is away so requests get 503 quickly. */
 export function createApiPool(config: ApiConfig, log?: Logger): pg.Pool {
-  const pool = new pg.Pool({
-    ...pgConnectionOf(config),
+  return createPool(pgConnectionOf(config), {
     max: config.poolSize,
-    connectionTimeoutMillis: 3000,
-    idleTimeoutMillis: 30_000,
-    statement_timeout: 15_000,
-    application_name: 'rtsa-api',
+    applicationName: 'rtsa-api',
+    connectionTimeoutMs: 3000,
+    statementTimeoutMs: 15_000,
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    onError: (error) => log?.warn({ err: error }, 'idle database connection failed'),
   })
-  // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', (error) => log?.warn({ err: error }, 'idle database connection failed'))
-  return pool
 }
 
 export interface RunningApi {

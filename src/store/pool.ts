@@ -6,7 +6,7 @@ import type { PgConnection } from '../config/settings.ts'
 pg.types.setTypeParser(20, (v) => Number(v))
 
 /**
- * A connection pool. Idle-client errors (the server restarted) are reported to
+ * A connection pool: every service of rtsa makes its pool here. Idle-client errors (the server restarted) are reported to
  * `onError` instead of crashing the process: the next query reconnects.
  */
 export function createPool(
@@ -19,6 +19,10 @@ export function createPool(
     idleInTransactionTimeoutMs?: number
     /** Gives up waiting for a lock after this long (the caller retries). */
     lockTimeoutMs?: number
+    /** Gives up connecting after this long (default 10 s). */
+    connectionTimeoutMs?: number
+    /** Cancels a statement running this long. */
+    statementTimeoutMs?: number
   } = {},
 ): pg.Pool {
   const base = typeof connection === 'string' ? { connectionString: connection } : connection
@@ -26,12 +30,13 @@ export function createPool(
     ...base,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'rtsa',
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
     ...(options.idleInTransactionTimeoutMs === undefined
       ? {}
       : { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }),
     ...(options.lockTimeoutMs === undefined ? {} : { lock_timeout: options.lockTimeoutMs }),
+    ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
   })
   pool.on('error', options.onError ?? (() => {}))
   return pool
