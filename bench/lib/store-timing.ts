@@ -5,7 +5,9 @@
  */
 import { performance } from 'node:perf_hooks'
 import type pg from 'pg'
-import { latestWindows, ping, streamStates, windowsBetween } from '../../src/store/queries.ts'
+import { ping } from '../../src/store/read/activity.ts'
+import { streamStates } from '../../src/store/read/streams.ts'
+import { latestWindows, windowsBetween } from '../../src/store/read/windows.ts'
 import { median } from './stats.ts'
 
 export async function storeTimings(

@@ -4,7 +4,8 @@
  * two-decimal strings from integer cents (never through a float).
  */
 import type { PipelineFigures } from '../store/pipeline.ts'
-import type { StateDbRow, WindowDbRow } from '../store/queries.ts'
+import type { StateDbRow } from '../store/read/streams.ts'
+import type { WindowDbRow } from '../store/read/windows.ts'
 import type { PipelineSummary, StateRow, WindowRow } from './schemas.ts'
 
 /** Integer cents (as bigint, string or number) -> `"12.30"`. */

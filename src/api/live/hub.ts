@@ -14,14 +14,14 @@ import type pg from 'pg'
 import type { Logger } from 'pino'
 import { messageOf } from '../../errors/catalogue.ts'
 import type { CommitNotice } from '../../store/commit-notice.ts'
+import { changesSince } from '../../store/read/activity.ts'
+import { streamStates } from '../../store/read/streams.ts'
 import {
-  changesSince,
   type MinuteTotalDbRow,
   minuteTotals,
   provisionalStarts,
-  streamStates,
   windowsBetween,
-} from '../../store/queries.ts'
+} from '../../store/read/windows.ts'
 import { readPipeline } from '../pipeline.ts'
 import type { RateSampler } from '../rate.ts'
 import { count, formatCents, iso, toStateRow, toWindowRow } from '../rows.ts'

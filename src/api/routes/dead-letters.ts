@@ -1,7 +1,7 @@
 /** `/dead-letters`: recent rejected records with their reasons, newest first, keyset-paginated. */
 import { Type } from 'typebox'
 import { REJECT_REASONS } from '../../events/types.ts'
-import { DEAD_LETTER_PREVIEW_BYTES, deadLetters } from '../../store/queries.ts'
+import { DEAD_LETTER_PREVIEW_BYTES, deadLetters } from '../../store/read/dead-letters.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { count, iso } from '../rows.ts'
 import { errorResponses, IsoTime, NullableIsoTime, StreamId } from '../schemas.ts'

@@ -2,7 +2,7 @@
 import { Type } from 'typebox'
 import { messageOf } from '../../errors/catalogue.ts'
 import { partitionProgress } from '../../store/pipeline.ts'
-import { ping } from '../../store/queries.ts'
+import { ping } from '../../store/read/activity.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { readPipeline } from '../pipeline.ts'
 import { iso } from '../rows.ts'

@@ -7,7 +7,7 @@ import {
   ORDER_COLUMNS,
   type OrderColumn,
   windowsBetween,
-} from '../../store/queries.ts'
+} from '../../store/read/windows.ts'
 import { cachedReply } from '../cache.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { iso, toWindowRow } from '../rows.ts'

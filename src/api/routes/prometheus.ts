@@ -1,6 +1,6 @@
 /** `/prometheus`: the Prometheus text exposition of this app's registry. */
 import { Type } from 'typebox'
-import { recentActivity } from '../../store/queries.ts'
+import { recentActivity } from '../../store/read/activity.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { readPipeline } from '../pipeline.ts'
 

@@ -6,7 +6,7 @@ import {
   TOP_MEASURES,
   type TopMeasure,
   topStreams,
-} from '../../store/queries.ts'
+} from '../../store/read/streams.ts'
 import { cachedReply } from '../cache.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { count, formatCents, iso, toStateRow } from '../rows.ts'
