@@ -7,10 +7,9 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { InputRecord, PartitionEngine } from '../../src/engine/types.ts'
+import type { InputRecord } from '../../src/engine/types.ts'
 import { decodeEvent, encodeEvent } from '../../src/events/decode.ts'
 import { readTopic } from '../../src/kafka/client.ts'
-import type { EngineFactory } from '../../src/processor/engine-adapter.ts'
 import { createProcessorMetrics } from '../../src/processor/metrics.ts'
 import { defer, freshTopic, kafkaBootstrap, uniqueName } from '../helpers/services.ts'
 import { expectedTables, storedTables } from './compare.ts'
@@ -23,34 +22,10 @@ import {
   startInProcess,
   waitCaughtUp,
 } from './fixtures.ts'
+import { poisonous } from './poison.ts'
 
 const CONFIG = { windowMs: 60_000, watermarkMs: 600_000, viewerTimeoutMs: 300_000 }
 const isPoison = (r: InputRecord) => r.value.includes('"poison-')
-
-/** The real engine, except that a batch with a marker record applies what comes before it and throws. */
-function poisonous(inner: EngineFactory): EngineFactory {
-  return (partition, pieces) => {
-    const real = inner(partition, pieces)
-    const engine: PartitionEngine = {
-      partition: real.partition,
-      config: real.config,
-      process(records) {
-        const i = records.findIndex(isPoison)
-        if (i < 0) return real.process(records)
-        real.process(records.slice(0, i))
-        throw new TypeError(`injected bug at offset ${records[i]!.offset}`)
-      },
-      processEvents: (r) => real.processEvents(r),
-      fail: (r, d) => real.fail(r, d),
-      watermark: () => real.watermark(),
-      nextOffset: () => real.nextOffset(),
-      snapshot: () => real.snapshot(),
-      snapshotChanges: () => real.snapshotChanges(),
-      stats: () => real.stats(),
-    }
-    return engine
-  }
-}
 
 test('a record the engine throws on is dead-lettered as processing_error; the partition goes on', async (t) => {
   const bootstrap = kafkaBootstrap()
@@ -88,7 +63,7 @@ test('a record the engine throws on is dead-lettered as processing_error; the pa
   const p = startInProcess(
     processorEnv({ bootstrap, databaseUrl: store.url, topic, group: uniqueName('poison') }),
     store.pool,
-    { wrap: poisonous, metrics },
+    { wrap: poisonous(isPoison, (r) => new TypeError(`injected bug at offset ${r.offset}`)), metrics },
   )
   defer(t, () => p.stop())
   await waitCaughtUp(store.pool, bootstrap, topic)

@@ -17,6 +17,7 @@ import { Processor } from '../../src/processor/processor.ts'
 import { sortRows } from '../engine/helpers.ts'
 import { oracle } from '../engine/oracle.ts'
 import { FakeBroker, FakeCheckpoints, FakeTopic } from './fakes.ts'
+import { poisonous } from './poison.ts'
 
 const M = 60_000
 const T0 = Date.UTC(2026, 10, 20, 18)
@@ -191,27 +192,7 @@ describe('processor lifecycle (fakes)', () => {
     const poison = (r: InputRecord) => r.value.includes('"poison')
     const { topic, broker, store, metrics, make } = setup(t, {
       partitions: 1,
-      factory: (inner) => (partition, pieces) => {
-        const real = inner(partition, pieces)
-        return {
-          ...real,
-          partition: real.partition,
-          config: real.config,
-          process(records) {
-            const i = records.findIndex(poison)
-            if (i < 0) return real.process(records)
-            real.process(records.slice(0, i))
-            throw new RangeError('boom')
-          },
-          processEvents: (r) => real.processEvents(r),
-          fail: (r, d) => real.fail(r, d),
-          watermark: () => real.watermark(),
-          nextOffset: () => real.nextOffset(),
-          snapshot: () => real.snapshot(),
-          snapshotChanges: () => real.snapshotChanges(),
-          stats: () => real.stats(),
-        }
-      },
+      factory: poisonous(poison, () => new RangeError('boom')),
     })
     traffic(topic, [0], 0, 15)
     topic.add(0, T0 + 16 * 20_000, 'viewer_join', 'u9', 's0', 'poison-1')
