@@ -295,7 +295,13 @@ class Partition implements PartitionEngine {
     if (s === undefined) {
       s = new Stream(id, this.ctx)
       this.streams.set(id, s)
-      this.forgotten.delete(id)
+      if (this.forgotten.delete(id)) {
+        // Back before its pieces were deleted: write its head again and delete its base
+        // (it has none), so no stale piece of the earlier life is left behind.
+        s.headDirty = true
+        s.baseDirty = true
+        this.changed.add(s)
+      }
     }
     return s
   }
@@ -513,8 +519,9 @@ class Partition implements PartitionEngine {
         }
       }
       for (const seq of this.droppedChunks) del.push(logKey(seq))
-      for (const id of this.forgotten) del.push(headKey(id), baseKey(id))
     }
+    // Not in allPieces() either way: a store restored from a buffer may still hold them.
+    for (const id of this.forgotten) del.push(headKey(id), baseKey(id))
     this.forgotten.clear()
     this.changed.clear()
     this.newChunks.length = 0
@@ -557,7 +564,10 @@ class Partition implements PartitionEngine {
         sawHeader = true
       } else if (kind === HEAD || kind === HEAD_V2) {
         const s = decodeHead(r, kind, (id) => new Stream(id, this.ctx))
-        this.streams.set(s.id, s)
+        // An earlier build stored streams named only by records it did not apply: they
+        // are not held (no accepted record, so no row either); their pieces go.
+        if (s.lastEventTs === Number.NEGATIVE_INFINITY) this.forgotten.add(s.id)
+        else this.streams.set(s.id, s)
       } else if (kind === BASE) bases.push(decodeBase(r))
       else if (kind === LOG_STREAMED) logs.push({ chunk: openStreamedLog(r), data: p.data })
       else if (kind === LOG) logs.push({ chunk: openLog(r), data: p.data })

@@ -33,6 +33,8 @@ export class Slot {
   engine: PartitionEngine | undefined
   /** The commit in flight (state committing). */
   commit: Promise<void> | undefined
+  /** Where the claim started reading (the checkpoint, or the starting offset of a new partition). */
+  start = 0n
 
   constructor(partition: number) {
     this.partition = partition

@@ -197,6 +197,7 @@ export class Processor {
         if (slot.state !== 'claiming' || !this.#source) return
         slot.epoch = cp.epoch
         slot.engine = engine
+        slot.start = start
         slot.to('owned')
         this.#deps.metrics.owned.set(this.owned().length)
         this.#source.seek(partition, start)
@@ -283,9 +284,22 @@ export class Processor {
    * A partition has at most one batch in flight: its next batch waits for it.
    */
   async #processPartition(partition: number, records: InputRecord[]): Promise<void> {
-    await this.#table.get(partition)?.commit
+    const polled = this.#table.get(partition)
+    await polled?.commit
+    // Records read for an ownership that ended while its commit was in flight belong to
+    // nobody now: a new claim of the partition reads again from its own checkpoint.
     const slot = this.#table.get(partition)
-    if (slot?.state !== 'owned') return
+    if (slot === undefined || slot !== polled || slot.state !== 'owned') return
+    const expected = slot.engine!.nextOffset() ?? slot.start
+    if (records[0]!.offset > expected) {
+      // Never apply across a gap (the engine would skip the records in it for good): read again from there.
+      this.#deps.log.warn(
+        { partition, expected: expected.toString(), got: records[0]!.offset.toString() },
+        'records after a gap; reading again from the expected offset',
+      )
+      this.#source?.seek(partition, expected)
+      return
+    }
     const { metrics } = this.#deps
     metrics.recordsIn.inc({ partition }, records.length)
     const t0 = performance.now()
@@ -303,6 +317,8 @@ export class Processor {
   }
 
   #startCommit(slot: Slot, batch: BatchCommit, accepted: number): Promise<void> {
+    // Dropped meanwhile (a revoke while the committed state was read): nothing to commit, the next owner redoes it.
+    if (slot.state !== 'owned') return Promise.resolve()
     slot.to('committing')
     const commit = this.#commit(slot, batch, accepted).finally(() => {
       slot.commit = undefined
@@ -385,6 +401,7 @@ export class Processor {
       if (slot.state !== 'owned' || (this.#stopRequested && attempt > 3)) return false
       try {
         const state = await checkpoints.load(slot.partition)
+        if (slot.state !== 'owned') return false
         if (state.epoch !== slot.epoch) {
           this.#drop(slot, 'fenced')
           return false

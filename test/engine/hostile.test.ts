@@ -5,11 +5,15 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import fc from 'fast-check'
+import { Writer } from '../../src/engine/codec.ts'
 import { createPartitionEngine } from '../../src/engine/index.ts'
 import { keyIs } from '../../src/engine/partition.ts'
+import { HEAD, unpackPieces } from '../../src/engine/snapshot.ts'
 import type { InputRecord, SnapshotPiece } from '../../src/engine/types.ts'
 import { decodeEvent, encodeEvent } from '../../src/events/decode.ts'
 import type { EventType } from '../../src/events/types.ts'
+import { config, partitionInput } from './gen.ts'
 import { ev, records, TableModel, testDecode } from './helpers.ts'
 
 const M = 60_000
@@ -199,4 +203,70 @@ test('fail() dead-letters a record as processing_error and moves past it without
   assert.equal(engine.process([b!]).counters.skipped, 1)
   assert.equal(engine.process([c!]).counters.accepted, 1)
   assert.ok(before.length > 0)
+})
+
+test('a snapshot of an earlier build: streams it held without an accepted record are dropped with their pieces', () => {
+  const engine = createPartitionEngine(CFG, 0, { decode: testDecode })
+  engine.process(records([ev(T0, 'viewer_join', 'u', { stream: 'kept' })]))
+  // The head piece the earlier format (kind 2, with counters) wrote for a stream named only by a rejected record.
+  const w = new Writer()
+  w.u8(1)
+  w.u8(HEAD)
+  w.str('junk')
+  for (const n of [0, 0, 0, 3]) w.uint(n)
+  w.u8(2)
+  w.f64(Number.NEGATIVE_INFINITY)
+  w.str('')
+  w.f64(Number.NEGATIVE_INFINITY)
+  w.uint(0)
+  w.f64(Number.NaN)
+  w.uint(0)
+  w.f64(Number.POSITIVE_INFINITY)
+  w.f64(Number.NEGATIVE_INFINITY)
+  const pieces = [...unpackPieces(engine.snapshot()), { key: 'h:junk', data: w.done() }]
+  const restored = createPartitionEngine(CFG, 0, { decode: testDecode, snapshot: pieces })
+  assert.equal(restored.stats().streams, 1)
+  const junk: InputRecord = {
+    partition: 0,
+    offset: 5n,
+    key: Buffer.from('junk'),
+    value: Buffer.from('{bad'),
+    timestamp: -1,
+  }
+  const res = restored.process([junk])
+  assert.deepEqual(res.states, [])
+  assert.deepEqual(
+    res.counts.map((c) => [c.streamId, c.rejected]),
+    [['junk', 1]],
+  )
+  assert.ok(restored.snapshotChanges().delete.includes('h:junk'))
+})
+
+test('pieces stored every few batches only (a stream forgotten and back in between) = snapshot()', () => {
+  fc.assert(
+    fc.property(
+      config,
+      partitionInput(0, 60),
+      fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1 }),
+      fc.nat(),
+      (cfg, input, sizes, seed) => {
+        const engine = createPartitionEngine(cfg, 0, { decode: testDecode })
+        const store = new Map<string, Buffer>()
+        let pos = 0
+        for (let i = 0; pos < input.length; i++) {
+          const n = sizes[i % sizes.length]!
+          engine.process(input.slice(pos, pos + n))
+          pos += n
+          if ((seed >> (i % 30)) & 1 || pos >= input.length) {
+            const c = engine.snapshotChanges()
+            for (const p of c.put) store.set(p.key, p.data)
+            for (const k of c.delete) store.delete(k)
+          }
+        }
+        const want = new Map(unpackPieces(engine.snapshot()).map((p) => [p.key, p.data]))
+        assert.deepEqual(new Map([...store].sort()), new Map([...want].sort()))
+      },
+    ),
+    { numRuns: 1000 },
+  )
 })

@@ -232,6 +232,63 @@ describe('processor lifecycle (fakes)', () => {
   })
 })
 
+describe('processor lifecycle: races (fakes)', () => {
+  it('records read for an ownership that ended during its slow commit are not applied to the next one', async (t) => {
+    const { topic, broker, store, make } = setup(t, { partitions: 1 })
+    traffic(topic, [0], 0, 40)
+    let release: (() => void) | undefined
+    const commit = store.commit.bind(store)
+    let first = true
+    store.commit = async (b) => {
+      if (first) {
+        first = false
+        await new Promise<void>((r) => {
+          release = r
+        })
+      }
+      return commit(b)
+    }
+    const p = make()
+    p.start()
+    await until('connected', () => broker.source !== undefined)
+    broker.assign([0])
+    await until('the first commit is held', () => release !== undefined)
+    await sleep(20) // the loop has read the next batch and waits for the commit
+    broker.assign([])
+    broker.assign([0]) // claimed again from the checkpoint: nothing committed yet
+    await sleep(20)
+    release!() // the held commit is now fenced
+    await until('caught up', caughtUp(topic, store, [0]))
+    await p.stop()
+    assertOracle(topic, store, [0])
+  })
+
+  it('a revoke while isolation reads the committed state ends the isolation quietly', async (t) => {
+    const poison = (r: InputRecord) => r.offset === 3n
+    const { topic, broker, store, make } = setup(t, {
+      partitions: 1,
+      factory: poisonous(poison, () => new Error('boom')),
+    })
+    traffic(topic, [0], 0, 10)
+    const load = store.load.bind(store)
+    let loads = 0
+    store.load = async (partition) => {
+      // The rebalance comes while the state is read for the part before the poison record.
+      if (++loads === 2) broker.assign([])
+      return load(partition)
+    }
+    const p = make()
+    p.start()
+    await until('connected', () => broker.source !== undefined)
+    broker.assign([0])
+    await until('revoked', () => p.owned().length === 0 && store.rows.get(0) !== undefined)
+    await sleep(30)
+    assert.equal(broker.connections, 1, 'no reconnect: the member stays')
+    assert.equal(p.health().status, 'running')
+    await p.stop()
+  })
+})
+
 describe('partition table', () => {
   it('enforces the transitions of a slot', () => {
     const t = new PartitionTable()
