@@ -40,6 +40,8 @@ export interface AppDeps {
   /** Commit notifications for `/live`; default: LISTEN on a dedicated connection like the pool's. */
   readonly listen?: CommitSource
   readonly live?: LiveOptions
+  /** The clock of the routes, the cache and /live's horizons (epoch ms; default Date.now). */
+  readonly clock?: () => number
 }
 
 /** One readable message per bad parameter, e.g. `querystring/minutes must be <= 1440`. */
@@ -96,12 +98,17 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   installAuth(app, deps.config.apiToken)
   installErrorHandling(app)
 
+  const now = deps.clock ?? Date.now
   const rate = new RateSampler()
   const source = new SharedCommitSource(deps.listen ?? new PgCommitListener(deps.pool.options, deps.logger))
-  const cache = new ResponseCache(deps.config.cacheMaxAge ?? 1000, {
-    hit: (path) => telemetry.cacheHits.inc({ path }),
-    miss: (path) => telemetry.cacheMisses.inc({ path }),
-  })
+  const cache = new ResponseCache(
+    deps.config.cacheMaxAge ?? 1000,
+    {
+      hit: (path) => telemetry.cacheHits.inc({ path }),
+      miss: (path) => telemetry.cacheMisses.inc({ path }),
+    },
+    now,
+  )
   if (cache.enabled) {
     // The processor NOTIFYs after every commit: any notification (or a reconnect, after
     // which some may have been missed) means the cached answers may be out of date. A lost
@@ -114,10 +121,10 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
     })
   }
   const hub = new LiveHub(
-    { pool: deps.pool, rate, source, ...(deps.logger ? { log: deps.logger } : {}) },
+    { pool: deps.pool, rate, source, now, ...(deps.logger ? { log: deps.logger } : {}) },
     deps.live,
   )
-  const ctx: ApiContext = { pool: deps.pool, config: deps.config, telemetry, rate, hub, cache }
+  const ctx: ApiContext = { now, pool: deps.pool, config: deps.config, telemetry, rate, hub, cache }
 
   healthRoutes(app, ctx)
   metricsRoutes(app, ctx)

@@ -18,6 +18,8 @@ export interface AppConfig {
 }
 
 export interface ApiContext {
+  /** The clock of every "now" the routes compute (epoch ms); tests pass a fixed one. */
+  readonly now: () => number
   readonly pool: pg.Pool
   readonly config: AppConfig
   readonly telemetry: Telemetry

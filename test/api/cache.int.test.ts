@@ -9,12 +9,12 @@ import { test } from 'node:test'
 import { loadApiConfig } from '../../src/api/config.ts'
 import type { Api } from '../../src/api/context.ts'
 import {
-  awayFromMinuteEdge,
   makeApp,
   minuteStart,
   putWindow,
   seedKnownRows,
   setupDatabase,
+  testClock,
   trackedListener,
 } from './fixtures.ts'
 
@@ -38,17 +38,21 @@ async function counters(app: Api, path: string): Promise<{ hits: number; misses:
 
 test('cache: a second identical request is served from memory; NOTIFY rtsa_commits invalidates', async (t) => {
   const { pool } = await setupDatabase(t)
-  // Seed and read in the same minute: the rows are relative to it.
-  await awayFromMinuteEdge(15_000)
-  await seedKnownRows(pool)
+  // The app's clock stands still: the rows stay relative to its minute.
+  const clock = testClock()
+  await seedKnownRows(pool, clock.now())
   const listener = trackedListener(pool)
   // A long max age, so only the notification can make the new row visible.
-  const app = await makeApp(t, pool, { listen: listener.source, config: { cacheMaxAge: 50_000 } })
+  const app = await makeApp(t, pool, {
+    listen: listener.source,
+    config: { cacheMaxAge: 50_000 },
+    clock: clock.now,
+  })
   await listener.connected()
   const first = await app.inject('/metrics/latest')
   assert.equal((first.json() as Body).rows.find((r) => r.stream_id === 'stream_a')?.active_viewers, 18)
   // Written without a notification: the cache does not see it...
-  await putWindow(pool, { stream: 'stream_a', start: minuteStart(1), activeViewers: 77 })
+  await putWindow(pool, { stream: 'stream_a', start: minuteStart(1, clock.now()), activeViewers: 77 })
   const second = await app.inject('/metrics/latest')
   assert.equal(second.body, first.body, 'served from memory, byte for byte')
   assert.equal(second.headers['content-type'], first.headers['content-type'])
@@ -61,14 +65,14 @@ test('cache: a second identical request is served from memory; NOTIFY rtsa_commi
 
 test('cache: entries expire after the max age even without a notification', async (t) => {
   const { pool } = await setupDatabase(t)
-  // Seed and read in the same minute: the rows are relative to it.
-  await awayFromMinuteEdge(15_000)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool, { config: { cacheMaxAge: 300 } }) // silent: no notifications
+  const clock = testClock()
+  await seedKnownRows(pool, clock.now())
+  // Silent: no notifications.
+  const app = await makeApp(t, pool, { config: { cacheMaxAge: 300 }, clock: clock.now })
   assert.equal(await viewersOfA(app, '/state'), 20)
   await pool.query(`update stream_state set active_viewers = 21 where stream_id = 'stream_a'`)
   assert.equal(await viewersOfA(app, '/state'), 20, 'within the max age: from memory')
-  await new Promise((r) => setTimeout(r, 350))
+  clock.advance(350)
   assert.equal(await viewersOfA(app, '/state'), 21, 'after it: read again')
 })
 
@@ -78,9 +82,10 @@ test('cache: API_CACHE_MAX_AGE=0 disables it (the uncached path)', async (t) => 
   assert.throws(() => loadApiConfig({ API_CACHE_MAX_AGE: 'soon' }), /API_CACHE_MAX_AGE/)
   const { pool } = await setupDatabase(t)
   // Seed and read in the same minute: the rows are relative to it.
-  await awayFromMinuteEdge(15_000)
-  await seedKnownRows(pool)
+  const clock = testClock()
+  await seedKnownRows(pool, clock.now())
   const app = await makeApp(t, pool, {
+    clock: clock.now,
     config: { cacheMaxAge: loadApiConfig({ API_CACHE_MAX_AGE: '0' }).cacheMaxAge },
   })
   assert.equal(await viewersOfA(app, '/state'), 20)
@@ -92,9 +97,12 @@ test('cache: API_CACHE_MAX_AGE=0 disables it (the uncached path)', async (t) => 
 test('cache: different queries do not share entries; the same normalized query does', async (t) => {
   const { pool } = await setupDatabase(t)
   // Seed and read in the same minute: the rows are relative to it.
-  await awayFromMinuteEdge(15_000)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool, { config: { cacheMaxAge: 50_000 } })
+  const clock = testClock()
+  await seedKnownRows(pool, clock.now())
+  const app = await makeApp(t, pool, {
+    clock: clock.now,
+    config: { cacheMaxAge: 50_000 },
+  })
   const short = await app.inject('/metrics/history?minutes=2')
   const long = await app.inject('/metrics/history?minutes=60')
   assert.notEqual((short.json() as Body).rows.length, (long.json() as Body).rows.length)
@@ -118,11 +126,11 @@ test('cache: different queries do not share entries; the same normalized query d
 test('cache: concurrent identical requests share one read; bodies equal the uncached ones', async (t) => {
   const { pool } = await setupDatabase(t)
   // Seed and read in the same minute: the rows are relative to it.
-  await awayFromMinuteEdge(15_000)
-  await seedKnownRows(pool)
-  const cached = await makeApp(t, pool)
-  const uncached = await makeApp(t, pool, { config: { cacheMaxAge: 0 } })
-  const url = `/metrics/history?from=${minuteStart(200).toISOString()}&to=${minuteStart(0).toISOString()}`
+  const clock = testClock()
+  await seedKnownRows(pool, clock.now())
+  const cached = await makeApp(t, pool, { clock: clock.now })
+  const uncached = await makeApp(t, pool, { config: { cacheMaxAge: 0 }, clock: clock.now })
+  const url = `/metrics/history?from=${minuteStart(200, clock.now()).toISOString()}&to=${minuteStart(0, clock.now()).toISOString()}`
   const all = await Promise.all(Array.from({ length: 5 }, () => cached.inject(url)))
   assert.deepEqual(await counters(cached, '/metrics/history'), { hits: 4, misses: 1 })
   const plain = await uncached.inject(url)

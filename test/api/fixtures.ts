@@ -19,6 +19,10 @@ export const MINUTE = 60_000
 
 /** The start of the minute `minutesAgo` minutes before now. */
 export function minuteStart(minutesAgo: number, now = Date.now()): Date {
+  return minuteStartOf(minutesAgo, now)
+}
+
+function minuteStartOf(minutesAgo: number, now: number): Date {
   return new Date(Math.floor(now / MINUTE) * MINUTE - minutesAgo * MINUTE)
 }
 
@@ -226,13 +230,14 @@ export function trackedListener(pool: pg.Pool) {
 export async function makeApp(
   t: TestContext,
   pool: pg.Pool,
-  options: { config?: AppConfig; listen?: CommitSource; live?: LiveOptions } = {},
+  options: { config?: AppConfig; listen?: CommitSource; live?: LiveOptions; clock?: () => number } = {},
 ): Promise<Api> {
   const app = await buildApp({
     pool,
     config: options.config ?? {},
     listen: options.listen ?? silentSource,
     ...(options.live ? { live: options.live } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   })
   defer(t, () => app.close())
   await app.ready()
@@ -304,8 +309,12 @@ export async function awayFromMinuteEdge(marginMs = 5000): Promise<void> {
  * - stream_c: one final window at m0-30 (viewers 7).
  * State for a and b, one checkpoint per partition (lag 40), two dead letters.
  */
-export async function seedKnownRows(pool: pg.Pool): Promise<void> {
-  await awayFromMinuteEdge()
+export async function seedKnownRows(pool: pg.Pool, at?: number): Promise<void> {
+  // Without a time of its own (a test whose app runs on the real clock), stay clear of a
+  // minute's end so that "the current window" is the same when the test reads it.
+  if (at === undefined) await awayFromMinuteEdge()
+  const now = at ?? Date.now()
+  const minuteStart = (ago: number) => minuteStartOf(ago, now)
   const viewersA = [10, 12, 14, 16, 18]
   for (let i = 0; i < 5; i++) {
     const ago = 5 - i
@@ -373,4 +382,15 @@ export async function seedKnownRows(pool: pg.Pool): Promise<void> {
     reason: 'bad_field',
     stream: 'stream_a',
   })
+}
+
+/** A clock that stands still until the test moves it (`advance`): "now" for the app's routes and cache. */
+export function testClock(start = Date.now()): { now: () => number; advance: (ms: number) => void } {
+  let at = start
+  return {
+    now: () => at,
+    advance: (ms) => {
+      at += ms
+    },
+  }
 }

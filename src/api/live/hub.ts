@@ -64,6 +64,8 @@ export class LiveHub {
   readonly #pool: pg.Pool
   readonly #rate: RateSampler
   readonly #source: CommitSource
+  /** The clock of the horizons (scheduling stays on real time). */
+  readonly #now: () => number
   readonly #log: Logger | undefined
   readonly #coalesceMs: number
   readonly #heartbeatMs: number
@@ -86,12 +88,13 @@ export class LiveHub {
   #intervals: NodeJS.Timeout[] = []
 
   constructor(
-    deps: { pool: pg.Pool; rate: RateSampler; source: CommitSource; log?: Logger },
+    deps: { pool: pg.Pool; rate: RateSampler; source: CommitSource; now?: () => number; log?: Logger },
     options: LiveOptions = {},
   ) {
     this.#pool = deps.pool
     this.#rate = deps.rate
     this.#source = deps.source
+    this.#now = deps.now ?? Date.now
     this.#log = deps.log
     this.#coalesceMs = options.coalesceMs ?? 250
     this.#heartbeatMs = options.heartbeatMs ?? 15_000
@@ -190,9 +193,9 @@ export class LiveHub {
     this.#pending = null
     this.#flushing = true
     try {
-      const since = new Date((this.#cursor?.getTime() ?? Date.now()) - this.#slackMs)
+      const since = new Date((this.#cursor?.getTime() ?? this.#now()) - this.#slackMs)
       const streams = pending === 'all' ? null : [...pending]
-      const horizon = new Date(Date.now() - (MAX_SNAPSHOT_MINUTES + 5) * MINUTE)
+      const horizon = new Date(this.#now() - (MAX_SNAPSHOT_MINUTES + 5) * MINUTE)
       const changes = await changesSince(this.#pool, { since, streams, limit: this.#changeLimit, horizon })
       this.#cursor = changes.now
       if (changes.windows.length >= this.#changeLimit || changes.states.length >= this.#changeLimit) {

@@ -91,7 +91,7 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
       const down = (error: unknown) =>
         reply.status(503).send({
           ok: false,
-          server_time_utc: new Date().toISOString(),
+          server_time_utc: new Date(ctx.now()).toISOString(),
           components: {
             database: { ok: false, latency_ms: null, error: messageOf(error) },
             processor: {

@@ -63,7 +63,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
     async (request, reply) =>
       cachedReply(ctx.cache, request, reply, async () => {
         const q = request.query
-        const now = new Date()
+        const now = new Date(ctx.now())
         const since = new Date(now.getTime() - q.minutes * MINUTE)
         const { rows, latestWindowStart } = await metricsRows(ctx.pool, {
           since,
@@ -110,7 +110,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
     },
     async (request, reply) =>
       cachedReply(ctx.cache, request, reply, async () => {
-        const now = new Date()
+        const now = new Date(ctx.now())
         const rows = await latestWindows(ctx.pool, {
           now,
           streamId: request.query.stream_id,
@@ -152,7 +152,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
     async (request, reply) =>
       cachedReply(ctx.cache, request, reply, async () => {
         const q = request.query
-        const now = new Date()
+        const now = new Date(ctx.now())
         const from = q.from === undefined ? new Date(now.getTime() - q.minutes * MINUTE) : new Date(q.from)
         const to = q.to === undefined ? null : new Date(q.to)
         if (to !== null && to < from) {

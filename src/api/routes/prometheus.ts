@@ -11,7 +11,7 @@ async function refreshGauges(ctx: ApiContext): Promise<void> {
   const t = ctx.telemetry
   t.liveClients.set(ctx.hub.clients)
   try {
-    const now = new Date()
+    const now = new Date(ctx.now())
     const [activity, pipeline] = await Promise.all([
       recentActivity(ctx.pool, new Date(now.getTime() - RECENT_MS)),
       readPipeline(ctx),

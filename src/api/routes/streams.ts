@@ -64,7 +64,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
       cachedReply(ctx.cache, request, reply, async () => {
         const q = request.query
         const rows = await streamStates(ctx.pool, { streamId: q.stream_id, live: q.live, limit: q.limit })
-        return { server_time_utc: new Date().toISOString(), rows: rows.map(toStateRow) }
+        return { server_time_utc: new Date(ctx.now()).toISOString(), rows: rows.map(toStateRow) }
       }),
   )
 
@@ -87,7 +87,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
     },
     async (request, reply) =>
       cachedReply(ctx.cache, request, reply, async () => {
-        const since = new Date(Date.now() - request.query.minutes * MINUTE)
+        const since = new Date(ctx.now() - request.query.minutes * MINUTE)
         const rows = await recentStreams(ctx.pool, { since, limit: request.query.limit })
         return {
           since: iso(since),
@@ -134,7 +134,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
       cachedReply(ctx.cache, request, reply, async () => {
         const q = request.query
         const n = q.n ?? q.limit ?? 10
-        const now = new Date()
+        const now = new Date(ctx.now())
         const since = new Date(now.getTime() - q.minutes * MINUTE)
         const rows = await topStreams(ctx.pool, { since, now, by: q.by, n })
         return {
