@@ -9,14 +9,17 @@ import { resolve } from 'node:path'
 
 const ROOT = resolve(import.meta.dirname, '..')
 
+/** Where a processor under test reads and writes, and env vars of its own. */
+export interface ProcessorEnvOptions {
+  readonly bootstrap: string[]
+  readonly databaseUrl: string
+  readonly topic: string
+  readonly group: string
+  readonly extra?: Record<string, string>
+}
+
 /** The env of a processor for this test's topic, group and database. */
-export function processorEnv(o: {
-  bootstrap: string[]
-  databaseUrl: string
-  topic: string
-  group: string
-  extra?: Record<string, string>
-}): Record<string, string> {
+export function processorEnv(o: ProcessorEnvOptions): Record<string, string> {
   return {
     KAFKA_BOOTSTRAP: o.bootstrap.join(','),
     DATABASE_URL: o.databaseUrl,

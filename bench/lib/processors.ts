@@ -8,20 +8,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import { KafkaAdmin } from '../../src/kafka/client.ts'
 import { PROCESSOR_NODE_FLAGS } from '../../src/processor/config.ts'
-import { processorEnv, spawnProcessor, stopChild } from '../../testkit/processes.ts'
+import { type ProcessorEnvOptions, processorEnv, spawnProcessor, stopChild } from '../../testkit/processes.ts'
 
 export { stopChild }
 
 export type Child = ChildProcess & { output: () => string }
 
 /** Env of a benchmark processor: the product defaults for batching, quiet logs, no metrics port. */
-export function benchProcessorEnv(o: {
-  bootstrap: string[]
-  databaseUrl: string
-  topic: string
-  group: string
-  extra?: Record<string, string>
-}): Record<string, string> {
+export function benchProcessorEnv(o: ProcessorEnvOptions): Record<string, string> {
   return processorEnv({
     ...o,
     extra: {
