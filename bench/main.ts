@@ -1,6 +1,6 @@
 /**
- * The benchmark harness: `npm run bench [-- names...] [--long] [--runs N] [--set key=value]`
- * or `rtsa bench <name>`. Runs the named benchmarks (default: all) one after another on a
+ * The benchmark harness, from a checkout: `npm run bench [-- names...] [--long] [--runs N]
+ * [--set key=value]`. Runs the named benchmarks (default: all) one after another on a
  * private Kafka broker and PostgreSQL (ports 46092/46093 and 46432 unless told), writes
  * bench/results/<name>.json and bench/results/summary.md, and prints the summary.
  *
@@ -32,7 +32,6 @@ export const RESULTS_DIR = resolve(import.meta.dirname, 'results')
 function usage(): string {
   return [
     'usage: npm run bench -- [name...] [--long] [--runs N] [--set key=value ...]',
-    '       rtsa bench [name...] [options]',
     '',
     ...BENCH_NAMES.map((n) => `  ${n.padEnd(10)} ${BENCHMARKS[n]!.describe}`),
     '',
