@@ -1,8 +1,12 @@
 import pg from 'pg'
 import type { PgConnection } from '../config/settings.ts'
 
-// Counts and sums come back as strings by default (int8/numeric); rtsa's int8 values
-// (offsets, counters, cents) stay well inside 2^53, so read them as numbers.
+// rtsa's one convention for bigints: int8 comes back as a JS number (pg's default is a
+// string). rtsa's int8 values (offsets, counters, cents, ids) stay well inside 2^53; sums
+// are cast back to bigint in SQL (sum() is numeric). The only text is what the API serves
+// as a 64-bit string on purpose (dead-letter ids and offsets). The parser is pg's global
+// one (the listener's and the CLI's own clients read the same way); every store module
+// imports this file.
 pg.types.setTypeParser(20, (v) => Number(v))
 
 /**

@@ -9,10 +9,10 @@ export interface StateDbRow {
   active_viewers: number
   live: boolean | null
   last_event_ts: string | null
-  accepted_count: string
-  late_count: string
-  duplicate_count: string
-  rejected_count: string
+  accepted_count: number
+  late_count: number
+  duplicate_count: number
+  rejected_count: number
   partition: number
   watermark: string | null
   partition_watermark: string | null
@@ -22,8 +22,7 @@ export interface StateDbRow {
 // The partition watermark comes from the checkpoint (newest), falling back to the one
 // stored with the state row; several topics may share partition numbers, so take the max.
 export const STATE_SELECT = `select s.stream_id, s.active_viewers, s.live, ${isoText('s.last_event_ts', 'last_event_ts')},
-  s.accepted_count::text as accepted_count, s.late_count::text as late_count,
-  s.duplicate_count::text as duplicate_count, s.rejected_count::text as rejected_count,
+  s.accepted_count, s.late_count, s.duplicate_count, s.rejected_count,
   s.partition, ${isoText('s.watermark', 'watermark')},
   ${isoText(
     '(coalesce((select max(c.watermark) from partition_checkpoints c where c.partition = s.partition), s.watermark))',
@@ -62,7 +61,7 @@ export interface RecentStreamDbRow {
   last_seen: Date
   last_window_start: Date
   windows: number
-  events: string
+  events: number
   active_viewers: number | null
   live: boolean | null
 }
@@ -79,7 +78,7 @@ export async function recentStreams(
               sum(events)::bigint as events
          from stream_metrics_minute where window_start >= $1 group by stream_id)
      select r.stream_id, coalesce(s.last_event_ts, r.last_window_start) as last_seen, r.last_window_start,
-            r.windows, r.events::text as events, s.active_viewers, s.live
+            r.windows, r.events, s.active_viewers, s.live
        from recent r left join stream_state s using (stream_id)
       order by last_seen desc, r.stream_id
       limit $2`,
@@ -91,10 +90,10 @@ export interface TopStreamDbRow {
   stream_id: string
   active_viewers: number
   peak_viewers: number
-  chat_messages: string
-  donations_cents: string
-  donation_count: string
-  events: string
+  chat_messages: number
+  donations_cents: number
+  donation_count: number
+  events: number
   last_window_start: Date
 }
 
@@ -121,9 +120,8 @@ export async function topStreams(
          from stream_metrics_minute
         where window_start >= $1 and window_start <= $2
         group by stream_id)
-     select stream_id, active_viewers, peak_viewers, chat_messages::text as chat_messages,
-            donations_cents::text as donations_cents, donation_count::text as donation_count,
-            events::text as events, last_window_start
+     select stream_id, active_viewers, peak_viewers, chat_messages, donations_cents, donation_count,
+            events, last_window_start
        from agg
       order by agg.${measure} desc, agg.stream_id
       limit $3`,

@@ -9,8 +9,8 @@ import { readRows } from '../db-errors.ts'
 import { isoText } from './sql.ts'
 
 /**
- * A row of `stream_metrics_minute` as `pg` returns it: bigint as string, timestamps as
- * ISO-8601 UTC text formatted by the database (see `isoText`).
+ * A row of `stream_metrics_minute` as `pg` returns it: bigints as numbers (pool.ts),
+ * timestamps as ISO-8601 UTC text formatted by the database (see `isoText`).
  */
 export interface WindowDbRow {
   window_start: string
@@ -23,7 +23,7 @@ export interface WindowDbRow {
   viewer_leaves: number
   chat_messages: number
   unique_chatters: number
-  donations_cents: string
+  donations_cents: number
   donation_count: number
   events: number
   is_final: boolean
@@ -31,11 +31,11 @@ export interface WindowDbRow {
   updated_at: string
 }
 
-// Casts keep bigints exact; sort on the table's own columns (qualified), not these aliases
-// (an unqualified ORDER BY name means the output column: here the text).
+// Sort on the table's own columns (qualified), not these aliases (an unqualified ORDER BY
+// name means the output column: for the times, the text).
 export const WINDOW_COLUMNS = `${isoText('window_start', 'window_start')}, ${isoText('window_end', 'window_end')},
   stream_id, active_viewers, peak_viewers, unique_viewers,
-  viewer_joins, viewer_leaves, chat_messages, unique_chatters, donations_cents::text as donations_cents,
+  viewer_joins, viewer_leaves, chat_messages, unique_chatters, donations_cents,
   donation_count, events, is_final, partition, ${isoText('updated_at', 'updated_at')}`
 
 /** Columns `/metrics` may sort by (API name -> SQL column). */
@@ -151,11 +151,11 @@ export async function metricsRows(
 export interface MinuteTotalDbRow {
   window_start: Date
   streams: number
-  active_viewers: string
-  chat_messages: string
-  donations_cents: string
-  donation_count: string
-  events: string
+  active_viewers: number
+  chat_messages: number
+  donations_cents: number
+  donation_count: number
+  events: number
 }
 
 /**
@@ -168,9 +168,9 @@ export async function minuteTotals(
 ): Promise<MinuteTotalDbRow[]> {
   return readRows<MinuteTotalDbRow>(
     pool,
-    `select window_start, count(*)::int as streams, sum(active_viewers)::text as active_viewers,
-            sum(chat_messages)::text as chat_messages, sum(donations_cents)::text as donations_cents,
-            sum(donation_count)::text as donation_count, sum(events)::text as events
+    `select window_start, count(*)::int as streams, sum(active_viewers)::bigint as active_viewers,
+            sum(chat_messages)::bigint as chat_messages, sum(donations_cents)::bigint as donations_cents,
+            sum(donation_count)::bigint as donation_count, sum(events)::bigint as events
        from stream_metrics_minute
       where window_start >= $1 and ($2::timestamptz[] is null or window_start = any($2))
       group by window_start
