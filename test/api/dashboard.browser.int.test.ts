@@ -11,7 +11,15 @@ import pg from 'pg'
 import { chromium, type Page } from 'playwright-core'
 import { buildApp } from '../../src/api/app.ts'
 import { defer } from '../helpers/services.ts'
-import { minuteStart, putCheckpoint, putState, putWindow, seedKnownRows, setupDatabase } from './fixtures.ts'
+import {
+  clearOfMinuteEdge,
+  minuteStart,
+  putCheckpoint,
+  putState,
+  putWindow,
+  seedKnownRows,
+  setupDatabase,
+} from './fixtures.ts'
 
 const ARGS = [
   '--headless',
@@ -31,8 +39,9 @@ async function waitForText(page: Page, selector: string, text: string, timeout =
 }
 
 test('dashboard: renders the data, follows commits live, shows a lost connection', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool, url } = await setupDatabase(t)
-  await seedKnownRows(pool)
+  await seedKnownRows(pool, now())
   // A fuller picture for the screenshot: more streams with a 30-minute history.
   for (let s = 0; s < 6; s++) {
     const stream = `stream_${1001 + s}`
@@ -63,7 +72,7 @@ test('dashboard: renders the data, follows commits live, shows a lost connection
   }
   await putCheckpoint(pool, { partition: 2, next: 900, end: 905, ageMs: 500 })
 
-  const app = await buildApp({ pool, config: {}, live: { coalesceMs: 200, pipelineMs: 1000 } })
+  const app = await buildApp({ pool, clock: now, config: {}, live: { coalesceMs: 200, pipelineMs: 1000 } })
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -86,7 +95,7 @@ test('dashboard: renders the data, follows commits live, shows a lost connection
   assert.equal(await page.textContent('#p-lag'), '45')
 
   // A commit: stream_a jumps to 900 viewers.
-  await putWindow(pool, { stream: 'stream_a', start: minuteStart(0), activeViewers: 900, chat: 3 })
+  await putWindow(pool, { stream: 'stream_a', start: minuteStart(0, now()), activeViewers: 900, chat: 3 })
   await putState(pool, { stream: 'stream_a', activeViewers: 900, accepted: 400 })
   const notifier = new pg.Client({ connectionString: url })
   await notifier.connect()
@@ -145,9 +154,10 @@ test('dashboard: clear empty state on an empty database', async (t) => {
 })
 
 test('dashboard: with API_TOKEN it asks for the token, then streams with it', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await buildApp({ pool, config: { apiToken: 'tok-123' } })
+  await seedKnownRows(pool, now())
+  const app = await buildApp({ pool, clock: now, config: { apiToken: 'tok-123' } })
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { assertMatchesOpenApi, makeApp, seedKnownRows, setupDatabase } from './fixtures.ts'
+import { assertMatchesOpenApi, clearOfMinuteEdge, makeApp, seedKnownRows, setupDatabase } from './fixtures.ts'
 
 test('bad query parameters: 400 with a message naming the parameter', async (t) => {
   const { pool } = await setupDatabase(t)
@@ -53,9 +53,10 @@ test('unknown paths and methods: 404 JSON', async (t) => {
 })
 
 test('API_TOKEN: bearer token on every endpoint except /health and dashboard assets', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool, { config: { apiToken: 's3cret' } })
+  await seedKnownRows(pool, now())
+  const app = await makeApp(t, pool, { clock: now, config: { apiToken: 's3cret' } })
   assert.equal((await app.inject('/health')).statusCode, 200)
   for (const url of [
     '/ready',

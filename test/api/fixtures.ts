@@ -11,7 +11,12 @@ import pg from 'pg'
 import { buildApp } from '../../src/api/app.ts'
 import type { Api, AppConfig } from '../../src/api/context.ts'
 import type { LiveOptions } from '../../src/api/live/hub.ts'
-import { type CommitHandlers, type CommitSource, PgCommitListener } from '../../src/api/live/listener.ts'
+import {
+  type CommitHandlers,
+  type CommitSource,
+  LISTENER_APPLICATION_NAME,
+  PgCommitListener,
+} from '../../src/api/live/listener.ts'
 import { migrate } from '../../src/store/migrations.ts'
 import { defer, freshDatabase } from '../helpers/services.ts'
 
@@ -295,10 +300,28 @@ export function assertMatchesOpenApi(
   )
 }
 
-/** Waits until the current minute has at least `marginMs` left, so "the current window" stays current. */
-export async function awayFromMinuteEdge(marginMs = 5000): Promise<void> {
-  const left = MINUTE - (Date.now() % MINUTE)
-  if (left < marginMs) await new Promise((r) => setTimeout(r, left + 100))
+/**
+ * A clock for an app that must keep running (a browser, /live): real time, set back to 1 s
+ * past the start of the current minute, so "the current minute" stays the same for 59 s
+ * without waiting for a minute's edge.
+ */
+export function clearOfMinuteEdge(): () => number {
+  const shift = (Date.now() % MINUTE) - 1000
+  return () => Date.now() - shift
+}
+
+/** Resolves once the app's LISTEN connection is listening (it connects in the background). */
+export async function listenerReady(pool: pg.Pool, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const { rowCount } = await pool.query(
+      `select 1 from pg_stat_activity where application_name = $1 and query ilike 'LISTEN %' and state = 'idle'`,
+      [LISTENER_APPLICATION_NAME],
+    )
+    if ((rowCount ?? 0) > 0) return
+    if (Date.now() > deadline) throw new Error('the API never started listening for commits')
+    await new Promise((r) => setTimeout(r, 20))
+  }
 }
 
 /**
@@ -309,11 +332,7 @@ export async function awayFromMinuteEdge(marginMs = 5000): Promise<void> {
  * - stream_c: one final window at m0-30 (viewers 7).
  * State for a and b, one checkpoint per partition (lag 40), two dead letters.
  */
-export async function seedKnownRows(pool: pg.Pool, at?: number): Promise<void> {
-  // Without a time of its own (a test whose app runs on the real clock), stay clear of a
-  // minute's end so that "the current window" is the same when the test reads it.
-  if (at === undefined) await awayFromMinuteEdge()
-  const now = at ?? Date.now()
+export async function seedKnownRows(pool: pg.Pool, now: number): Promise<void> {
   const minuteStart = (ago: number) => minuteStartOf(ago, now)
   const viewersA = [10, 12, 14, 16, 18]
   for (let i = 0; i < 5; i++) {

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import pg from 'pg'
 import {
   assertMatchesOpenApi,
+  clearOfMinuteEdge,
   makeApp,
   putCheckpoint,
   seedKnownRows,
@@ -11,8 +12,9 @@ import {
 } from './fixtures.ts'
 
 test('/health is exactly {"ok":true}; /ready has database and processor detail', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  const app = await makeApp(t, pool, { config: { staleCommitAge: 60_000 } })
+  const app = await makeApp(t, pool, { clock: now, config: { staleCommitAge: 60_000 } })
   const health = await app.inject('/health')
   assert.equal(health.statusCode, 200)
   assert.equal(health.body, '{"ok":true}')
@@ -23,7 +25,7 @@ test('/health is exactly {"ok":true}; /ready has database and processor detail',
   assert.equal(empty.json().components.processor.status, 'no_commits')
   assert.equal(empty.json().ok, false)
 
-  await seedKnownRows(pool)
+  await seedKnownRows(pool, now())
   const ready = await app.inject('/ready')
   assertMatchesOpenApi(app, 'GET', '/ready', ready)
   const body = ready.json()
@@ -44,9 +46,10 @@ test('/health is exactly {"ok":true}; /ready has database and processor detail',
 })
 
 test('/prometheus: reference names, route patterns as path labels, pipeline figures', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool)
+  await seedKnownRows(pool, now())
+  const app = await makeApp(t, pool, { clock: now })
   await app.inject('/metrics?minutes=5')
   await app.inject('/metrics?minutes=6')
   await app.inject('/no/such/path')
@@ -110,11 +113,12 @@ test('database outage: /health 503 {ok:false}, data routes 503 JSON, /prometheus
 })
 
 test('database terminated mid-life: 503 while down, answers again after', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool, url } = await setupDatabase(t)
-  await seedKnownRows(pool)
+  await seedKnownRows(pool, now())
   // The production LISTEN client: when the database goes away it loses that connection too.
   const listener = trackedListener(pool)
-  const app = await makeApp(t, pool, { listen: listener.source })
+  const app = await makeApp(t, pool, { clock: now, listen: listener.source })
   await listener.connected()
   assert.equal((await app.inject('/state')).statusCode, 200)
   const name = new URL(url).pathname.slice(1)

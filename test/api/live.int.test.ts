@@ -6,7 +6,16 @@ import pg from 'pg'
 import { buildApp } from '../../src/api/app.ts'
 import { LISTENER_APPLICATION_NAME } from '../../src/api/live/listener.ts'
 import { defer } from '../helpers/services.ts'
-import { minuteStart, putState, putWindow, seedKnownRows, setupDatabase, silentSource } from './fixtures.ts'
+import {
+  clearOfMinuteEdge,
+  listenerReady,
+  minuteStart,
+  putState,
+  putWindow,
+  seedKnownRows,
+  setupDatabase,
+  silentSource,
+} from './fixtures.ts'
 
 interface SseEvent {
   id?: string
@@ -70,9 +79,10 @@ async function openSse(url: string, headers: Record<string, string> = {}) {
 }
 
 test('/live: snapshot on connect, update within a second of NOTIFY rtsa_commits, heartbeats', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool, url } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await buildApp({ pool, config: {}, live: { heartbeatMs: 300, coalesceMs: 200 } })
+  await seedKnownRows(pool, now())
+  const app = await buildApp({ pool, clock: now, config: {}, live: { heartbeatMs: 300, coalesceMs: 200 } })
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -87,9 +97,15 @@ test('/live: snapshot on connect, update within a second of NOTIFY rtsa_commits,
   assert.ok(Array.isArray(snap.totals))
   assert.equal((snap.pipeline as Record<string, unknown>).lag, 40)
 
-  // Give the LISTEN connection a moment, then commit like the processor does.
-  await new Promise((r) => setTimeout(r, 300))
-  await putWindow(pool, { stream: 'stream_a', start: minuteStart(0), activeViewers: 77, chat: 9, cents: 505 })
+  // Once the API listens, commit like the processor does.
+  await listenerReady(pool)
+  await putWindow(pool, {
+    stream: 'stream_a',
+    start: minuteStart(0, now()),
+    activeViewers: 77,
+    chat: 9,
+    cents: 505,
+  })
   await putState(pool, { stream: 'stream_a', activeViewers: 77, accepted: 200 })
   const notifier = new pg.Client({ connectionString: url })
   await notifier.connect()
@@ -111,7 +127,7 @@ test('/live: snapshot on connect, update within a second of NOTIFY rtsa_commits,
   const latency = Date.now() - sentAt
   assert.ok(latency < 1000, `update after ${latency} ms`)
   const w = update.windows.find(
-    (x) => x.stream_id === 'stream_a' && x.window_start === minuteStart(0).toISOString(),
+    (x) => x.stream_id === 'stream_a' && x.window_start === minuteStart(0, now()).toISOString(),
   )
   assert.ok(w, 'the changed window is in the update')
   assert.equal(w.active_viewers, 77)
@@ -122,7 +138,7 @@ test('/live: snapshot on connect, update within a second of NOTIFY rtsa_commits,
     [['stream_a', 77]],
   )
   const total = (update.totals as Array<Record<string, unknown>>).find(
-    (x) => x.window_start === minuteStart(0).toISOString(),
+    (x) => x.window_start === minuteStart(0, now()).toISOString(),
   )
   assert.equal(total?.chat_messages, 9)
 
@@ -139,7 +155,7 @@ test('/live: snapshot on connect, update within a second of NOTIFY rtsa_commits,
   assert.ok(burst >= 1 && burst <= 3, `burst gave ${burst} updates`)
 
   // Truncated stream lists and unreadable payloads mean "anything may have changed".
-  await putWindow(pool, { stream: 'stream_b', start: minuteStart(0), activeViewers: 31 })
+  await putWindow(pool, { stream: 'stream_b', start: minuteStart(0, now()), activeViewers: 31 })
   await notifier.query(`select pg_notify('rtsa_commits', $1)`, [
     JSON.stringify({ streams: [], streamsTruncated: true }),
   ])
@@ -167,9 +183,10 @@ test('/live: snapshot on connect, update within a second of NOTIFY rtsa_commits,
 })
 
 test('/live: closing the app ends open streams (graceful shutdown)', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await buildApp({ pool, config: {} })
+  await seedKnownRows(pool, now())
+  const app = await buildApp({ pool, clock: now, config: {} })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const sse = await openSse(`${base}/live`)
@@ -182,9 +199,10 @@ test('/live: closing the app ends open streams (graceful shutdown)', async (t) =
 })
 
 test('/live: the LISTEN connection comes back after being killed, and resyncs', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool, url } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await buildApp({ pool, config: {}, live: { coalesceMs: 100 } })
+  await seedKnownRows(pool, now())
+  const app = await buildApp({ pool, clock: now, config: {}, live: { coalesceMs: 100 } })
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -207,14 +225,14 @@ test('/live: the LISTEN connection comes back after being killed, and resyncs', 
   assert.ok(victim, 'a LISTEN connection exists')
   // Changes made while the listener is away are not notified: the resync must find them.
   await admin.query('select pg_terminate_backend($1)', [victim.pid])
-  await putWindow(pool, { stream: 'stream_c', start: minuteStart(0), activeViewers: 4242 })
+  await putWindow(pool, { stream: 'stream_c', start: minuteStart(0, now()), activeViewers: 4242 })
   await sse.next('update', 8000, (d) =>
     (d.windows as Array<{ active_viewers: number }>).some((w) => w.active_viewers === 4242),
   )
   // And notifications flow again on the new connection.
   for (let i = 0; i < 50 && (await listening()).length === 0; i++)
     await new Promise((r) => setTimeout(r, 100))
-  await putWindow(pool, { stream: 'stream_c', start: minuteStart(0), activeViewers: 4343 })
+  await putWindow(pool, { stream: 'stream_c', start: minuteStart(0, now()), activeViewers: 4343 })
   await admin.query(`select pg_notify('rtsa_commits', '{"streams":["stream_c"]}')`)
   await sse.next('update', 3000, (d) =>
     (d.windows as Array<{ active_viewers: number }>).some((w) => w.active_viewers === 4343),
@@ -222,18 +240,19 @@ test('/live: the LISTEN connection comes back after being killed, and resyncs', 
 })
 
 test('/live: when more changed than an update may carry, clients get a fresh snapshot', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool, url } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await buildApp({ pool, config: {}, live: { coalesceMs: 100, changeLimit: 3 } })
+  await seedKnownRows(pool, now())
+  const app = await buildApp({ pool, clock: now, config: {}, live: { coalesceMs: 100, changeLimit: 3 } })
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const sse = await openSse(`${base}/live?minutes=10`)
   defer(t, () => sse.close())
   await sse.next('snapshot')
-  await new Promise((r) => setTimeout(r, 300))
+  await listenerReady(pool)
   for (const stream of ['s1', 's2', 's3', 's4'])
-    await putWindow(pool, { stream, start: minuteStart(0), activeViewers: 9 })
+    await putWindow(pool, { stream, start: minuteStart(0, now()), activeViewers: 9 })
   const notifier = new pg.Client({ connectionString: url })
   await notifier.connect()
   defer(t, () => notifier.end())
@@ -245,16 +264,23 @@ test('/live: when more changed than an update may carry, clients get a fresh sna
 })
 
 test('/live: without LISTEN (e.g. a pooler that cannot) it polls for changes instead', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await buildApp({ pool, config: {}, listen: silentSource, live: { pipelineMs: 300 } })
+  await seedKnownRows(pool, now())
+  const app = await buildApp({
+    pool,
+    clock: now,
+    config: {},
+    listen: silentSource,
+    live: { pipelineMs: 300 },
+  })
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const sse = await openSse(`${base}/live?minutes=10`)
   defer(t, () => sse.close())
   await sse.next('snapshot')
-  await putWindow(pool, { stream: 'stream_b', start: minuteStart(0), activeViewers: 5151 })
+  await putWindow(pool, { stream: 'stream_b', start: minuteStart(0, now()), activeViewers: 5151 })
   await sse.next('update', 3000, (d) =>
     (d.windows as Array<{ active_viewers: number }>).some((w) => w.active_viewers === 5151),
   )

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
   assertMatchesOpenApi,
+  clearOfMinuteEdge,
   makeApp,
   minuteStart,
   putWindow,
@@ -19,9 +20,10 @@ async function getJson(app: Awaited<ReturnType<typeof makeApp>>, url: string, st
 }
 
 test('/metrics/latest: per stream the newest ended window, provisional or final as asked', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool)
+  await seedKnownRows(pool, now())
+  const app = await makeApp(t, pool, { clock: now })
 
   const latest = await getJson(app, '/metrics/latest')
   const byStream = Object.fromEntries(latest.rows.map((r) => [r.stream_id, r]))
@@ -29,7 +31,7 @@ test('/metrics/latest: per stream the newest ended window, provisional or final 
   // The open window (viewers 20) has not ended: the newest ended one is m0-1.
   assert.equal(byStream.stream_a!.active_viewers, 18)
   assert.equal(byStream.stream_a!.is_final, false)
-  assert.equal(byStream.stream_a!.window_start, minuteStart(1).toISOString())
+  assert.equal(byStream.stream_a!.window_start, minuteStart(1, now()).toISOString())
   assert.equal(byStream.stream_a!.donations_usd, '0.30')
   assert.equal(byStream.stream_b!.donations_usd, '1.99')
   assert.equal(byStream.stream_b!.is_final, true)
@@ -45,9 +47,10 @@ test('/metrics/latest: per stream the newest ended window, provisional or final 
 })
 
 test('/metrics/history: {since, minutes, rows} oldest first, by stream or time range', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool)
+  await seedKnownRows(pool, now())
+  const app = await makeApp(t, pool, { clock: now })
 
   const h = await getJson(app, '/metrics/history?minutes=10&stream_id=stream_a')
   assert.equal(h.minutes, 10)
@@ -62,7 +65,7 @@ test('/metrics/history: {since, minutes, rows} oldest first, by stream or time r
   assert.equal(all.rows.length, 9) // a: 6, b: 3
   const ranged = await getJson(
     app,
-    `/metrics/history?from=${encodeURIComponent(minuteStart(3).toISOString())}&to=${encodeURIComponent(minuteStart(2).toISOString())}`,
+    `/metrics/history?from=${encodeURIComponent(minuteStart(3, now()).toISOString())}&to=${encodeURIComponent(minuteStart(2, now()).toISOString())}`,
   )
   assert.deepEqual(
     ranged.rows.map((r) => `${r.stream_id}:${r.active_viewers}`),
@@ -72,20 +75,21 @@ test('/metrics/history: {since, minutes, rows} oldest first, by stream or time r
   assert.equal(limited.rows.length, 2)
   assert.equal(limited.truncated, true)
   const bad = await app.inject(
-    `/metrics/history?from=${minuteStart(1).toISOString()}&to=${minuteStart(3).toISOString()}`,
+    `/metrics/history?from=${minuteStart(1, now()).toISOString()}&to=${minuteStart(3, now()).toISOString()}`,
   )
   assert.equal(bad.statusCode, 400)
   assert.match(bad.json().message, /to/)
 })
 
 test('/metrics: the reference filters, whitelist ordering, latest_window_start, filters echoed', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool)
+  await seedKnownRows(pool, now())
+  const app = await makeApp(t, pool, { clock: now })
 
   const m = await getJson(app, '/metrics?minutes=10')
   assert.equal(m.rows.length, 9)
-  assert.equal(m.latest_window_start, minuteStart(0).toISOString())
+  assert.equal(m.latest_window_start, minuteStart(0, now()).toISOString())
   assert.equal(typeof m.server_time_utc, 'string')
   assert.deepEqual(m.filters, {
     stream_id: null,
@@ -95,7 +99,7 @@ test('/metrics: the reference filters, whitelist ordering, latest_window_start, 
     direction: 'desc',
     since: (m.filters as Row).since,
   })
-  assert.equal(m.rows[0]!.window_start, minuteStart(0).toISOString())
+  assert.equal(m.rows[0]!.window_start, minuteStart(0, now()).toISOString())
 
   const byViewers = await getJson(app, '/metrics?minutes=10&order_by=active_viewers&direction=asc&limit=3')
   assert.deepEqual(

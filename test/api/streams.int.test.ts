@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { assertMatchesOpenApi, makeApp, seedKnownRows, setupDatabase } from './fixtures.ts'
+import { assertMatchesOpenApi, clearOfMinuteEdge, makeApp, seedKnownRows, setupDatabase } from './fixtures.ts'
 
 type Row = Record<string, unknown>
 type App = Awaited<ReturnType<typeof makeApp>>
@@ -13,9 +13,10 @@ async function getJson(app: App, url: string) {
 }
 
 test('/state: per-stream state with counters, live status and partition watermark', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool)
+  await seedKnownRows(pool, now())
+  const app = await makeApp(t, pool, { clock: now })
   const s = await getJson(app, '/state')
   assert.deepEqual(
     s.rows.map((r) => [r.stream_id, r.active_viewers, r.status]),
@@ -41,9 +42,10 @@ test('/state: per-stream state with counters, live status and partition watermar
 })
 
 test('/streams: streams seen in the last minutes with last_seen', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool)
+  await seedKnownRows(pool, now())
+  const app = await makeApp(t, pool, { clock: now })
   const recent = await getJson(app, '/streams?minutes=10')
   assert.deepEqual(recent.rows.map((r) => r.stream_id).sort(), ['stream_a', 'stream_b'])
   assert.ok(recent.rows.every((r) => typeof r.last_seen === 'string'))
@@ -54,9 +56,10 @@ test('/streams: streams seen in the last minutes with last_seen', async (t) => {
 })
 
 test('/streams/top: ranked by viewers, chat or money over the last minutes', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool)
+  await seedKnownRows(pool, now())
+  const app = await makeApp(t, pool, { clock: now })
   const byViewers = await getJson(app, '/streams/top?minutes=10')
   assert.deepEqual(
     byViewers.rows.map((r) => [r.rank, r.stream_id, r.active_viewers]),
@@ -90,9 +93,10 @@ test('/streams/top: ranked by viewers, chat or money over the last minutes', asy
 })
 
 test('/dead-letters: newest first, text or base64, paginated', async (t) => {
+  const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
-  await seedKnownRows(pool)
-  const app = await makeApp(t, pool)
+  await seedKnownRows(pool, now())
+  const app = await makeApp(t, pool, { clock: now })
   const page1 = await getJson(app, '/dead-letters?limit=1')
   assert.equal(page1.rows.length, 1)
   const binary = page1.rows[0] as Row & { value: Row; key: Row }
