@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { messageOf } from '../errors/catalogue.ts'
 import { KafkaAdmin, type TopicPartitionOffsets } from '../kafka/client.ts'
+import { PG_TYPES } from '../store/pool.ts'
 import { pipelineStatus } from '../store/status.ts'
 import { type CheckResult, getJson, report, targets } from './checks.ts'
 
@@ -19,7 +20,11 @@ export async function doctorCommand(_args: string[], log: (line: string) => void
     results.push({ name, verdict, detail })
 
   // Database
-  const client = new pg.Client({ connectionString: t.databaseUrl, connectionTimeoutMillis: 3000 })
+  const client = new pg.Client({
+    connectionString: t.databaseUrl,
+    connectionTimeoutMillis: 3000,
+    types: PG_TYPES,
+  })
   let db = false
   try {
     await client.connect()

@@ -1,13 +1,21 @@
 import pg from 'pg'
 import type { PgConnection } from '../config/settings.ts'
 
-// rtsa's one convention for bigints: int8 comes back as a JS number (pg's default is a
-// string). rtsa's int8 values (offsets, counters, cents, ids) stay well inside 2^53; sums
-// are cast back to bigint in SQL (sum() is numeric). The only text is what the API serves
-// as a 64-bit string on purpose (dead-letter ids and offsets). The parser is pg's global
-// one (the listener's and the CLI's own clients read the same way); every store module
-// imports this file.
-pg.types.setTypeParser(20, (v) => Number(v))
+const INT8_OID = 20
+
+/**
+ * rtsa's one convention for bigints, given to every pool and client it opens (never set
+ * globally, so importing a module changes nothing): int8 comes back as a JS number (pg's
+ * default is a string). rtsa's int8 values (offsets, counters, cents, ids) stay well inside
+ * 2^53; sums are cast back to bigint in SQL (sum() is numeric). The only text is what the
+ * API serves as a 64-bit string on purpose (dead-letter ids and offsets).
+ */
+export const PG_TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+}
 
 /**
  * A connection pool: every service of rtsa makes its pool here. Idle-client errors (the server restarted) are reported to
@@ -32,6 +40,7 @@ export function createPool(
   const base = typeof connection === 'string' ? { connectionString: connection } : connection
   const pool = new pg.Pool({
     ...base,
+    types: PG_TYPES,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'rtsa',
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,

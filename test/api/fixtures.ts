@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import pg from 'pg'
+import type pg from 'pg'
 import { buildApp } from '../../src/api/app.ts'
 import type { Api, AppConfig } from '../../src/api/context.ts'
 import type { LiveOptions } from '../../src/api/live/hub.ts'
@@ -18,6 +18,7 @@ import {
   PgCommitListener,
 } from '../../src/api/live/listener.ts'
 import { migrate } from '../../src/store/migrations.ts'
+import { createPool } from '../../src/store/pool.ts'
 import { defer, freshDatabase } from '../helpers/services.ts'
 
 export const MINUTE = 60_000
@@ -34,8 +35,7 @@ function minuteStartOf(minutesAgo: number, now: number): Date {
 /** A fresh database with the schema, and a pool on it (closed at the end of the test). */
 export async function setupDatabase(t: TestContext): Promise<{ url: string; pool: pg.Pool }> {
   const url = await freshDatabase(t)
-  const pool = new pg.Pool({ connectionString: url, max: 5 })
-  pool.on('error', () => {}) // terminated idle clients in outage tests
+  const pool = createPool(url, { max: 5 }) // idle clients terminated in outage tests are ignored
   defer(t, () => pool.end())
   await migrate(pool) // the processor's own schema, so the API reads exactly what it writes
   return { url, pool }

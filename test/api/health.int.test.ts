@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import pg from 'pg'
+import { createPool } from '../../src/store/pool.ts'
 import {
   assertMatchesOpenApi,
   clearOfMinuteEdge,
@@ -74,13 +75,7 @@ test('/prometheus: reference names, route patterns as path labels, pipeline figu
 
 test('database outage: /health 503 {ok:false}, data routes 503 JSON, /prometheus api_db_ok 0', async (t) => {
   // A pool on a port where nothing listens: connection refused.
-  const pool = new pg.Pool({
-    host: '127.0.0.1',
-    port: 1,
-    user: 'rt',
-    database: 'x',
-    connectionTimeoutMillis: 2000,
-  })
+  const pool = createPool('postgres://rt@127.0.0.1:1/x', { connectionTimeoutMs: 2000 })
   t.after(() => pool.end())
   const app = await makeApp(t, pool)
   const health = await app.inject('/health')

@@ -7,6 +7,7 @@
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { COMMIT_CHANNEL, type CommitNotice, parseCommitNotice } from '../../store/commit-notice.ts'
+import { PG_TYPES } from '../../store/pool.ts'
 
 export const LISTENER_APPLICATION_NAME = 'rtsa-api-listen'
 
@@ -44,6 +45,7 @@ export class PgCommitListener implements CommitSource {
     // Named so operators (and tests) can tell it from pooled connections in pg_stat_activity.
     this.#config = {
       ...config,
+      types: PG_TYPES,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
       application_name: LISTENER_APPLICATION_NAME,
