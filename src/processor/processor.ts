@@ -13,19 +13,17 @@
  *
  *   (assigned) ─claim─▶ claiming ─▶ owned ─batch─▶ committing ─ok─▶ owned
  *                                     │                └─fenced─▶ dropped (claimed again after a pause if still assigned)
- *                                     ├─engine threw─▶ #isolate (parts committed one by one) ─▶ owned
+ *                                     ├─engine threw─▶ isolate (parts committed one by one) ─▶ owned
  *                                     └─revoked─▶ dropped (uncommitted work is simply redone by the next owner)
  *
- * A record that makes the engine throw (a bug nobody has found yet) must not stop the
- * partition: the batch is redone from the committed state in halves, each committed on
- * its own, down to the one record that throws, which is dead-lettered as
- * `processing_error`. The same records give the same result on every replay.
+ * This file is the loop and the ownership (connect, assignments, claims, drops, stop);
+ * batches.ts is one partition's work (engine, commit, isolation of a poison record).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import type { BatchResult, InputRecord, PartitionEngine, SnapshotChanges } from '../engine/types.ts'
+import type { InputRecord } from '../engine/types.ts'
 import { isRtsaError, messageOf } from '../errors/catalogue.ts'
-import type { BatchCommit } from '../store/checkpoints.ts'
+import { type BatchHost, processBatch } from './batches.ts'
 import type { ProcessorConfig } from './config.ts'
 import type { EngineFactory } from './engine-adapter.ts'
 import type { ProcessorMetrics } from './metrics.ts'
@@ -73,8 +71,31 @@ export class Processor {
   #lastLoopAt = Date.now()
   #committedBatches = 0
 
+  readonly #host: BatchHost
+
   constructor(deps: ProcessorDeps) {
     this.#deps = deps
+    this.#host = {
+      topic: deps.config.kafkaTopic,
+      checkpoints: deps.checkpoints,
+      engineFactory: deps.engineFactory,
+      log: deps.log,
+      metrics: deps.metrics,
+      ends: this.#table.ends,
+      stopping: () => this.#stopRequested,
+      drop: (slot, why) => this.#drop(slot, why),
+      // Either we lost it (a rebalance we have not seen yet will say so) or a stale member
+      // claimed it. Claim again only after a few heartbeats, once assignments have settled,
+      // so two instances do not take a partition from each other in a loop.
+      reclaimLater: (partition) =>
+        void setTimeout(() => this.#claimLater(partition), deps.reclaimAfterMs ?? 3000).unref(),
+      seek: (partition, offset) => this.#source?.seek(partition, offset),
+      committed: (batch) => {
+        this.#lastCommitAt = Date.now()
+        this.#committedBatches++
+        if (batch.deadLetters.length > 0) this.#relay?.nudge()
+      },
+    }
   }
 
   /** Partitions this instance holds right now. */
@@ -278,210 +299,19 @@ export class Processor {
     }
   }
 
-  /**
-   * Runs the engine on a partition's records and starts their commit without waiting
-   * for it, so the store works while the loop fetches and processes other partitions.
-   * A partition has at most one batch in flight: its next batch waits for it.
-   */
   async #processPartition(partition: number, records: InputRecord[]): Promise<void> {
+    // A partition has at most one batch in flight: its next batch waits for it.
     const polled = this.#table.get(partition)
     await polled?.commit
     // Records read for an ownership that ended while its commit was in flight belong to
     // nobody now: a new claim of the partition reads again from its own checkpoint.
     const slot = this.#table.get(partition)
     if (slot === undefined || slot !== polled || slot.state !== 'owned') return
-    const expected = slot.engine!.nextOffset() ?? slot.start
-    if (records[0]!.offset > expected) {
-      // Never apply across a gap (the engine would skip the records in it for good): read again from there.
-      this.#deps.log.warn(
-        { partition, expected: expected.toString(), got: records[0]!.offset.toString() },
-        'records after a gap; reading again from the expected offset',
-      )
-      this.#source?.seek(partition, expected)
-      return
-    }
-    const { metrics } = this.#deps
-    metrics.recordsIn.inc({ partition }, records.length)
-    const t0 = performance.now()
-    let out: EngineOutput
-    try {
-      out = runBatch(slot.engine!, records)
-    } catch (error) {
-      // Every earlier batch is committed (awaited above): the committed state is where
-      // this batch started.
-      await this.#isolate(slot, records, error)
-      return
-    }
-    metrics.batchSeconds.observe((performance.now() - t0) / 1000)
-    this.#startCommit(slot, this.#batchOf(slot, records, out), out.result.counters.accepted)
-  }
-
-  #startCommit(slot: Slot, batch: BatchCommit, accepted: number): Promise<void> {
-    // Dropped meanwhile (a revoke while the committed state was read): nothing to commit, the next owner redoes it.
-    if (slot.state !== 'owned') return Promise.resolve()
-    slot.to('committing')
-    const commit = this.#commit(slot, batch, accepted).finally(() => {
-      slot.commit = undefined
-      if (slot.state === 'committing') slot.to('owned')
-    })
-    slot.commit = commit
-    return commit
-  }
-
-  #batchOf(slot: Slot, records: readonly InputRecord[], { result, snapshot }: EngineOutput): BatchCommit {
-    const c = result.counters
-    const outcomes: Record<string, number> = { accepted: c.accepted, late: c.late, duplicate: c.duplicate }
-    for (const [reason, n] of Object.entries(c.rejectedByReason)) outcomes[reason] = n
-    return {
-      topic: this.#deps.config.kafkaTopic,
-      partition: slot.partition,
-      epoch: slot.epoch,
-      nextOffset: result.nextOffset ?? records[records.length - 1]!.offset + 1n,
-      watermark: result.watermark,
-      endOffset: this.#table.ends.get(slot.partition) ?? null,
-      windows: result.windows,
-      removedWindows: result.removedWindows,
-      states: result.states,
-      counts: result.counts,
-      deadLetters: result.deadLetters,
-      outcomes,
-      snapshot,
-    }
-  }
-
-  /**
-   * Processing `records` threw. Redoes them from the committed state: a part that goes
-   * through is committed, a part that throws is split in two, and a single record that
-   * throws is dead-lettered as `processing_error` (with the error's message). An engine
-   * that threw is never used again: its state may be half-changed.
-   */
-  async #isolate(slot: Slot, records: readonly InputRecord[], first: unknown): Promise<void> {
-    const { metrics, log } = this.#deps
-    const { partition } = slot
-    log.error(
-      { partition, err: messageOf(first), from: records[0]!.offset.toString(), records: records.length },
-      'processing a batch threw; isolating the record that causes it',
-    )
-    metrics.isolations.inc()
-    const queue: (readonly InputRecord[])[] = [records]
-    while (queue.length > 0) {
-      if (!(await this.#restoreCommitted(slot))) return
-      // Parts that go through are committed one by one until one throws; then the engine is restored again.
-      while (queue.length > 0) {
-        const part = queue.shift()!
-        let out: EngineOutput
-        try {
-          out = runBatch(slot.engine!, part)
-        } catch (error) {
-          if (part.length > 1) {
-            const mid = part.length >> 1
-            queue.unshift(part.slice(0, mid), part.slice(mid))
-            break
-          }
-          const r = part[0]!
-          if (!(await this.#restoreCommitted(slot))) return
-          const detail = `processing the record threw: ${errorText(error)}`
-          out = { result: slot.engine!.fail(r, detail), snapshot: slot.engine!.snapshotChanges() }
-          metrics.processingErrors.inc()
-          log.error(
-            { partition, offset: r.offset.toString(), err: detail },
-            'record dead-lettered as processing_error',
-          )
-        }
-        await this.#startCommit(slot, this.#batchOf(slot, part, out), out.result.counters.accepted)
-        if (slot.state !== 'owned') return
-      }
-    }
-  }
-
-  /** Gives the slot an engine of the committed state; false when the partition is no longer ours. */
-  async #restoreCommitted(slot: Slot): Promise<boolean> {
-    const { checkpoints, log } = this.#deps
-    for (let attempt = 0; ; attempt++) {
-      if (slot.state !== 'owned' || (this.#stopRequested && attempt > 3)) return false
-      try {
-        const state = await checkpoints.load(slot.partition)
-        if (slot.state !== 'owned') return false
-        if (state.epoch !== slot.epoch) {
-          this.#drop(slot, 'fenced')
-          return false
-        }
-        slot.engine = this.#deps.engineFactory(slot.partition, state.pieces)
-        return true
-      } catch (error) {
-        if (isRtsaError(error) && !error.retryable) throw error
-        log.warn(
-          { partition: slot.partition, err: messageOf(error), attempt },
-          'reading the committed state failed; retrying',
-        )
-        await sleep(Math.min(100 * 2 ** attempt, 5000))
-      }
-    }
+    await processBatch(this.#host, slot, records)
   }
 
   /** Waits for every commit in flight. */
   async #settle(): Promise<void> {
     await Promise.all(this.#table.all().map((s) => s.commit))
   }
-
-  /** Commits one batch, retrying with the same content; never rejects. */
-  async #commit(slot: Slot, batch: BatchCommit, accepted: number): Promise<void> {
-    const { metrics, checkpoints, log } = this.#deps
-    const { partition } = batch
-    for (let attempt = 0; ; attempt++) {
-      const t1 = performance.now()
-      try {
-        const outcome = await checkpoints.commit(batch)
-        metrics.commitSeconds.observe((performance.now() - t1) / 1000)
-        if (outcome === 'fenced') {
-          metrics.fenced.inc()
-          log.warn({ partition, epoch: slot.epoch }, 'commit refused: another instance owns the partition')
-          this.#drop(slot, 'fenced')
-          // Either we lost it (a rebalance we have not seen yet will say so) or a stale member
-          // claimed it. Claim again only after a few heartbeats, once assignments have settled,
-          // so two instances do not take a partition from each other in a loop.
-          setTimeout(() => this.#claimLater(partition), this.#deps.reclaimAfterMs ?? 3000).unref()
-          return
-        }
-        break
-      } catch (error) {
-        metrics.commitErrors.inc()
-        log.warn({ partition, err: messageOf(error), attempt }, 'commit failed; retrying the same batch')
-        if (this.#stopRequested && attempt >= 3) {
-          // Nothing is lost: the batch was not committed, so the next owner reads it again.
-          this.#drop(slot, 'commit failed while stopping')
-          return
-        }
-        await sleep(Math.min(100 * 2 ** attempt, 5000))
-      }
-    }
-    this.#lastCommitAt = Date.now()
-    this.#committedBatches++
-    metrics.commits.inc()
-    metrics.applied.inc(accepted)
-    for (const [reason, n] of Object.entries(batch.outcomes)) {
-      if (reason !== 'accepted' && n > 0) metrics.rejected.inc({ reason }, n)
-    }
-    if (batch.watermark !== null) metrics.watermark.set({ partition }, batch.watermark / 1000)
-    const end = this.#table.ends.get(partition)
-    if (end !== undefined) metrics.lag.set({ partition }, Math.max(0, Number(end - batch.nextOffset)))
-    if (batch.deadLetters.length > 0) this.#relay?.nudge()
-  }
-}
-
-/** What the engine made of one batch: its result and the state changes to store with it. */
-interface EngineOutput {
-  readonly result: BatchResult
-  readonly snapshot: SnapshotChanges
-}
-
-function runBatch(engine: PartitionEngine, records: readonly InputRecord[]): EngineOutput {
-  const result = engine.process(records)
-  return { result, snapshot: engine.snapshotChanges() }
-}
-
-/** An error's name and message for a dead letter's detail (a thrown non-Error too). */
-function errorText(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-  return text.length > 500 ? `${text.slice(0, 497)}...` : text
 }
