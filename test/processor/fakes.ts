@@ -55,6 +55,8 @@ class FakeSource implements GroupSource {
   readonly #topic: FakeTopic
   readonly positions = new Map<number, bigint>()
   closed = false
+  /** Polls that returned records. */
+  deliveries = 0
 
   constructor(topic: FakeTopic) {
     this.#topic = topic
@@ -70,6 +72,7 @@ class FakeSource implements GroupSource {
       this.positions.set(p, at + BigInt(out.filter((r) => r.partition === p).length))
     }
     if (out.length === 0) await sleep(Math.min(maxWaitMs, 5))
+    else this.deliveries++
     return out
   }
 

@@ -253,10 +253,11 @@ describe('processor lifecycle: races (fakes)', () => {
     await until('connected', () => broker.source !== undefined)
     broker.assign([0])
     await until('the first commit is held', () => release !== undefined)
-    await sleep(20) // the loop has read the next batch and waits for the commit
+    // The held commit's batch was the first delivery; the second is read and waits for the commit.
+    await until('the loop has read the next batch', () => broker.source!.deliveries >= 2)
     broker.assign([])
     broker.assign([0]) // claimed again from the checkpoint: nothing committed yet
-    await sleep(20)
+    await until('claimed again', () => store.rows.get(0)?.epoch === 2 && p.owned().length === 1)
     release!() // the held commit is now fenced
     await until('caught up', caughtUp(topic, store, [0]))
     await p.stop()
