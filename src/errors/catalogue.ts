@@ -31,6 +31,11 @@ export const ERROR_CODES = {
   },
   POSTGRES_UNREACHABLE: { retryable: true, status: 503, summary: 'the PostgreSQL server does not answer' },
   POSTGRES_QUERY_FAILED: { retryable: true, status: 500, summary: 'a PostgreSQL query failed' },
+  COMMIT_STALLED: {
+    retryable: true,
+    status: 503,
+    summary: 'the processor could not commit for COMMIT_STALL_TIMEOUT and gave its partitions up',
+  },
   SCHEMA_MIGRATION_FAILED: {
     retryable: false,
     status: 500,

@@ -3,6 +3,7 @@
  * module, so the client library (`@platformatic/kafka`) can change without touching
  * the processor, the generator or the CLI.
  */
+import type { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Admin, Consumer, Producer } from '@platformatic/kafka'
 import { messageOf, RtsaError } from '../errors/catalogue.ts'
@@ -45,6 +46,21 @@ export function isKafkaClientError(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('PLT_KFK')
 }
 
+/**
+ * Gives a client of the library a listener for its 'error' event. The library emits one
+ * for failures that no call of ours awaits (the consumer's rejoin after a heartbeat that
+ * asked for it, when the broker is gone): without a listener Node ends the process. Every
+ * client made in src/kafka goes through here; `onError` decides what the failure means
+ * (the group member reconnects; the admin and the producer fail their next call anyway).
+ */
+export function handleClientErrors<T extends EventEmitter>(
+  client: T,
+  onError: (error: unknown) => void = () => {},
+): T {
+  client.on('error', onError)
+  return client
+}
+
 /** The broker's answers that mean "too large", whatever the retries: sending the same again cannot work. */
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 
@@ -84,12 +100,14 @@ export class KafkaAdmin {
 
   constructor(bootstrap: readonly string[], options: { timeoutMs?: number } = {}) {
     this.#bootstrap = bootstrap
-    this.#admin = new Admin({
-      clientId: `${CLIENT_ID}-admin`,
-      bootstrapBrokers: [...bootstrap],
-      timeout: options.timeoutMs ?? 10_000,
-      retries: 2,
-    })
+    this.#admin = handleClientErrors(
+      new Admin({
+        clientId: `${CLIENT_ID}-admin`,
+        bootstrapBrokers: [...bootstrap],
+        timeout: options.timeoutMs ?? 10_000,
+        retries: 2,
+      }),
+    )
   }
 
   async listTopics(): Promise<string[]> {
@@ -230,13 +248,15 @@ export class KafkaProducer {
 
   constructor(bootstrap: readonly string[], options: { clientId?: string; idempotent?: boolean } = {}) {
     this.#bootstrap = bootstrap
-    this.#producer = new Producer({
-      clientId: options.clientId ?? `${CLIENT_ID}-producer`,
-      bootstrapBrokers: [...bootstrap],
-      idempotent: options.idempotent ?? true,
-      acks: -1,
-      retries: 5,
-    })
+    this.#producer = handleClientErrors(
+      new Producer({
+        clientId: options.clientId ?? `${CLIENT_ID}-producer`,
+        bootstrapBrokers: [...bootstrap],
+        idempotent: options.idempotent ?? true,
+        acks: -1,
+        retries: 5,
+      }),
+    )
   }
 
   async send(records: readonly OutgoingRecord[]): Promise<void> {
@@ -287,11 +307,13 @@ export async function readTopic(
   const remaining = new Map(ends.filter((p) => p.latest > p.earliest).map((p) => [p.partition, p.latest]))
   const out: IncomingRecord[] = []
   if (remaining.size === 0) return out
-  const consumer = new Consumer({
-    clientId: `${CLIENT_ID}-reader`,
-    groupId: `rtsa-reader-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
-    bootstrapBrokers: [...bootstrap],
-  })
+  const consumer = handleClientErrors(
+    new Consumer({
+      clientId: `${CLIENT_ID}-reader`,
+      groupId: `rtsa-reader-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+      bootstrapBrokers: [...bootstrap],
+    }),
+  )
   let timer: NodeJS.Timeout | undefined
   try {
     const stream = await consumer.consume({

@@ -12,7 +12,7 @@
  *      └──────────────── rebalance (partition kept or dropped) ◀┘
  */
 import { Consumer, type MessagesStream } from '@platformatic/kafka'
-import type { IncomingRecord } from './client.ts'
+import { handleClientErrors, type IncomingRecord } from './client.ts'
 
 export interface GroupMemberOptions {
   readonly bootstrap: readonly string[]
@@ -79,6 +79,11 @@ export class GroupMember {
       maxBytesPerPartition: options.partitionFetchMaxBytes ?? PARTITION_FETCH_MAX_BYTES,
       retries: 3,
       timeout: 10_000,
+    })
+    // A rejoin that fails (the broker went away after a heartbeat asked for it) arrives
+    // only as this event: the member is unusable, the owner reconnects.
+    handleClientErrors(this.#consumer, (error) => {
+      if (!this.#closed) options.onError(error)
     })
     this.#consumer.on('consumer:group:join', () => {
       const mine = this.assignment()

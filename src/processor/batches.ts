@@ -173,9 +173,11 @@ async function restoreCommitted(host: BatchHost, slot: Slot): Promise<boolean> {
         return false
       }
       slot.engine = host.engineFactory(slot.partition, state.pieces)
+      slot.failingSince = undefined
       return true
     } catch (error) {
       if (isRtsaError(error) && !error.retryable) throw error
+      slot.failingSince ??= Date.now()
       host.log.warn(
         { partition: slot.partition, err: messageOf(error), attempt },
         'reading the committed state failed; retrying',
@@ -204,15 +206,20 @@ async function commitBatch(host: BatchHost, slot: Slot, batch: BatchCommit, acce
       break
     } catch (error) {
       metrics.commitErrors.inc()
+      slot.failingSince ??= Date.now()
+      // Dropped (a revoke, or the processor gave its partitions up after a stall): nothing
+      // is lost, the batch was not committed and the next owner reads it again.
+      if (dropped(slot)) return
       log.warn({ partition, err: messageOf(error), attempt }, 'commit failed; retrying the same batch')
       if (host.stopping() && attempt >= 3) {
-        // Nothing is lost: the batch was not committed, so the next owner reads it again.
         host.drop(slot, 'commit failed while stopping')
         return
       }
       await sleep(Math.min(100 * 2 ** attempt, 5000))
+      if (dropped(slot)) return
     }
   }
+  slot.failingSince = undefined
   metrics.commits.inc()
   metrics.applied.inc(accepted)
   for (const [reason, n] of Object.entries(batch.outcomes)) {
@@ -222,6 +229,11 @@ async function commitBatch(host: BatchHost, slot: Slot, batch: BatchCommit, acce
   const end = host.ends.get(partition)
   if (end !== undefined) metrics.lag.set({ partition }, Math.max(0, Number(end - batch.nextOffset)))
   host.committed(batch)
+}
+
+/** Read through a call: the state changes while a commit awaits (TypeScript narrows a getter as if it could not). */
+function dropped(slot: Slot): boolean {
+  return slot.state === 'dropped'
 }
 
 /** What the engine made of one batch: its result and the state changes to store with it. */

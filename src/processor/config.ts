@@ -41,6 +41,11 @@ export const processorSettings = {
     undefined,
     'Static group membership: a processor restarted under the same name takes back its partitions at once instead of after KAFKA_SESSION_TIMEOUT. One name per running instance, e.g. "rtsa-{hostname}".',
   ),
+  commitStallTimeout: duration(
+    'COMMIT_STALL_TIMEOUT',
+    30_000,
+    'A processor that cannot commit or claim for this long (its database is unreachable, hangs or refuses) gives its partitions up and leaves the group, so a healthy instance takes them; it rejoins once the database answers. Also bounds each database call.',
+  ),
   metricsPort: integer(0, 65535)(
     'METRICS_PORT',
     9464,
@@ -67,6 +72,8 @@ export type ProcessorConfig = ReturnType<typeof loadProcessorConfig>
 export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(processorSettings, env)
   const problems = engineSettingsProblems(config)
+  if (config.commitStallTimeout < 1000)
+    problems.push(`COMMIT_STALL_TIMEOUT (${config.commitStallTimeout} ms) must be at least 1s`)
   if (config.batchMaxBytes < 1024)
     problems.push(`BATCH_MAX_BYTES (${config.batchMaxBytes}) must be at least 1KiB`)
   failOnProblems(problems)

@@ -6,7 +6,8 @@ import type { Processor } from './processor.ts'
 /**
  * The processor's own small HTTP endpoint: `/metrics` (Prometheus), `/health` (the
  * loop is alive: it went round within the last 30 s) and `/ready` (running, owns
- * partitions or is waiting for some, and the database answers).
+ * partitions or is waiting for some, and the database answers within 2 s; false while
+ * the instance has given its partitions up after a commit stall).
  */
 export function startProcessorHttp(
   processor: Processor,
@@ -37,10 +38,18 @@ export function startProcessorHttp(
         return send(ok ? 200 : 503, { ok, ...info })
       }
       if (req.url === '/ready') {
-        let db = true
-        await pool.query('select 1').catch(() => {
-          db = false
-        })
+        // A database that drops packets must not hang the probe: no answer in 2 s is "down".
+        let timer: NodeJS.Timeout | undefined
+        const db = await Promise.race([
+          pool.query('select 1').then(
+            () => true,
+            () => false,
+          ),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(false), 2000)
+          }),
+        ])
+        clearTimeout(timer)
         const ok = db && h.status === 'running'
         return send(ok ? 200 : 503, { ok, database: db, ...info })
       }

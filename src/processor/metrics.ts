@@ -99,8 +99,14 @@ export function createProcessorMetrics() {
     help: 'Dead letters the DLQ topic refused even as metadata (kept in dead_letters only)',
     registers: [registry],
   })
+  const stalls = new Counter({
+    name: 'rtsa_processor_commit_stalls_total',
+    help: 'Times this instance gave its partitions up because it could not commit for COMMIT_STALL_TIMEOUT',
+    registers: [registry],
+  })
   return {
     registry,
+    stalls,
     dlqRelayed,
     dlqTruncated,
     dlqDropped,

@@ -35,6 +35,8 @@ export class Slot {
   commit: Promise<void> | undefined
   /** Where the claim started reading (the checkpoint, or the starting offset of a new partition). */
   start = 0n
+  /** Since when (epoch ms) its store calls (claim, commit, reload) have kept failing; undefined while they go through. */
+  failingSince: number | undefined
 
   constructor(partition: number) {
     this.partition = partition

@@ -66,4 +66,6 @@ export interface CheckpointStore {
   load(partition: number): Promise<{ epoch: number; pieces: SnapshotPiece[] }>
   /** Gives the partition up (a clean stop). */
   release(partition: number, epoch: number): Promise<void>
+  /** Resolves when the store answers a trivial query (rejoining waits for it). */
+  ping(): Promise<void>
 }

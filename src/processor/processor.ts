@@ -18,11 +18,16 @@
  *
  * This file is the loop and the ownership (connect, assignments, claims, drops, stop);
  * batches.ts is one partition's work (engine, commit, isolation of a poison record).
+ *
+ * Liveness: a partition whose store calls (claim, commit) keep failing for
+ * COMMIT_STALL_TIMEOUT makes the instance give every partition up and leave the group, so
+ * that a healthy instance takes them instead of the group waiting on one that reaches
+ * Kafka but not its database. It rejoins once the store answers again.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { InputRecord } from '../engine/types.ts'
-import { isRtsaError, messageOf } from '../errors/catalogue.ts'
+import { isRtsaError, messageOf, RtsaError } from '../errors/catalogue.ts'
 import { type BatchHost, processBatch } from './batches.ts'
 import type { ProcessorConfig } from './config.ts'
 import type { EngineFactory } from './engine-adapter.ts'
@@ -45,7 +50,12 @@ export interface ProcessorHealth {
 export interface ProcessorDeps {
   readonly config: Pick<
     ProcessorConfig,
-    'kafkaTopic' | 'batchMaxRecords' | 'batchMaxWait' | 'batchMaxBytes' | 'startingOffsets'
+    | 'kafkaTopic'
+    | 'batchMaxRecords'
+    | 'batchMaxWait'
+    | 'batchMaxBytes'
+    | 'startingOffsets'
+    | 'commitStallTimeout'
   >
   readonly broker: Broker
   readonly checkpoints: CheckpointStore
@@ -70,6 +80,9 @@ export class Processor {
   #lastCommitAt: number | null = null
   #lastLoopAt = Date.now()
   #committedBatches = 0
+  /** The last failure was a stall: reconnect only once the store answers. */
+  #stalled = false
+  #watchdog: NodeJS.Timeout | undefined
 
   readonly #host: BatchHost
 
@@ -151,11 +164,54 @@ export class Processor {
         await sleep(backoff)
         backoff = Math.min(backoff * 2, 10_000)
       }
+      if (this.#stalled) await this.#waitForStore()
     }
+  }
+
+  /** After a stall: waits until the store answers (or a stop), then the loop rejoins. */
+  async #waitForStore(): Promise<void> {
+    for (let attempt = 0; !this.#stopRequested; attempt++) {
+      try {
+        await this.#deps.checkpoints.ping()
+        this.#stalled = false
+        this.#deps.log.info('the database answers again; rejoining the group')
+        return
+      } catch (error) {
+        if (attempt === 0)
+          this.#deps.log.warn({ err: messageOf(error) }, 'waiting for the database before rejoining')
+        await sleep(Math.min(250 * 2 ** attempt, 5000))
+      }
+    }
+  }
+
+  /** Gives everything up when a partition's store calls have failed for longer than the stall timeout. */
+  #checkStall(): void {
+    const limit = this.#deps.config.commitStallTimeout
+    const now = Date.now()
+    const stuck = this.#table.all().find((s) => s.failingSince !== undefined && now - s.failingSince >= limit)
+    if (stuck === undefined || this.#failure !== undefined || this.#stopRequested) return
+    this.#deps.metrics.stalls.inc()
+    this.#deps.log.error(
+      { partition: stuck.partition, failingMs: now - stuck.failingSince!, limitMs: limit },
+      'cannot reach the database: giving the partitions up and leaving the group until it answers',
+    )
+    this.#stalled = true
+    this.fail(
+      new RtsaError(
+        'COMMIT_STALLED',
+        `Partition ${stuck.partition} could not be committed or claimed for ${now - stuck.failingSince!} ms (COMMIT_STALL_TIMEOUT ${limit} ms)`,
+      ),
+    )
+    // Their commits in flight end at their next retry; nothing uncommitted is lost (the next owner redoes it).
+    for (const slot of this.#table.all()) this.#drop(slot, 'stalled')
   }
 
   async #connect(): Promise<void> {
     this.#failure = undefined
+    clearInterval(this.#watchdog)
+    const every = Math.max(50, Math.min(1000, this.#deps.config.commitStallTimeout / 4))
+    this.#watchdog = setInterval(() => this.#checkStall(), every)
+    this.#watchdog.unref()
     this.#session = await this.#deps.broker.connect()
     // Until a claim seeks a partition to its checkpoint, fetch from the end: starting
     // at the earliest offsets made a restart read (and drop) the whole topic.
@@ -171,6 +227,7 @@ export class Processor {
   }
 
   async #disconnect(): Promise<void> {
+    clearInterval(this.#watchdog)
     await this.#settle()
     const held = this.#table.held()
     this.#table.clear()
@@ -219,6 +276,7 @@ export class Processor {
         slot.epoch = cp.epoch
         slot.engine = engine
         slot.start = start
+        slot.failingSince = undefined
         slot.to('owned')
         this.#deps.metrics.owned.set(this.owned().length)
         this.#source.seek(partition, start)
@@ -233,6 +291,7 @@ export class Processor {
           )
           await sleep(30_000)
         } else {
+          slot.failingSince ??= Date.now()
           log.warn({ partition, err: messageOf(error), attempt }, 'claiming a partition failed; retrying')
           await sleep(Math.min(200 * 2 ** attempt, 5000))
         }

@@ -85,6 +85,9 @@ export function pgCheckpoints(pool: pg.Pool, topic: string, owner: string): Chec
     commit: (batch) => commitBatch(pool, batch),
     load: (partition) => loadPartitionState(pool, topic, partition),
     release: (partition, epoch) => releasePartition(pool, topic, partition, epoch),
+    ping: async () => {
+      await pool.query('select 1')
+    },
   }
 }
 
@@ -122,6 +125,11 @@ export async function runProcessor(config: ProcessorConfig): Promise<number> {
     // transaction is aborted and the new owner's claim goes through.
     idleInTransactionTimeoutMs: 10_000,
     lockTimeoutMs: 15_000,
+    // No database call may outlast the stall timeout: the server cancels a statement,
+    // the client gives up on a server that no longer answers (packets dropped).
+    statementTimeoutMs: config.commitStallTimeout,
+    queryTimeoutMs: config.commitStallTimeout + 1000,
+    connectionTimeoutMs: Math.min(10_000, config.commitStallTimeout),
     onError: (error) => log.warn({ err: error.message }, 'idle database connection failed'),
   })
   await waitForPostgres(pgUrlOf(connection), {

@@ -14,7 +14,7 @@ import type {
   WindowRow,
 } from '../engine/types.ts'
 import { COMMIT_CHANNEL, encodeCommitNotice } from './commit-notice.ts'
-import { checkout } from './pool.ts'
+import { inTransaction } from './pool.ts'
 
 /** What a new owner of a partition resumes from. */
 export interface PartitionCheckpoint {
@@ -67,9 +67,7 @@ export async function claimPartition(
   partition: number,
   owner: string,
 ): Promise<PartitionCheckpoint> {
-  const client = await checkout(pool)
-  try {
-    await client.query('begin')
+  return inTransaction(pool, 'begin', async (client) => {
     const row = (
       await client.query<{ next_offset: number | string | null; epoch: number }>(
         `insert into partition_checkpoints (topic, partition, next_offset, epoch, owner)
@@ -86,7 +84,6 @@ export async function claimPartition(
       [topic, partition],
     )
     for (const r of snap.rows) pieces.push({ key: r.part, data: r.data })
-    await client.query('commit')
     return {
       topic,
       partition,
@@ -94,12 +91,7 @@ export async function claimPartition(
       nextOffset: row.next_offset === null ? null : BigInt(String(row.next_offset)),
       pieces,
     }
-  } catch (error) {
-    await client.query('rollback').catch(() => {})
-    throw error
-  } finally {
-    client.release()
-  }
+  })
 }
 
 /**
@@ -111,9 +103,7 @@ export async function loadPartitionState(
   topic: string,
   partition: number,
 ): Promise<{ epoch: number; pieces: SnapshotPiece[] }> {
-  const client = await checkout(pool)
-  try {
-    await client.query('begin isolation level repeatable read read only')
+  return inTransaction(pool, 'begin isolation level repeatable read read only', async (client) => {
     const cp = await client.query<{ epoch: number }>(
       'select epoch from partition_checkpoints where topic = $1 and partition = $2',
       [topic, partition],
@@ -122,17 +112,11 @@ export async function loadPartitionState(
       'select part, data from engine_snapshots where topic = $1 and partition = $2',
       [topic, partition],
     )
-    await client.query('commit')
     return {
       epoch: Number(cp.rows[0]?.epoch ?? 0),
       pieces: snap.rows.map((r) => ({ key: r.part, data: r.data })),
     }
-  } catch (error) {
-    await client.query('rollback').catch(() => {})
-    throw error
-  } finally {
-    client.release()
-  }
+  })
 }
 
 /** Gives a partition up (clean shutdown): the owner is cleared, the epoch stays. */
@@ -156,9 +140,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * nothing and reports 'committed'.
  */
 export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'committed' | 'fenced'> {
-  const client = await checkout(pool)
-  try {
-    await client.query('begin')
+  return inTransaction(pool, 'begin', async (client) => {
     const fence = await client.query(
       `update partition_checkpoints
           set next_offset = $4, watermark = $5, end_offset = $6, updated_at = now()
@@ -177,7 +159,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
         'select epoch, next_offset from partition_checkpoints where topic = $1 and partition = $2',
         [batch.topic, batch.partition],
       )
-      await client.query('rollback')
+      // Nothing was written: committing the empty transaction ends it.
       const row = now.rows[0]
       const done =
         row !== undefined &&
@@ -198,14 +180,8 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
     await addOutcomes(client, batch.topic, batch.partition, batch.outcomes)
     await writeSnapshot(client, batch.topic, batch.partition, batch.snapshot)
     await client.query('select pg_notify($1, $2)', [COMMIT_CHANNEL, notification(batch)])
-    await client.query('commit')
     return 'committed'
-  } catch (error) {
-    await client.query('rollback').catch(() => {})
-    throw error
-  } finally {
-    client.release()
-  }
+  })
 }
 
 function notification(batch: BatchCommit): string {

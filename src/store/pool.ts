@@ -33,8 +33,14 @@ export function createPool(
     lockTimeoutMs?: number
     /** Gives up connecting after this long (default 10 s). */
     connectionTimeoutMs?: number
-    /** Cancels a statement running this long. */
+    /** Cancels a statement running this long (on the server). */
     statementTimeoutMs?: number
+    /**
+     * Fails a query with no answer after this long (in the client): what notices a server
+     * that drops packets instead of refusing them (a network partition), where a
+     * server-side timeout never reports back.
+     */
+    queryTimeoutMs?: number
   } = {},
 ): pg.Pool {
   const base = typeof connection === 'string' ? { connectionString: connection } : connection
@@ -45,11 +51,15 @@ export function createPool(
     application_name: options.applicationName ?? 'rtsa',
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
+    // A connection whose peer vanished (no FIN, no RST) is found by TCP keepalive.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     ...(options.idleInTransactionTimeoutMs === undefined
       ? {}
       : { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }),
     ...(options.lockTimeoutMs === undefined ? {} : { lock_timeout: options.lockTimeoutMs }),
     ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
+    ...(options.queryTimeoutMs === undefined ? {} : { query_timeout: options.queryTimeoutMs }),
   })
   pool.on('error', options.onError ?? (() => {}))
   return pool
@@ -70,4 +80,33 @@ export async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
     return release(destroy)
   }
   return client
+}
+
+/**
+ * Runs `work` in one transaction (opened with `begin`) on a client of its own, and commits.
+ * On any failure the transaction is rolled back; a connection whose rollback fails too
+ * (broken, timed out, its server gone) is discarded instead of going back to the pool,
+ * where the next caller would inherit it.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  begin: string,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await checkout(pool)
+  try {
+    await client.query(begin)
+    const result = await work(client)
+    await client.query('commit')
+    client.release()
+    return result
+  } catch (error) {
+    const broken = await client.query('rollback').then(
+      () => undefined,
+      (rollbackError: unknown) =>
+        rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)),
+    )
+    client.release(broken)
+    throw error
+  }
 }

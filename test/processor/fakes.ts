@@ -152,6 +152,9 @@ export class FakeCheckpoints implements CheckpointStore {
   readonly owner: string
   /** The next commits that fail (a database error) before reaching the store. */
   failCommits = 0
+  /** The database is unreachable: every call fails until this is false again. */
+  down = false
+  pings = 0
   commits = 0
   releases: number[] = []
 
@@ -169,6 +172,7 @@ export class FakeCheckpoints implements CheckpointStore {
   }
 
   async claim(partition: number): Promise<PartitionCheckpoint> {
+    if (this.down) throw new Error('connect ECONNREFUSED')
     const r = this.#row(partition)
     r.epoch++
     r.owner = this.owner
@@ -188,8 +192,15 @@ export class FakeCheckpoints implements CheckpointStore {
     r.owner = 'thief'
   }
 
+  async ping(): Promise<void> {
+    this.pings++
+    await sleep(0)
+    if (this.down) throw new Error('connect ECONNREFUSED')
+  }
+
   async commit(batch: BatchCommit): Promise<'committed' | 'fenced'> {
     await sleep(0)
+    if (this.down) throw new Error('Query read timeout')
     if (this.failCommits > 0) {
       this.failCommits--
       throw new Error('connection terminated unexpectedly')
@@ -207,6 +218,7 @@ export class FakeCheckpoints implements CheckpointStore {
   }
 
   async load(partition: number): Promise<{ epoch: number; pieces: SnapshotPiece[] }> {
+    if (this.down) throw new Error('connect ECONNREFUSED')
     const r = this.#row(partition)
     return { epoch: r.epoch, pieces: [...r.pieces].map(([key, data]) => ({ key, data })) }
   }

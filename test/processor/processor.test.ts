@@ -36,7 +36,11 @@ function traffic(topic: FakeTopic, partitions: number[], from: number, n: number
 
 function setup(
   t: TestContext,
-  opts: { partitions?: number; factory?: (f: EngineFactory) => EngineFactory } = {},
+  opts: {
+    partitions?: number
+    factory?: (f: EngineFactory) => EngineFactory
+    config?: ReturnType<typeof loadProcessorConfig>
+  } = {},
 ) {
   const topic = new FakeTopic(opts.partitions ?? 2)
   const broker = new FakeBroker(topic)
@@ -45,7 +49,7 @@ function setup(
   const factory = createEngineFactory(config)
   const make = () => {
     const p = new Processor({
-      config,
+      config: opts.config ?? config,
       broker,
       checkpoints: store,
       engineFactory: opts.factory ? opts.factory(factory) : factory,
@@ -186,6 +190,59 @@ describe('processor lifecycle (fakes)', () => {
     await until('caught up again', caughtUp(topic, store, [0, 1]))
     await p.stop()
     assertOracle(topic, store, [0, 1])
+  })
+
+  it('a store that fails past COMMIT_STALL_TIMEOUT: partitions given up, group left, rejoined once it answers', async (t) => {
+    const stallConfig = loadProcessorConfig({
+      BATCH_MAX_RECORDS: '7',
+      BATCH_MAX_WAIT: '5ms',
+      COMMIT_STALL_TIMEOUT: '1s',
+    })
+    const { topic, broker, store, metrics, make } = setup(t, { config: stallConfig })
+    traffic(topic, [0, 1], 0, 20)
+    const p = make()
+    p.start()
+    await until('connected', () => broker.source !== undefined)
+    broker.assign([0, 1])
+    await until('caught up', caughtUp(topic, store, [0, 1]))
+    const first = broker.source!
+    store.down = true
+    traffic(topic, [0, 1], 20, 20)
+    await until('the group left', () => first.closed && p.owned().length === 0)
+    assert.equal(p.health().status, 'recovering')
+    assert.equal((await metrics.stalls.get()).values[0]?.value, 1)
+    // It does not rejoin while the store is down: it asks the store until it answers.
+    const pings = store.pings
+    await until('the store asked again', () => store.pings > pings + 1)
+    assert.equal(broker.connections, 1)
+    store.down = false
+    await until('rejoined', () => broker.connections === 2 && p.health().status === 'running')
+    broker.assign([0, 1])
+    await until('caught up again', caughtUp(topic, store, [0, 1]))
+    await p.stop()
+    assertOracle(topic, store, [0, 1])
+  })
+
+  it('a claim that keeps failing counts as a stall too (the instance does not sit on an assignment)', async (t) => {
+    const stallConfig = loadProcessorConfig({
+      BATCH_MAX_RECORDS: '7',
+      BATCH_MAX_WAIT: '5ms',
+      COMMIT_STALL_TIMEOUT: '1s',
+    })
+    const { topic, broker, store, make } = setup(t, { config: stallConfig })
+    traffic(topic, [0], 0, 10)
+    store.down = true
+    const p = make()
+    p.start()
+    await until('connected', () => broker.source !== undefined)
+    const first = broker.source!
+    broker.assign([0])
+    await until('the group left', () => first.closed)
+    store.down = false
+    await until('rejoined', () => broker.connections === 2)
+    broker.assign([0])
+    await until('caught up', caughtUp(topic, store, [0]))
+    await p.stop()
   })
 
   it('a record the engine throws on is dead-lettered as processing_error; the rest as if it were absent', async (t) => {
