@@ -166,6 +166,7 @@ async function restoreCommitted(host: BatchHost, slot: Slot): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
     if (slot.state !== 'owned' || (host.stopping() && attempt > 3)) return false
     try {
+      slot.waitingSince ??= Date.now()
       const state = await host.checkpoints.load(slot.partition)
       if (slot.state !== 'owned') return false
       if (state.epoch !== slot.epoch) {
@@ -173,11 +174,10 @@ async function restoreCommitted(host: BatchHost, slot: Slot): Promise<boolean> {
         return false
       }
       slot.engine = host.engineFactory(slot.partition, state.pieces)
-      slot.failingSince = undefined
+      slot.waitingSince = undefined
       return true
     } catch (error) {
       if (isRtsaError(error) && !error.retryable) throw error
-      slot.failingSince ??= Date.now()
       host.log.warn(
         { partition: slot.partition, err: messageOf(error), attempt },
         'reading the committed state failed; retrying',
@@ -194,6 +194,7 @@ async function commitBatch(host: BatchHost, slot: Slot, batch: BatchCommit, acce
   for (let attempt = 0; ; attempt++) {
     const t1 = performance.now()
     try {
+      slot.waitingSince ??= Date.now()
       const outcome = await checkpoints.commit(batch)
       metrics.commitSeconds.observe((performance.now() - t1) / 1000)
       if (outcome === 'fenced') {
@@ -206,7 +207,6 @@ async function commitBatch(host: BatchHost, slot: Slot, batch: BatchCommit, acce
       break
     } catch (error) {
       metrics.commitErrors.inc()
-      slot.failingSince ??= Date.now()
       // Dropped (a revoke, or the processor gave its partitions up after a stall): nothing
       // is lost, the batch was not committed and the next owner reads it again.
       if (dropped(slot)) return
@@ -219,7 +219,7 @@ async function commitBatch(host: BatchHost, slot: Slot, batch: BatchCommit, acce
       if (dropped(slot)) return
     }
   }
-  slot.failingSince = undefined
+  slot.waitingSince = undefined
   metrics.commits.inc()
   metrics.applied.inc(accepted)
   for (const [reason, n] of Object.entries(batch.outcomes)) {

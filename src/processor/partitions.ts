@@ -35,8 +35,12 @@ export class Slot {
   commit: Promise<void> | undefined
   /** Where the claim started reading (the checkpoint, or the starting offset of a new partition). */
   start = 0n
-  /** Since when (epoch ms) its store calls (claim, commit, reload) have kept failing; undefined while they go through. */
-  failingSince: number | undefined
+  /**
+   * Since when (epoch ms) it has waited for the store without success: set when a claim,
+   * commit or reload starts, kept while it fails and is retried, cleared once one goes
+   * through. A call that hangs (a black-holed database) counts from its start.
+   */
+  waitingSince: number | undefined
 
   constructor(partition: number) {
     this.partition = partition

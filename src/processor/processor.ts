@@ -188,18 +188,18 @@ export class Processor {
   #checkStall(): void {
     const limit = this.#deps.config.commitStallTimeout
     const now = Date.now()
-    const stuck = this.#table.all().find((s) => s.failingSince !== undefined && now - s.failingSince >= limit)
+    const stuck = this.#table.all().find((s) => s.waitingSince !== undefined && now - s.waitingSince >= limit)
     if (stuck === undefined || this.#failure !== undefined || this.#stopRequested) return
     this.#deps.metrics.stalls.inc()
     this.#deps.log.error(
-      { partition: stuck.partition, failingMs: now - stuck.failingSince!, limitMs: limit },
+      { partition: stuck.partition, failingMs: now - stuck.waitingSince!, limitMs: limit },
       'cannot reach the database: giving the partitions up and leaving the group until it answers',
     )
     this.#stalled = true
     this.fail(
       new RtsaError(
         'COMMIT_STALLED',
-        `Partition ${stuck.partition} could not be committed or claimed for ${now - stuck.failingSince!} ms (COMMIT_STALL_TIMEOUT ${limit} ms)`,
+        `Partition ${stuck.partition} could not be committed or claimed for ${now - stuck.waitingSince!} ms (COMMIT_STALL_TIMEOUT ${limit} ms)`,
       ),
     )
     // Their commits in flight end at their next retry; nothing uncommitted is lost (the next owner redoes it).
@@ -269,14 +269,15 @@ export class Processor {
         return
       }
       try {
+        slot.waitingSince ??= Date.now()
         const cp = await checkpoints.claim(partition)
+        slot.waitingSince = undefined
         const engine = this.#deps.engineFactory(partition, cp.pieces)
         const start = cp.nextOffset ?? (await this.#startingOffset(partition))
         if (slot.state !== 'claiming' || !this.#source) return
         slot.epoch = cp.epoch
         slot.engine = engine
         slot.start = start
-        slot.failingSince = undefined
         slot.to('owned')
         this.#deps.metrics.owned.set(this.owned().length)
         this.#source.seek(partition, start)
@@ -284,14 +285,15 @@ export class Processor {
         return
       } catch (error) {
         if (isRtsaError(error) && !error.retryable) {
-          // e.g. SNAPSHOT_INCOMPATIBLE after a change of WINDOW/WATERMARK: only a reset helps.
+          // e.g. SNAPSHOT_INCOMPATIBLE after a change of WINDOW/WATERMARK: only a reset helps,
+          // and another instance could not do better, so it is no stall.
+          slot.waitingSince = undefined
           log.error(
             { partition, err: messageOf(error), code: error.code },
             'cannot take this partition; retrying slowly',
           )
           await sleep(30_000)
         } else {
-          slot.failingSince ??= Date.now()
           log.warn({ partition, err: messageOf(error), attempt }, 'claiming a partition failed; retrying')
           await sleep(Math.min(200 * 2 ** attempt, 5000))
         }

@@ -1,112 +1,216 @@
 /**
- * The processor survives restarts of PostgreSQL and of the Kafka broker while it
- * works, by itself, with tables identical to an undisturbed run. This test restarts
- * servers, so it runs its own private broker and database (not the shared ones).
+ * The fault matrix: two processors in one group, a private broker and database (so they
+ * can be killed), and proxies that can black-hole the network (testkit/fault-rig.ts).
+ * Each fault alone, then some in sequence, while records keep arriving. After each: every
+ * processor is alive (only a SIGKILLed one is restarted, by the test), the tables equal the
+ * test oracle over everything produced so far, and the time from the fault's end to the
+ * first commit is reported (the figures belong to `npm run bench -- faults`, not here).
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { test } from 'node:test'
+import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startLocalKafka, stopLocalKafka } from '../../src/infra/kafka/broker.ts'
-import { startLocalPostgres, stopLocalPostgres } from '../../src/infra/postgres/server.ts'
-import { KafkaAdmin } from '../../src/kafka/client.ts'
-import { migrate } from '../../src/store/migrations.ts'
-import { createPool } from '../../src/store/pool.ts'
-import { defer, uniqueName } from '../helpers/services.ts'
-import {
-  committedTotal,
-  freshStore,
-  makeInput,
-  processorEnv,
-  produceAll,
-  readTables,
-  spawnProcessor,
-  startInProcess,
-  stopChild,
-  waitCaughtUp,
-  waitFor,
-} from './fixtures.ts'
+import { decodeEvent } from '../../src/events/decode.ts'
+import { readTopic } from '../../src/kafka/client.ts'
+import { FaultRig } from '../../testkit/fault-rig.ts'
+import { spawnProcessor, stopChild } from '../../testkit/processes.ts'
+import { kafkaRequestKeys } from '../../testkit/tcp-proxy.ts'
+import { prng } from '../helpers/prng.ts'
+import { expectedTables, storedTables } from './compare.ts'
+import { byPartition, makeInput, produceAll, waitFor } from './fixtures.ts'
 
-test('PostgreSQL and the broker restarted during processing: the processor recovers, tables are correct', async (t) => {
-  const home = mkdtempSync(join(tmpdir(), 'rtsa-faults-'))
-  const kafkaDir = join(home, 'kafka')
-  const kafkaPort = Number(process.env.RTSA_TEST_FAULTS_KAFKA_PORT ?? 19292)
-  const pgOptions = {
-    home,
-    dir: join('/var/lib/rtsa/test-faults', String(process.pid)),
-    port: Number(process.env.RTSA_TEST_FAULTS_PG_PORT ?? 15632),
-    database: 'realtime',
-    user: 'rt',
-    password: 'rt',
-  }
-  if (process.getuid?.() !== 0) Object.assign(pgOptions, { dir: join(home, 'postgres') })
-  defer(t, () => rmSync(home, { recursive: true, force: true }))
-  const libsHome = resolve(process.env.RTSA_HOME ?? '.rtsa')
-  const kafka = await startLocalKafka({
-    home: libsHome,
-    dir: kafkaDir,
-    port: kafkaPort,
-    heapMb: 384,
+const CONFIG = { windowMs: 60_000, watermarkMs: 600_000, viewerTimeoutMs: 300_000 }
+const T0 = Date.UTC(2026, 10, 3)
+const JOIN_GROUP = 11
+
+let rig: FaultRig
+let chunks = 0
+const recovery: string[] = []
+const rnd = prng(2020)
+
+before(async () => {
+  rig = await FaultRig.start({
+    kafkaPort: Number(process.env.RTSA_TEST_FAULTS_KAFKA_PORT ?? 19292),
+    pgPort: Number(process.env.RTSA_TEST_FAULTS_PG_PORT ?? 15632),
   })
-  defer(t, () => stopLocalKafka({ home, dir: kafkaDir }))
-  const pg = await startLocalPostgres(pgOptions)
-  defer(t, async () => {
-    await stopLocalPostgres(pgOptions)
-    rmSync(pgOptions.dir, { recursive: true, force: true })
-  })
-  const bootstrap = kafka.bootstrap
-  const topic = uniqueName('faults').replaceAll('_', '.')
-  const admin = new KafkaAdmin(bootstrap)
-  await admin.ensureTopic(topic, 3)
-  await admin.close()
+  await produceChunk()
+  await rig.waitCaughtUp()
+})
+
+after(async () => {
+  await rig?.close()
+})
+
+/** More traffic, each chunk two hours after the last (so none of it is late because of the last one's flush). */
+async function produceChunk(count = 1200): Promise<void> {
+  const start = T0 + chunks * 2 * 3_600_000
   await produceAll(
-    bootstrap,
-    topic,
-    makeInput({ seed: 41, count: 8000, streams: 9, users: 60, start: Date.UTC(2026, 10, 3), stepMs: 300 }),
+    rig.bootstrap,
+    rig.topic,
+    makeInput({ seed: 500 + chunks, count, streams: 9, users: 60, start, stepMs: 300 }),
   )
+  chunks++
+}
 
-  // Reference: undisturbed, into a database of the shared server.
-  const ref = await freshStore(t)
-  const p = startInProcess(
-    processorEnv({ bootstrap, databaseUrl: ref.url, topic, group: uniqueName('ref') }),
-    ref.pool,
-  )
-  defer(t, () => p.stop())
-  await waitCaughtUp(ref.pool, bootstrap, topic)
-  await p.stop()
-  const expected = await readTables(ref.pool)
+/** Both processors alive, caught up, and the tables exactly what the oracle computes from the whole topic. */
+async function assertRecovered(what: string): Promise<void> {
+  await rig.waitCaughtUp(180_000)
+  assert.deepEqual(rig.dead(), [], `${what}: every processor is alive`)
+  const want = expectedTables(CONFIG, byPartition(await readTopic(rig.bootstrap, rig.topic)), decodeEvent)
+  const got = await storedTables(rig.pool)
+  assert.equal(got.windows.length, want.windows.length, `${what}: windows`)
+  assert.deepEqual(got.windows, want.windows, `${what}: windows`)
+  assert.deepEqual(got.states, want.states, `${what}: states`)
+  assert.deepEqual(got.dead, want.dead, `${what}: dead letters`)
+}
 
-  const pool = createPool(pg.connectionString, { max: 2 })
-  defer(t, () => pool.end())
-  await migrate(pool)
-  const env = processorEnv({
-    bootstrap,
-    databaseUrl: pg.connectionString,
-    topic,
-    group: uniqueName('faults'),
-    extra: { BATCH_MAX_RECORDS: '40', BATCH_MAX_WAIT: '20ms' },
+/**
+ * Runs one fault while traffic arrives: `fault` returns when the fault has ended (servers
+ * back, network healed); then more traffic, the time to the first commit, and the checks.
+ */
+async function faultCase(name: string, fault: () => Promise<void>): Promise<void> {
+  const producing = produceChunk()
+  await fault()
+  const ended = Date.now()
+  await producing.catch(async () => {
+    // The broker was down while producing: send the chunk again now (the oracle reads the topic, so a
+    // partly sent chunk counts as it is).
+    chunks--
+    await produceChunk()
   })
-  const child = spawnProcessor(env, 'faulty')
-  defer(t, () => stopChild(child, 'SIGKILL'))
-  await waitFor('first progress', async () => (await committedTotal(pool, topic)) > 300)
+  const from = await rig.committed()
+  await produceChunk(300)
+  const ms = await rig.firstCommitAfter(ended, from)
+  recovery.push(`${name}: first commit ${ms} ms after the fault ended`)
+  await assertRecovered(name)
+}
 
-  await stopLocalPostgres(pgOptions)
-  await sleep(3000)
-  await startLocalPostgres(pgOptions)
-  const afterPg = await committedTotal(pool, topic)
-  await waitFor(
-    'progress after the database restart',
-    async () => (await committedTotal(pool, topic)) > afterPg,
-  )
+test('broker SIGKILL, restarted on its data', async () => {
+  await faultCase('broker SIGKILL + restart', async () => {
+    await sleep(300)
+    await rig.killBroker()
+    await sleep(1000)
+    await rig.startBroker()
+  })
+})
 
-  await stopLocalKafka({ home, dir: kafkaDir })
-  await sleep(2000)
-  await startLocalKafka({ home: libsHome, dir: kafkaDir, port: kafkaPort, heapMb: 384 })
-  await waitCaughtUp(pool, bootstrap, topic, 180_000)
-  await stopChild(child, 'SIGTERM')
-  assert.equal(child.exitCode, 0, `the processor exits cleanly:\n${child.output().slice(-2000)}`)
-  assert.match(child.output(), /commit failed; retrying the same batch|claiming a partition failed/)
-  assert.deepEqual(await readTables(pool), expected)
+test('broker down for 8 s', async () => {
+  await faultCase('broker down 8 s', async () => {
+    await rig.stopBroker()
+    await sleep(8000)
+    await rig.startBroker()
+  })
+})
+
+test('PostgreSQL immediate restart (crash recovery)', async () => {
+  await faultCase('PostgreSQL immediate restart', async () => {
+    await sleep(300)
+    await rig.stopPostgres('immediate')
+    await rig.startPostgres()
+  })
+})
+
+test('PostgreSQL down for 8 s (longer than COMMIT_STALL_TIMEOUT)', async () => {
+  await faultCase('PostgreSQL down 8 s', async () => {
+    await rig.stopPostgres('fast')
+    await sleep(8000)
+    await rig.startPostgres()
+  })
+})
+
+test('PostgreSQL black-holed for 8 s (packets dropped, nothing refused)', async () => {
+  await faultCase('PostgreSQL black-holed 8 s', async () => {
+    await sleep(300)
+    for (const p of rig.pgProxies) p.blackhole()
+    await sleep(8000)
+    for (const p of rig.pgProxies) p.heal()
+  })
+})
+
+test('broker black-holed for 8 s', async () => {
+  await faultCase('broker black-holed 8 s', async () => {
+    await sleep(300)
+    rig.kafkaProxy.blackhole()
+    await sleep(8000)
+    rig.kafkaProxy.heal()
+  })
+})
+
+test('one processor cut off from PostgreSQL only: it gives its partitions up, the other takes them', async () => {
+  await faultCase('p0 cut off from PostgreSQL only', async () => {
+    const before = rig.processors[0]!.output().length
+    rig.pgProxies[0]!.blackhole()
+    await waitFor(
+      'p0 to give its partitions up',
+      () => rig.processors[0]!.output().slice(before).includes('giving the partitions up'),
+      30_000,
+    )
+    assert.equal(await rig.ready(0), 503, 'p0 is not ready while it cannot reach its database')
+    // The other instance does p0's work meanwhile.
+    const from = await rig.committed()
+    await produceChunk(300)
+    await waitFor('p1 to commit the new records', async () => (await rig.committed()) > from, 30_000)
+    rig.pgProxies[0]!.heal()
+    await waitFor('p0 ready again', async () => (await rig.ready(0)) === 200, 60_000)
+  })
+})
+
+test('a processor frozen (SIGSTOP) past the session timeout, then woken', async () => {
+  await faultCase('p1 SIGSTOP 6 s', async () => {
+    await sleep(200)
+    rig.freeze(1)
+    await sleep(6000)
+    rig.thaw(1)
+  })
+})
+
+test('a processor SIGKILLed at random moments, restarted', async () => {
+  for (let i = 0; i < 3; i++) {
+    await faultCase(`p0 SIGKILL #${i + 1} + restart`, async () => {
+      await sleep(Math.floor(rnd() * 1500))
+      await stopChild(rig.processors[0]!, 'SIGKILL')
+      rig.spawn(0)
+    })
+  }
+})
+
+test('a rejoin that fails (JoinGroup cut during a rebalance) does not end the processor', async () => {
+  await faultCase('failed rejoin', async () => {
+    const before = rig.processors.map((c) => c.output().length)
+    // Every JoinGroup through the proxy fails from now on; a member joining through the
+    // direct listener makes the group rebalance, so both processors rejoin, and fail.
+    rig.kafkaProxy.inspector = () => {
+      const keys = kafkaRequestKeys()
+      return (chunk) => (keys(chunk).includes(JOIN_GROUP) ? 'cut' : undefined)
+    }
+    const env = { ...rig.processorEnv(0), KAFKA_BOOTSTRAP: rig.bootstrap.join(','), METRICS_PORT: '0' }
+    const third = spawnProcessor(env, 'p-direct')
+    try {
+      await waitFor(
+        'both processors to see their rejoin fail',
+        () => rig.processors.every((c, i) => /processor loop failed/.test(c.output().slice(before[i]))),
+        60_000,
+      )
+      assert.deepEqual(rig.dead(), [], 'the failed rejoin ended no processor')
+    } finally {
+      rig.kafkaProxy.inspector = undefined
+      await stopChild(third, 'SIGTERM')
+    }
+  })
+})
+
+test('in sequence: PostgreSQL immediate restart, broker SIGKILL, a processor frozen', async () => {
+  await faultCase('sequence', async () => {
+    await rig.stopPostgres('immediate')
+    await rig.startPostgres()
+    await rig.killBroker()
+    await rig.startBroker()
+    rig.freeze(0)
+    await sleep(5000)
+    rig.thaw(0)
+  })
+})
+
+test('recovery times', (t) => {
+  for (const line of recovery) t.diagnostic(line)
+  assert.ok(recovery.length >= 10, 'every case reported')
 })

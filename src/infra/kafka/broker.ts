@@ -17,6 +17,22 @@ export interface LocalKafkaOptions {
   readonly port: number
   readonly heapMb?: number
   readonly log?: (line: string) => void
+  /**
+   * More listeners beside PLAINTEXT (e.g. one advertised at a proxy's port, or a SASL_SSL
+   * one), and broker properties they need. Plain text by default.
+   */
+  readonly extraListeners?: readonly ExtraListener[]
+  readonly extraProperties?: Readonly<Record<string, string>>
+}
+
+export interface ExtraListener {
+  /** Listener name, e.g. `PROXIED` (not PLAINTEXT or CONTROLLER). */
+  readonly name: string
+  readonly port: number
+  /** The port clients are told to connect to (default `port`): a proxy in front of it. */
+  readonly advertisedPort?: number
+  /** Security protocol (default PLAINTEXT). */
+  readonly protocol?: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'
 }
 
 export interface LocalKafka {
@@ -38,16 +54,24 @@ function paths(options: LocalKafkaOptions) {
   }
 }
 
-function serverProperties(port: number, dataDir: string): string {
+function serverProperties(
+  port: number,
+  dataDir: string,
+  extra: readonly ExtraListener[] = [],
+  properties: Readonly<Record<string, string>> = {},
+): string {
+  const listeners = extra.map((l) => `,${l.name}://127.0.0.1:${l.port}`).join('')
+  const advertised = extra.map((l) => `,${l.name}://127.0.0.1:${l.advertisedPort ?? l.port}`).join('')
+  const protocols = extra.map((l) => `,${l.name}:${l.protocol ?? 'PLAINTEXT'}`).join('')
   // One combined broker+controller node; internal topics need replication factor 1.
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${port + 1}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${port + 1}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${port + 1}${listeners}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${advertised}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${protocols}`,
     'inter.broker.listener.name=PLAINTEXT',
     `log.dirs=${dataDir}`,
     'num.partitions=1',
@@ -62,6 +86,7 @@ function serverProperties(port: number, dataDir: string): string {
     'group.min.session.timeout.ms=1000',
     'auto.create.topics.enable=false',
     'delete.topic.enable=true',
+    ...Object.entries(properties).map(([k, v]) => `${k}=${v}`),
     '',
   ].join('\n')
 }
@@ -97,7 +122,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
     await waitForKafka(bootstrap, { timeoutMs: 60_000, settingName: 'KAFKA_PORT' })
     return { bootstrap, pid: running, started: false, logFile }
   }
-  for (const port of [options.port, options.port + 1]) {
+  for (const port of [options.port, options.port + 1, ...(options.extraListeners ?? []).map((l) => l.port)]) {
     if (!(await portIsFree(port))) {
       throw new RtsaError(
         'KAFKA_START_FAILED',
@@ -109,7 +134,10 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   const libs = await installKafka(options.home, log)
   const classpath = `${libs}/*`
   mkdirSync(p.logs, { recursive: true })
-  writeFileSync(p.properties, serverProperties(options.port, p.data))
+  writeFileSync(
+    p.properties,
+    serverProperties(options.port, p.data, options.extraListeners, options.extraProperties),
+  )
   if (!existsSync(join(p.data, 'meta.properties'))) {
     log(`formatting Kafka storage in ${p.data}`)
     rmSync(p.data, { recursive: true, force: true })

@@ -216,7 +216,14 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
 }
 
 /** Stops the local server (fast shutdown: clients are disconnected, data is kept). */
-export async function stopLocalPostgres(options: LocalPostgresOptions): Promise<boolean> {
+/**
+ * Stops the local server of this folder. `fast` (default) ends sessions cleanly; `immediate`
+ * aborts without a shutdown checkpoint, as a crash would (the next start recovers from WAL).
+ */
+export async function stopLocalPostgres(
+  options: LocalPostgresOptions,
+  mode: 'fast' | 'immediate' = 'fast',
+): Promise<boolean> {
   const p = paths(options)
   if (!existsSync(join(p.data, 'PG_VERSION'))) return false
   const bin = await binaries()
@@ -225,7 +232,7 @@ export async function stopLocalPostgres(options: LocalPostgresOptions): Promise<
     () => false,
   )
   if (!running) return false
-  await runAs(bin.pg_ctl, ['stop', '-D', p.data, '-m', 'fast', '-w', '-t', '60'])
+  await runAs(bin.pg_ctl, ['stop', '-D', p.data, '-m', mode, '-w', '-t', '60'])
   return true
 }
 
