@@ -10,6 +10,7 @@
  *   api        /metrics/latest, /state, /metrics/history under load
  *   memory     processor RSS with 10k / 100k / 1M present viewers
  *   recovery   SIGKILL -> restart -> first commit with 1M viewers of state
+ *   faults     fault end -> first commit for each fault of the matrix, 2 processors
  */
 import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
@@ -17,6 +18,7 @@ import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { api } from './api.ts'
 import { catchup } from './catchup.ts'
+import { faultsBench } from './faults.ts'
 import { freshness } from './freshness.ts'
 import type { BenchContext, Benchmark } from './lib/context.ts'
 import { engine } from './lib/engine-run.ts'
@@ -26,7 +28,15 @@ import { type BenchServers, startServers } from './lib/servers.ts'
 import { memory } from './memory.ts'
 import { recovery } from './recovery.ts'
 
-const BENCHMARKS: Record<string, Benchmark> = { engine, catchup, freshness, api, memory, recovery }
+const BENCHMARKS: Record<string, Benchmark> = {
+  engine,
+  catchup,
+  freshness,
+  api,
+  memory,
+  recovery,
+  faults: faultsBench,
+}
 export const RESULTS_DIR = resolve(import.meta.dirname, 'results')
 
 function usage(): string {

@@ -283,3 +283,58 @@ export class FaultRig {
     rmSync(this.#home, { recursive: true, force: true })
   }
 }
+
+/** A fault: returns once it has ended (servers back, network healed, processor restarted). */
+export type Fault = (rig: FaultRig) => Promise<void>
+
+/**
+ * The faults the matrix test and the recovery benchmark share, by name. `down` is how long
+ * a server stays away or the network drops packets (keep it short in tests).
+ */
+export function faults(downMs: number): Record<string, Fault> {
+  const s = `${downMs / 1000} s`
+  return {
+    'broker SIGKILL + restart': async (rig) => {
+      await rig.killBroker()
+      await rig.startBroker()
+    },
+    [`broker down ${s}`]: async (rig) => {
+      await rig.stopBroker()
+      await sleep(downMs)
+      await rig.startBroker()
+    },
+    'PostgreSQL immediate restart': async (rig) => {
+      await rig.stopPostgres('immediate')
+      await rig.startPostgres()
+    },
+    [`PostgreSQL down ${s}`]: async (rig) => {
+      await rig.stopPostgres('fast')
+      await sleep(downMs)
+      await rig.startPostgres()
+    },
+    [`PostgreSQL black-holed ${s}`]: async (rig) => {
+      for (const p of rig.pgProxies) p.blackhole()
+      await sleep(downMs)
+      for (const p of rig.pgProxies) p.heal()
+    },
+    [`broker black-holed ${s}`]: async (rig) => {
+      rig.kafkaProxy.blackhole()
+      await sleep(downMs)
+      rig.kafkaProxy.heal()
+    },
+    [`p0 cut off from PostgreSQL ${s}`]: async (rig) => {
+      rig.pgProxies[0]!.blackhole()
+      await sleep(downMs)
+      rig.pgProxies[0]!.heal()
+    },
+    [`p1 SIGSTOP ${s}`]: async (rig) => {
+      rig.freeze(1)
+      await sleep(downMs)
+      rig.thaw(1)
+    },
+    'p0 SIGKILL + restart': async (rig) => {
+      await stopChild(rig.processors[0]!, 'SIGKILL')
+      rig.spawn(0)
+    },
+  }
+}

@@ -12,6 +12,7 @@
  *      └──────────────── rebalance (partition kept or dropped) ◀┘
  */
 import { Consumer, type MessagesStream } from '@platformatic/kafka'
+import { messageOf, RtsaError } from '../errors/catalogue.ts'
 import { handleClientErrors, type IncomingRecord } from './client.ts'
 
 export interface GroupMemberOptions {
@@ -83,7 +84,16 @@ export class GroupMember {
     // A rejoin that fails (the broker went away after a heartbeat asked for it) arrives
     // only as this event: the member is unusable, the owner reconnects.
     handleClientErrors(this.#consumer, (error) => {
-      if (!this.#closed) options.onError(error)
+      if (this.#closed) return
+      options.onError(
+        new RtsaError(
+          'KAFKA_REQUEST_FAILED',
+          `The group membership failed (rejoining): ${messageOf(error)}`,
+          {
+            cause: error,
+          },
+        ),
+      )
     })
     this.#consumer.on('consumer:group:join', () => {
       const mine = this.assignment()
