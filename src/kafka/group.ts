@@ -66,35 +66,31 @@ export class GroupMember {
 
   constructor(options: GroupMemberOptions) {
     this.#options = options
-    this.#consumer = new Consumer({
-      clientId: options.clientId,
-      groupId: options.groupId,
-      ...(options.groupInstanceId === undefined ? {} : { groupInstanceId: options.groupInstanceId }),
-      bootstrapBrokers: [...options.bootstrap],
-      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
-      heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
-      rebalanceTimeout: options.sessionTimeoutMs ?? 10_000,
-      autocommit: false,
-      maxWaitTime: options.maxWaitMs ?? 100,
-      maxBytes: options.fetchMaxBytes ?? FETCH_MAX_BYTES,
-      maxBytesPerPartition: options.partitionFetchMaxBytes ?? PARTITION_FETCH_MAX_BYTES,
-      retries: 3,
-      timeout: 10_000,
-    })
     // A rejoin that fails (the broker went away after a heartbeat asked for it) arrives
-    // only as this event: the member is unusable, the owner reconnects.
-    handleClientErrors(this.#consumer, (error) => {
+    // only as an 'error' event: the member is unusable, the owner reconnects.
+    const failed = (error: unknown) => {
       if (this.#closed) return
-      options.onError(
-        new RtsaError(
-          'KAFKA_REQUEST_FAILED',
-          `The group membership failed (rejoining): ${messageOf(error)}`,
-          {
-            cause: error,
-          },
-        ),
-      )
-    })
+      const message = `The group membership failed (rejoining): ${messageOf(error)}`
+      options.onError(new RtsaError('KAFKA_REQUEST_FAILED', message, { cause: error }))
+    }
+    this.#consumer = handleClientErrors(
+      new Consumer({
+        clientId: options.clientId,
+        groupId: options.groupId,
+        ...(options.groupInstanceId === undefined ? {} : { groupInstanceId: options.groupInstanceId }),
+        bootstrapBrokers: [...options.bootstrap],
+        sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+        heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
+        rebalanceTimeout: options.sessionTimeoutMs ?? 10_000,
+        autocommit: false,
+        maxWaitTime: options.maxWaitMs ?? 100,
+        maxBytes: options.fetchMaxBytes ?? FETCH_MAX_BYTES,
+        maxBytesPerPartition: options.partitionFetchMaxBytes ?? PARTITION_FETCH_MAX_BYTES,
+        retries: 3,
+        timeout: 10_000,
+      }),
+      failed,
+    )
     this.#consumer.on('consumer:group:join', () => {
       const mine = this.assignment()
       for (const p of [...this.#next.keys()]) if (!mine.includes(p)) this.#next.delete(p)
