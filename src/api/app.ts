@@ -31,6 +31,7 @@ import { liveRoutes } from './routes/live.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { prometheusRoutes } from './routes/prometheus.ts'
 import { streamRoutes } from './routes/streams.ts'
+import { REQUEST_TIME_PATTERN } from './schemas.ts'
 import { installTelemetry } from './telemetry.ts'
 
 export interface AppDeps {
@@ -48,8 +49,15 @@ export interface AppDeps {
 function formatSchemaErrors(errors: FastifySchemaValidationError[], context: string): Error {
   const first = errors[0]
   if (first === undefined) return new Error(`${context} is invalid`)
+  const unknown = (first.params as { additionalProperty?: string }).additionalProperty
+  if (unknown !== undefined) {
+    return new Error(`${context}${first.instancePath}/${unknown.slice(0, 100)} is not a parameter of this endpoint`)
+  }
   const missing = (first.params as { missingProperty?: string }).missingProperty
   const where = `${context}${first.instancePath}${missing !== undefined ? `/${missing}` : ''}`
+  if ((first.params as { pattern?: string }).pattern === REQUEST_TIME_PATTERN) {
+    return new Error(`${where} must be an ISO-8601 time such as 2026-12-01T10:00:00Z (seconds 00-59)`)
+  }
   const allowed = (first.params as { allowedValues?: unknown[] }).allowedValues
   const suffix = Array.isArray(allowed) ? `: ${allowed.join(', ')}` : ''
   return new Error(`${where} ${first.message ?? 'is invalid'}${suffix}`)
@@ -65,6 +73,9 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   >({
     ...(deps.logger !== undefined ? { loggerInstance: deps.logger } : { logger: false }),
     schemaErrorFormatter: formatSchemaErrors,
+    // Unknown query parameters are refused (schemas say additionalProperties: false), not
+    // silently dropped: Fastify's validator strips them by default.
+    ajv: { customOptions: { removeAdditional: false } },
     // On shutdown idle keep-alive sockets close at once; in-flight requests finish, new ones get 503.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -102,10 +113,15 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   const rate = new RateSampler()
   const source = new SharedCommitSource(deps.listen ?? new PgCommitListener(deps.pool.options, deps.logger))
   const cache = new ResponseCache(
-    deps.config.cacheMaxAge ?? 1000,
+    {
+      maxAgeMs: deps.config.cacheMaxAge ?? 1000,
+      ...(deps.config.cacheMaxEntries === undefined ? {} : { maxEntries: deps.config.cacheMaxEntries }),
+      ...(deps.config.cacheMaxBytes === undefined ? {} : { maxBytes: deps.config.cacheMaxBytes }),
+    },
     {
       hit: (path) => telemetry.cacheHits.inc({ path }),
       miss: (path) => telemetry.cacheMisses.inc({ path }),
+      evict: () => telemetry.cacheEvictions.inc(),
     },
     now,
   )

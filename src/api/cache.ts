@@ -26,6 +26,11 @@
  * move with the clock are the echoed times (`server_time_utc`, `since`, and the
  * `minutes` that `/metrics/history?from=` derives from now): those are the ones of the
  * read that filled the entry, at most `maxAgeMs` old.
+ *
+ * Bounded: at most `maxEntries` entries and `maxBytes` of bodies; past either the least
+ * recently used entries go (a hit makes an entry the most recent), and expired entries are
+ * swept at least once per max age, so random queries on an idle pipeline cannot grow it.
+ * A body larger than `maxBytes` alone is served but not kept.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
@@ -40,6 +45,15 @@ export interface CachedResponse {
 export interface CacheCounters {
   hit(route: string): void
   miss(route: string): void
+  /** Entries dropped to stay within the bounds (not expiry or invalidation). */
+  evict?(): void
+}
+
+export interface CacheOptions {
+  /** Max age of an entry (ms); 0 disables the cache. */
+  readonly maxAgeMs: number
+  readonly maxEntries?: number
+  readonly maxBytes?: number
 }
 
 interface Entry {
@@ -61,17 +75,30 @@ export function cacheKey(route: string, query: unknown): string {
 
 export class ResponseCache {
   readonly #maxAgeMs: number
+  readonly #maxEntries: number
+  readonly #maxBytes: number
   readonly #counters: CacheCounters | undefined
   readonly #now: () => number
+  /** In use order: the first entry is the least recently used. */
   readonly #entries = new Map<string, Entry>()
   readonly #inflight = new Map<string, Promise<CachedResponse>>()
   #generation = 0
+  #bytes = 0
+  #sweptAt = 0
 
   /** `maxAgeMs` 0 disables the cache (every request reads). */
-  constructor(maxAgeMs: number, counters?: CacheCounters, now: () => number = Date.now) {
-    this.#maxAgeMs = maxAgeMs
+  constructor(options: CacheOptions | number, counters?: CacheCounters, now: () => number = Date.now) {
+    const o = typeof options === 'number' ? { maxAgeMs: options } : options
+    this.#maxAgeMs = o.maxAgeMs
+    this.#maxEntries = o.maxEntries ?? 1000
+    this.#maxBytes = o.maxBytes ?? 64 * 1024 * 1024
     this.#counters = counters
     this.#now = now
+  }
+
+  /** Bytes of the bodies held. */
+  get bytes(): number {
+    return this.#bytes
   }
 
   get enabled(): boolean {
@@ -86,7 +113,32 @@ export class ResponseCache {
   clear(): void {
     this.#generation += 1
     this.#entries.clear()
+    this.#bytes = 0
     this.#inflight.clear()
+  }
+
+  #delete(key: string, entry: Entry): void {
+    this.#entries.delete(key)
+    this.#bytes -= entry.response.body.length
+  }
+
+  /** Stores an entry as the most recent, then drops expired entries and the least recent past the bounds. */
+  #store(key: string, entry: Entry, now: number): void {
+    const size = entry.response.body.length
+    if (size > this.#maxBytes) return
+    const old = this.#entries.get(key)
+    if (old !== undefined) this.#delete(key, old)
+    this.#entries.set(key, entry)
+    this.#bytes += size
+    if (now - this.#sweptAt >= this.#maxAgeMs) {
+      this.#sweptAt = now
+      for (const [k, e] of this.#entries) if (now >= e.expiresAt) this.#delete(k, e)
+    }
+    for (const [k, e] of this.#entries) {
+      if (this.#entries.size <= this.#maxEntries && this.#bytes <= this.#maxBytes) break
+      this.#delete(k, e)
+      this.#counters?.evict?.()
+    }
   }
 
   /** The entry for `key`, from memory, from a read in flight, or from `load` (then stored). */
@@ -96,6 +148,9 @@ export class ResponseCache {
     if (entry !== undefined) {
       if (now < entry.expiresAt) {
         this.#counters?.hit(route)
+        // The most recently used goes last (Map order), so eviction takes the least.
+        this.#entries.delete(key)
+        this.#entries.set(key, entry)
         // Refresh ahead: past half its life, an entry still in demand is re-read in the
         // background, so under steady load requests do not queue behind a read every max
         // age. The old entry serves until it expires; a failed refresh is just dropped.
@@ -104,7 +159,7 @@ export class ResponseCache {
         }
         return entry.response
       }
-      this.#entries.delete(key)
+      this.#delete(key, entry)
     }
     const inflight = this.#inflight.get(key)
     if (inflight !== undefined) {
@@ -130,11 +185,12 @@ export class ResponseCache {
       // See the header: only reads inside one open minute are valid for all of it.
       const storable = generation === this.#generation && started % MINUTE !== 0 && finished < minuteEnd
       if (storable) {
-        this.#entries.set(key, {
+        const entry = {
           response,
           expiresAt: Math.min(started + this.#maxAgeMs, minuteEnd),
           refreshAt: started + this.#maxAgeMs / 2,
-        })
+        }
+        this.#store(key, entry, finished)
       }
       return response
     })()

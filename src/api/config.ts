@@ -2,7 +2,7 @@
  * Settings of the HTTP API service (`rtsa serve`). Shares the PostgreSQL and common
  * groups with the other services and adds its own listener, auth and CORS settings.
  */
-import { type ConfigOf, duration, integer, loadConfig, port, text } from '../config/define.ts'
+import { bytes, type ConfigOf, duration, integer, loadConfig, port, text } from '../config/define.ts'
 import { commonSettings, postgresSettings } from '../config/settings.ts'
 
 export const apiSettings = {
@@ -30,6 +30,16 @@ export const apiSettings = {
     1000,
     'Read endpoints cache their serialized responses; every commit notification clears them, and an entry ' +
       'is served for at most this long (the staleness bound when the LISTEN connection is down). 0 disables it.',
+  ),
+  cacheMaxEntries: integer(1, 1_000_000)(
+    'API_CACHE_MAX_ENTRIES',
+    1000,
+    'At most this many cached responses; past it the least recently used go.',
+  ),
+  cacheMaxBytes: bytes(
+    'API_CACHE_MAX_BYTES',
+    64 * 1024 * 1024,
+    'At most this many bytes of cached responses.',
   ),
   poolSize: integer(1, 200)('API_POOL_SIZE', 10, 'Connections of the API to PostgreSQL.'),
 }

@@ -15,6 +15,9 @@ export interface AppConfig {
   readonly staleCommitAge?: number | undefined
   /** Max age of a cached read response (ms); 0 disables the cache. Default 1000. */
   readonly cacheMaxAge?: number | undefined
+  /** Bounds of the response cache (default 1000 entries, 64 MiB of bodies). */
+  readonly cacheMaxEntries?: number | undefined
+  readonly cacheMaxBytes?: number | undefined
 }
 
 export interface ApiContext {

@@ -3,10 +3,30 @@
  * serialization (unknown fields are dropped), the handlers' TypeScript types and the
  * OpenAPI document.
  */
-import { type Static, Type } from 'typebox'
+import { type Static, type TProperties, Type } from 'typebox'
 import { ERROR_CODES, type ErrorCode, HTTP_ERRORS, type HttpErrorName } from '../errors/catalogue.ts'
 
 export const IsoTime = Type.String({ format: 'date-time', description: 'UTC, ISO-8601' })
+
+/**
+ * A time in a request: ISO-8601 as `date-time` says, and a real instant. The format lets a
+ * leap second through (`23:59:60Z`), which no JavaScript Date can hold: seconds stop at 59.
+ */
+export const REQUEST_TIME_PATTERN = 'T[0-9]{2}:[0-9]{2}:[0-5][0-9]'
+export const RequestTime = Type.String({
+  format: 'date-time',
+  pattern: REQUEST_TIME_PATTERN,
+  description: 'UTC, ISO-8601 (seconds 00-59)',
+})
+
+/**
+ * A route's query string: only the parameters it names. An unknown one is a 400 naming
+ * it (the app's validator does not strip extra properties), so it can neither be silently
+ * ignored nor make a cache key of its own.
+ */
+export function Query<T extends TProperties>(properties: T) {
+  return Type.Object(properties, { additionalProperties: false })
+}
 /**
  * One schema with `type: ['string', 'null']` rather than a Union: fast-json-stringify
  * serializes a union by validating each value against its branches (ajv-formats `date-time`
@@ -25,7 +45,9 @@ export const Money = Type.String({
 export const StreamId = Type.String({
   minLength: 1,
   maxLength: 200,
-  description: 'stream id, e.g. stream_1001',
+  // No control characters (NUL cannot even reach PostgreSQL in a text value).
+  pattern: '^[^\\u0000-\\u001f\\u007f]+$',
+  description: 'stream id, e.g. stream_1001 (no control characters)',
 })
 
 /** One row of `stream_metrics_minute` (docs/semantics.md section 4). */

@@ -16,6 +16,10 @@ export interface Telemetry {
   readonly cacheHits: Counter<'path'>
   /** Read responses that had to read the database, by route. */
   readonly cacheMisses: Counter<'path'>
+  readonly cacheEvictions: Counter
+  /** Set by /prometheus when scraped. */
+  readonly cacheEntries: Gauge
+  readonly cacheBytes: Gauge
   readonly dbOk: Gauge
   readonly rowsRecent: Gauge
   readonly donationRowsRecent: Gauge
@@ -64,6 +68,13 @@ export function installTelemetry(app: Api): Telemetry {
     requests,
     cacheHits: cacheCounter('api_cache_hits_total', 'read responses served from the response cache'),
     cacheMisses: cacheCounter('api_cache_misses_total', 'read responses that read the database'),
+    cacheEvictions: new Counter({
+      name: 'api_cache_evictions_total',
+      help: 'cached responses dropped to stay within API_CACHE_MAX_ENTRIES / API_CACHE_MAX_BYTES',
+      registers: [registry],
+    }),
+    cacheEntries: gauge('api_cache_entries', 'responses in the response cache'),
+    cacheBytes: gauge('api_cache_bytes', 'bytes of the responses in the response cache'),
     liveClients: gauge('api_live_clients', 'open /live (Server-Sent Events) connections'),
     dbOk: gauge('api_db_ok', '1 when the database answered the last scrape, else 0'),
     rowsRecent: gauge('api_stream_metrics_rows_recent', 'stream_metrics_minute rows of the last 5 minutes'),

@@ -179,7 +179,7 @@ export class Processor {
       } catch (error) {
         if (attempt === 0)
           this.#deps.log.warn({ err: messageOf(error) }, 'waiting for the database before rejoining')
-        await sleep(Math.min(250 * 2 ** attempt, 5000))
+        await sleep(Math.min(250 * 2 ** attempt, 2000))
       }
     }
   }

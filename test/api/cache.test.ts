@@ -1,4 +1,4 @@
-/** The response cache alone, on a fake clock: expiry, minute edges, invalidation, single-flight. */
+/** The response cache alone, on a fake clock: expiry, minute edges, invalidation, single-flight, bounds. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { type CachedResponse, cacheKey, ResponseCache } from '../../src/api/cache.ts'
@@ -120,6 +120,53 @@ test('ResponseCache: failed reads are not cached; max age 0 disables', async () 
   )
   assert.equal((await cache.get('/r', 'k', async () => body('ok'))).body.toString(), 'ok')
   assert.equal(new ResponseCache(0).enabled, false)
+})
+
+test('ResponseCache: bounded in entries, least recently used out first, evictions counted', async () => {
+  const { now } = clockAt(500 * MINUTE + 1000)
+  let evictions = 0
+  const counters = { hit: () => {}, miss: () => {}, evict: () => evictions++ }
+  const cache = new ResponseCache({ maxAgeMs: 10_000, maxEntries: 3 }, counters, now)
+  let reads = 0
+  const load = (v: string) => async () => {
+    reads++
+    return body(v)
+  }
+  for (const k of ['a', 'b', 'c']) await cache.get('/r', k, load(k))
+  await cache.get('/r', 'a', load('a')) // a is now the most recent: b is the least
+  await cache.get('/r', 'd', load('d'))
+  assert.equal(cache.size, 3)
+  assert.equal(evictions, 1)
+  reads = 0
+  for (const k of ['a', 'c', 'd']) await cache.get('/r', k, load(k))
+  assert.equal(reads, 0, 'a, c and d are still held')
+  await cache.get('/r', 'b', load('b'))
+  assert.equal(reads, 1, 'b was the one evicted')
+})
+
+test('ResponseCache: bounded in bytes; a body larger than the bound is served, not kept', async () => {
+  const { now } = clockAt(510 * MINUTE + 1000)
+  const cache = new ResponseCache({ maxAgeMs: 10_000, maxBytes: 10 }, undefined, now)
+  await cache.get('/r', 'a', async () => body('aaaa'))
+  await cache.get('/r', 'b', async () => body('bbbb'))
+  assert.equal(cache.bytes, 8)
+  await cache.get('/r', 'c', async () => body('cccc'))
+  assert.deepEqual([cache.size, cache.bytes], [2, 8], 'a made room')
+  const big = await cache.get('/r', 'big', async () => body('x'.repeat(11)))
+  assert.equal(big.body.length, 11)
+  assert.deepEqual([cache.size, cache.bytes], [2, 8], 'not stored, nothing evicted for it')
+  cache.clear()
+  assert.deepEqual([cache.size, cache.bytes], [0, 0])
+})
+
+test('ResponseCache: expired entries are swept, not only when read again', async () => {
+  const { c, now } = clockAt(520 * MINUTE + 1000)
+  const cache = new ResponseCache({ maxAgeMs: 1000 }, undefined, now)
+  for (let i = 0; i < 50; i++) await cache.get('/r', `k${i}`, async () => body('v'))
+  assert.equal(cache.size, 50)
+  c.now += 1500
+  await cache.get('/r', 'fresh', async () => body('v'))
+  assert.equal(cache.size, 1, 'the 50 expired entries went with the next store')
 })
 
 test('cacheKey: the same validated query gives the same key whatever the order', () => {

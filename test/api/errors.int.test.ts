@@ -13,7 +13,7 @@ test('bad query parameters: 400 with a message naming the parameter', async (t) 
     ['/metrics?order_by=password', /order_by must be equal to one of the allowed values: window_start/],
     ['/metrics?order_by=window_start;drop%20table%20x', /order_by/],
     ['/metrics?direction=sideways', /direction/],
-    ['/metrics/history?from=yesterday', /from must match format "date-time"/],
+    ['/metrics/history?from=yesterday', /from must be an ISO-8601 time such as/],
     ['/metrics/latest?final=maybe', /final must be boolean/],
     ['/streams/top?by=followers', /by must be equal to one of the allowed values/],
     ['/streams/top?n=0', /n must be >= 1/],
@@ -22,6 +22,16 @@ test('bad query parameters: 400 with a message naming the parameter', async (t) 
     ['/dead-letters?limit=501', /limit must be <= 500/],
     ['/dead-letters?reason=whatever', /reason must be equal to one of the allowed values: not_json/],
     ['/live?minutes=1000', /minutes must be <= 180/],
+    ['/metrics?minutes=5&foo=1', /querystring\/foo is not a parameter of this endpoint/],
+    ['/state?limit=1&constructor=x', /querystring\/constructor is not a parameter/],
+    ['/dead-letters?__proto__=1', /is not a parameter/],
+    ['/live?minutes=5&cachebuster=9', /cachebuster is not a parameter/],
+    ['/metrics/history?from=2024-06-30T23:59:60Z', /from must be an ISO-8601 time .*seconds 00-59/],
+    ['/metrics/history?to=2024-02-30T00:00:00Z', /to must match format "date-time"/],
+    ['/metrics/history?from=2023-02-29T00:00:00Z', /from must match format "date-time"/],
+    ['/state?stream_id=a%00b', /stream_id must match pattern/],
+    ['/metrics?stream_id=%1B%5B31m', /stream_id must match pattern/],
+    ['/dead-letters?stream_id=x%7F', /stream_id must match pattern/],
   ]
   for (const [url, message] of cases) {
     const res = await app.inject(url)
@@ -44,6 +54,9 @@ test('unknown paths and methods: 404 JSON', async (t) => {
     ['POST', '/metrics'],
     ['GET', '/vendor/uplot/../../package.json'],
     ['GET', '/vendor/uplot/uPlot.d.ts'],
+    ['GET', '/vendor/uplot/constructor'],
+    ['GET', '/vendor/uplot/__proto__'],
+    ['GET', '/vendor/uplot/toString'],
   ] as const) {
     const res = await app.inject({ method, url })
     assert.equal(res.statusCode, 404, `${method} ${url}`)
@@ -106,4 +119,45 @@ test('CORS: off by default, configurable origins', async (t) => {
     headers: { origin: 'https://dash.example.com', 'access-control-request-method': 'GET' },
   })
   assert.equal(preflight.statusCode, 204)
+})
+
+test('random extra query parameters: every one a 400, none reaches the database or the cache', async (t) => {
+  const { pool } = await setupDatabase(t)
+  const app = await makeApp(t, pool)
+  const routes = ['/metrics', '/metrics/latest', '/metrics/history', '/state', '/streams', '/streams/top']
+  let seed = 7
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    return seed / 2 ** 31
+  }
+  const word = () =>
+    Array.from({ length: 1 + Math.floor(rnd() * 12) }, () =>
+      String.fromCharCode(97 + Math.floor(rnd() * 26)),
+    ).join('')
+  const known = new Set([
+    'stream_id',
+    'minutes',
+    'limit',
+    'order_by',
+    'direction',
+    'final',
+    'from',
+    'to',
+    'live',
+    'n',
+    'by',
+  ])
+  for (let i = 0; i < 500; i++) {
+    let name = word()
+    while (known.has(name)) name = word()
+    const url = `${routes[i % routes.length]}?${encodeURIComponent(name)}=${encodeURIComponent(word())}`
+    const res = await app.inject(url)
+    assert.equal(res.statusCode, 400, `${url}: ${res.body}`)
+    assert.match(res.json().message, /is not a parameter of this endpoint/)
+  }
+  const res = await app.inject('/prometheus')
+  assert.match(res.body, /^api_cache_entries 0$/m, 'nothing was cached')
+  // A handler that ran would have counted a cache miss (its database read).
+  assert.doesNotMatch(res.body, /^api_cache_misses_total\{/m, 'no handler read the database')
+  assert.match(res.body, /^api_http_requests_total\{method="GET",path="\/metrics",status="400"\} 84$/m)
 })

@@ -46,3 +46,30 @@ test('the same imports are fine in a shell (src/processor)', () => {
   const r = lint('src/processor/probe.ts', IMPURE)
   assert.equal(r.code, 0, r.output)
 })
+
+const KAFKA_LIBRARY = [
+  "import { Admin } from '@platformatic/kafka'",
+  '',
+  'export const uses = [Admin]',
+  '',
+].join('\n')
+
+test('only src/kafka imports the Kafka client library', () => {
+  const outside = lint('src/processor/probe.ts', KAFKA_LIBRARY)
+  assert.notEqual(outside.code, 0, outside.output)
+  assert.match(outside.output, /Only src\/kafka talks to the Kafka client library/)
+  const inside = lint('src/kafka/probe.ts', KAFKA_LIBRARY)
+  assert.equal(inside.code, 0, inside.output)
+})
+
+test('product code never imports tests, benchmarks or the test kit', () => {
+  const source = [
+    "import { uniqueName } from '../../testkit/fresh.ts'",
+    '',
+    'export const uses = [uniqueName]',
+    '',
+  ].join('\n')
+  const r = lint('src/kafka/probe.ts', source)
+  assert.notEqual(r.code, 0, r.output)
+  assert.match(r.output, /Product code never imports tests, benchmarks or the test kit/)
+})

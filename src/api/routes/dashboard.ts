@@ -22,10 +22,11 @@ const OWN: Record<string, { file: string; type: string }> = {
   '/charts.js': { file: 'charts.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 }
-const VENDOR: Record<string, string> = {
-  'uPlot.iife.min.js': 'text/javascript; charset=utf-8',
-  'uPlot.min.css': 'text/css; charset=utf-8',
-}
+// A Map, not an object: a name such as `constructor` or `__proto__` must find nothing.
+const VENDOR = new Map<string, string>([
+  ['uPlot.iife.min.js', 'text/javascript; charset=utf-8'],
+  ['uPlot.min.css', 'text/css; charset=utf-8'],
+])
 
 /** Registers the dashboard's files. */
 export function dashboardRoutes(app: Api): void {
@@ -39,8 +40,8 @@ export function dashboardRoutes(app: Api): void {
     '/vendor/uplot/:file',
     { schema: { hide: true, params: Type.Object({ file: Type.String() }) } },
     async (request, reply) => {
-      const type = VENDOR[request.params.file]
-      if (type === undefined) throw new RtsaError('NOT_FOUND', `no file ${request.params.file}`)
+      const type = VENDOR.get(request.params.file)
+      if (type === undefined) throw new RtsaError('NOT_FOUND', `no file ${request.params.file.slice(0, 100)}`)
       const body = await readFile(join(UPLOT, 'dist', request.params.file))
       return reply.type(type).header('cache-control', 'public, max-age=86400').send(body)
     },

@@ -4,7 +4,7 @@ import { REJECT_REASONS } from '../../events/types.ts'
 import { DEAD_LETTER_PREVIEW_BYTES, deadLetters } from '../../store/read/dead-letters.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { count, iso } from '../rows.ts'
-import { errorResponses, IsoTime, NullableIsoTime, StreamId } from '../schemas.ts'
+import { errorResponses, IsoTime, NullableIsoTime, Query, StreamId } from '../schemas.ts'
 
 const Bytes = Type.Union([
   Type.Object({
@@ -57,7 +57,7 @@ export function deadLetterRoutes(app: Api, ctx: ApiContext): void {
         summary: 'Recent rejected records with reasons',
         description: 'Newest first. Pass `next_before_id` of a page as `before_id` to get the next page.',
         tags: ['pipeline'],
-        querystring: Type.Object({
+        querystring: Query({
           limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
           before_id: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'page cursor' })),
           reason: Type.Optional(

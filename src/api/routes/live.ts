@@ -2,7 +2,7 @@
 import { Type } from 'typebox'
 import type { Api, ApiContext } from '../context.ts'
 import { MAX_SNAPSHOT_MINUTES } from '../live/hub.ts'
-import { errorResponses } from '../schemas.ts'
+import { errorResponses, Query } from '../schemas.ts'
 
 /** Registers `/live`. */
 export function liveRoutes(app: Api, ctx: ApiContext): void {
@@ -18,7 +18,7 @@ export function liveRoutes(app: Api, ctx: ApiContext): void {
           '2 s, `status` on database trouble, and a heartbeat comment every 15 s.',
         tags: ['live'],
         produces: ['text/event-stream'],
-        querystring: Type.Object({
+        querystring: Query({
           minutes: Type.Integer({
             minimum: 1,
             maximum: MAX_SNAPSHOT_MINUTES,

@@ -11,7 +11,15 @@ import {
 import { cachedReply } from '../cache.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { iso, toWindowRow } from '../rows.ts'
-import { errorResponses, IsoTime, NullableIsoTime, StreamId, WindowRow } from '../schemas.ts'
+import {
+  errorResponses,
+  IsoTime,
+  NullableIsoTime,
+  Query,
+  RequestTime,
+  StreamId,
+  WindowRow,
+} from '../schemas.ts'
 
 const MINUTE = 60_000
 const Minutes = (def: number) =>
@@ -35,7 +43,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
       schema: {
         summary: 'Window rows of the last minutes (the reference query)',
         tags: ['metrics'],
-        querystring: Type.Object({
+        querystring: Query({
           stream_id: Type.Optional(StreamId),
           minutes: Minutes(60),
           limit: Limit(500, 5000),
@@ -97,7 +105,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
           'The newest window with window_end <= now for each stream; `is_final` says whether it can still ' +
           'change (late data within the watermark). `final=true`: the newest final window instead.',
         tags: ['metrics'],
-        querystring: Type.Object({
+        querystring: Query({
           stream_id: Type.Optional(StreamId),
           final: Type.Boolean({ default: false, description: 'only windows the watermark has passed' }),
           limit: Limit(1000, 5000),
@@ -130,11 +138,11 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
           'Windows starting in the last `minutes`, or between `from` and `to` (ISO-8601) when given; ' +
           '`from` wins over `minutes`.',
         tags: ['metrics'],
-        querystring: Type.Object({
+        querystring: Query({
           minutes: Minutes(10),
           stream_id: Type.Optional(StreamId),
-          from: Type.Optional(IsoTime),
-          to: Type.Optional(IsoTime),
+          from: Type.Optional(RequestTime),
+          to: Type.Optional(RequestTime),
           limit: Limit(5000, 20_000),
         }),
         response: {

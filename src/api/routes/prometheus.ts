@@ -10,6 +10,8 @@ const RECENT_MS = 5 * 60_000
 async function refreshGauges(ctx: ApiContext): Promise<void> {
   const t = ctx.telemetry
   t.liveClients.set(ctx.hub.clients)
+  t.cacheEntries.set(ctx.cache.size)
+  t.cacheBytes.set(ctx.cache.bytes)
   try {
     const now = new Date(ctx.now())
     const [activity, pipeline] = await Promise.all([

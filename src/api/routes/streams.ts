@@ -10,7 +10,7 @@ import {
 import { cachedReply } from '../cache.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { count, formatCents, iso, toStateRow } from '../rows.ts'
-import { errorResponses, IsoTime, Money, StateRow, StreamId } from '../schemas.ts'
+import { errorResponses, IsoTime, Money, Query, StateRow, StreamId } from '../schemas.ts'
 
 const MINUTE = 60_000
 const measures = Object.keys(TOP_MEASURES) as TopMeasure[]
@@ -49,7 +49,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
           'Active viewers now, live/offline, newest event time, late/duplicate/rejected counters and the ' +
           'partition watermark. Busiest streams first.',
         tags: ['streams'],
-        querystring: Type.Object({
+        querystring: Query({
           stream_id: Type.Optional(StreamId),
           live: Type.Optional(Type.Boolean({ description: 'only live (true) or offline (false) streams' })),
           limit: Type.Integer({ minimum: 1, maximum: 5000, default: 1000 }),
@@ -75,7 +75,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
         summary: 'Streams seen recently',
         description: 'Streams with a window in the last `minutes`; `last_seen` is the newest event time.',
         tags: ['streams'],
-        querystring: Type.Object({
+        querystring: Query({
           minutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60 }),
           limit: Type.Integer({ minimum: 1, maximum: 5000, default: 100 }),
         }),
@@ -112,7 +112,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
         summary: 'Top streams over the last minutes',
         description: '`limit` is an alias of `n` (a later reference version used it).',
         tags: ['streams'],
-        querystring: Type.Object({
+        querystring: Query({
           minutes: Type.Integer({ minimum: 1, maximum: 1440, default: 10 }),
           n: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'how many (default 10)' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'alias of n' })),
