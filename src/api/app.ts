@@ -19,6 +19,7 @@ import type { Logger } from 'pino'
 import { installAuth } from './auth.ts'
 import { ResponseCache } from './cache.ts'
 import type { Api, ApiContext, AppConfig } from './context.ts'
+import { DatabaseProbe } from './db-probe.ts'
 import { installErrorHandling } from './errors.ts'
 import { LiveHub, type LiveOptions } from './live/hub.ts'
 import { type CommitSource, PgCommitListener } from './live/listener.ts'
@@ -51,7 +52,9 @@ function formatSchemaErrors(errors: FastifySchemaValidationError[], context: str
   if (first === undefined) return new Error(`${context} is invalid`)
   const unknown = (first.params as { additionalProperty?: string }).additionalProperty
   if (unknown !== undefined) {
-    return new Error(`${context}${first.instancePath}/${unknown.slice(0, 100)} is not a parameter of this endpoint`)
+    return new Error(
+      `${context}${first.instancePath}/${unknown.slice(0, 100)} is not a parameter of this endpoint`,
+    )
   }
   const missing = (first.params as { missingProperty?: string }).missingProperty
   const where = `${context}${first.instancePath}${missing !== undefined ? `/${missing}` : ''}`
@@ -107,7 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
 
   const telemetry = installTelemetry(app)
   installAuth(app, deps.config.apiToken)
-  installErrorHandling(app)
+  installErrorHandling(app, () => telemetry.dbBusy.inc())
 
   const now = deps.clock ?? Date.now
   const rate = new RateSampler()
@@ -140,7 +143,8 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
     { pool: deps.pool, rate, source, now, ...(deps.logger ? { log: deps.logger } : {}) },
     deps.live,
   )
-  const ctx: ApiContext = { now, pool: deps.pool, config: deps.config, telemetry, rate, hub, cache }
+  const probe = new DatabaseProbe(deps.pool.options)
+  const ctx: ApiContext = { now, pool: deps.pool, config: deps.config, telemetry, rate, hub, cache, probe }
 
   healthRoutes(app, ctx)
   metricsRoutes(app, ctx)
@@ -155,6 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   app.addHook('preClose', async () => {
     await hub.close()
     await source.close()
+    await probe.close()
   })
   return app
 }

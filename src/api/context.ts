@@ -1,6 +1,7 @@
 /** What every route module gets: the typed app and the shared dependencies. */
 import type pg from 'pg'
 import type { ResponseCache } from './cache.ts'
+import type { DatabaseProbe } from './db-probe.ts'
 import type { LiveHub } from './live/hub.ts'
 import type { RateSampler } from './rate.ts'
 import type { Telemetry } from './telemetry.ts'
@@ -29,4 +30,6 @@ export interface ApiContext {
   readonly rate: RateSampler
   readonly hub: LiveHub
   readonly cache: ResponseCache
+  /** The database check of /health and /ready (its own connection). */
+  readonly probe: DatabaseProbe
 }

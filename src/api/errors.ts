@@ -13,8 +13,11 @@ function body(code: ErrorCode, message: string): ErrorBody {
   return { error: HTTP_ERRORS[statusOf(code)], message, code }
 }
 
-/** Installs the error handler and the JSON 404 on `app`. */
-export function installErrorHandling(app: Api): void {
+/** Seconds a client should wait before retrying a 503 of this code. */
+const RETRY_AFTER: Partial<Record<ErrorCode, number>> = { POSTGRES_BUSY: 1, POSTGRES_UNREACHABLE: 5 }
+
+/** Installs the error handler and the JSON 404 on `app`; `onBusy` counts POSTGRES_BUSY answers. */
+export function installErrorHandling(app: Api, onBusy: () => void = () => {}): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error.validation) {
       // Fastify's message already names the parameter: "querystring/minutes must be <= 1440".
@@ -22,8 +25,11 @@ export function installErrorHandling(app: Api): void {
     }
     if (isRtsaError(error)) {
       const status = statusOf(error.code)
-      if (status === 503)
+      if (status === 503) {
         request.log.warn({ code: error.code, reason: error.details.reason }, 'service unavailable')
+        if (error.code === 'POSTGRES_BUSY') onBusy()
+        reply.header('retry-after', String(RETRY_AFTER[error.code] ?? 5))
+      }
       if (status !== 500) return reply.status(status).send(body(error.code, error.message))
     } else {
       const status = typeof error.statusCode === 'number' ? error.statusCode : 500

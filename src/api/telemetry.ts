@@ -17,6 +17,8 @@ export interface Telemetry {
   /** Read responses that had to read the database, by route. */
   readonly cacheMisses: Counter<'path'>
   readonly cacheEvictions: Counter
+  /** Requests answered 503 because every database connection was in use. */
+  readonly dbBusy: Counter
   /** Set by /prometheus when scraped. */
   readonly cacheEntries: Gauge
   readonly cacheBytes: Gauge
@@ -74,6 +76,11 @@ export function installTelemetry(app: Api): Telemetry {
       registers: [registry],
     }),
     cacheEntries: gauge('api_cache_entries', 'responses in the response cache'),
+    dbBusy: new Counter({
+      name: 'api_db_busy_total',
+      help: 'requests answered 503 because every database connection was in use (API_POOL_SIZE)',
+      registers: [registry],
+    }),
     cacheBytes: gauge('api_cache_bytes', 'bytes of the responses in the response cache'),
     liveClients: gauge('api_live_clients', 'open /live (Server-Sent Events) connections'),
     dbOk: gauge('api_db_ok', '1 when the database answered the last scrape, else 0'),

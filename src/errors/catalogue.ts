@@ -30,6 +30,11 @@ export const ERROR_CODES = {
     summary: 'the local PostgreSQL server did not start',
   },
   POSTGRES_UNREACHABLE: { retryable: true, status: 503, summary: 'the PostgreSQL server does not answer' },
+  POSTGRES_BUSY: {
+    retryable: true,
+    status: 503,
+    summary: 'every database connection is in use; retry shortly',
+  },
   POSTGRES_QUERY_FAILED: { retryable: true, status: 500, summary: 'a PostgreSQL query failed' },
   COMMIT_STALLED: {
     retryable: true,

@@ -1,6 +1,7 @@
 /**
  * How a failed read is reported: a database that does not answer (or has no schema yet)
- * is POSTGRES_UNREACHABLE, which the API answers 503; anything else is a failed query.
+ * is POSTGRES_UNREACHABLE and a pool with no free connection POSTGRES_BUSY, which the API
+ * answers 503 (with Retry-After); anything else is a failed query.
  * Every read model of src/store runs its queries through {@link readRows}.
  */
 import type pg from 'pg'
@@ -12,12 +13,22 @@ import { RtsaError } from '../errors/catalogue.ts'
 // 53 insufficient resources, 28 authorization, 3D no such database.
 const UNREACHABLE_CLASSES = ['08', '57', '53', '28', '3D']
 
+/** pg-pool's error when no connection of a full pool came free within the connect timeout. */
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect'
+
 /** Turns a `pg` error into an RtsaError the HTTP layer maps to 503 (unreachable/schema missing) or 500. */
 export function classifyDbError(error: unknown): RtsaError {
   if (error instanceof RtsaError) return error
   const e = error as { code?: unknown; message?: unknown; severity?: unknown }
   const code = typeof e?.code === 'string' ? e.code : ''
   const message = typeof e?.message === 'string' ? e.message : String(error)
+  if (message === POOL_WAIT_TIMEOUT) {
+    // The database answers; every connection of the pool is in use and none came free in time.
+    return new RtsaError('POSTGRES_BUSY', 'every database connection is busy; retry shortly', {
+      cause: error,
+      details: { reason: message },
+    })
+  }
   // No `severity`: not an error the server reported but a network or client-side
   // connection failure (ECONNREFUSED, timeouts, "Connection terminated unexpectedly").
   const fromServer = typeof e?.severity === 'string'

@@ -96,6 +96,7 @@ test('database outage: /health 503 {ok:false}, data routes 503 JSON, /prometheus
     const res = await app.inject(url)
     assert.equal(res.statusCode, 503, url)
     assert.equal(res.json().code, 'POSTGRES_UNREACHABLE', url)
+    assert.equal(res.headers['retry-after'], '5', url)
     assert.doesNotMatch(res.body, /at .*\.ts:\d+/, 'no stack trace')
     if (url !== '/live') assertMatchesOpenApi(app, 'GET', url, res)
   }
@@ -132,4 +133,51 @@ test('database terminated mid-life: 503 while down, answers again after', async 
   assert.equal((await app.inject('/health')).statusCode, 503)
   await admin.query(`alter database ${pg.escapeIdentifier(name)} allow_connections true`)
   assert.equal((await app.inject('/state')).statusCode, 200)
+})
+
+test('a busy pool is not an outage: data routes 503 POSTGRES_BUSY with Retry-After, /health 200, counted', async (t) => {
+  const { url } = await setupDatabase(t)
+  // One connection, held by "another request" for the whole test.
+  const pool = createPool(url, { max: 1, connectionTimeoutMs: 300 })
+  t.after(() => pool.end())
+  const app = await makeApp(t, pool)
+  const held = await pool.connect()
+  try {
+    for (const path of ['/state', '/metrics', '/streams/top']) {
+      const res = await app.inject(path)
+      assert.equal(res.statusCode, 503, `${path}: ${res.body}`)
+      assert.equal(res.json().code, 'POSTGRES_BUSY', path)
+      assert.match(res.json().message, /busy/)
+      assert.equal(res.headers['retry-after'], '1', path)
+      assertMatchesOpenApi(app, 'GET', path, res)
+    }
+    const health = await app.inject('/health')
+    assert.equal(health.statusCode, 200, 'the database answers, on the health connection')
+    assert.deepEqual(health.json(), { ok: true })
+    const ready = await app.inject('/ready')
+    assert.equal(ready.statusCode, 503)
+    const db = ready.json().components.database
+    assert.equal(db.ok, true)
+    assert.equal(db.pool.max, 1)
+    assertMatchesOpenApi(app, 'GET', '/ready', ready)
+    const prom = (await app.inject('/prometheus')).body
+    assert.match(prom, /^api_db_ok 1$/m)
+    assert.match(prom, /^api_db_busy_total [3-9]$/m)
+  } finally {
+    held.release()
+  }
+  assert.equal((await app.inject('/state')).statusCode, 200, 'answers again once a connection is free')
+})
+
+test('/health under a flood of probes: shared checks on one connection of its own', async (t) => {
+  const { url, pool } = await setupDatabase(t)
+  const app = await makeApp(t, pool)
+  const calls = await Promise.all(Array.from({ length: 200 }, () => app.inject('/health')))
+  assert.ok(calls.every((c) => c.statusCode === 200))
+  const probe = createPool(url, { max: 1 })
+  t.after(() => probe.end())
+  const r = await probe.query(
+    "select count(*)::int as n from pg_stat_activity where application_name = 'rtsa-api-health'",
+  )
+  assert.equal(r.rows[0].n, 1, 'one connection serves every health check')
 })

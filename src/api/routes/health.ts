@@ -2,7 +2,6 @@
 import { Type } from 'typebox'
 import { messageOf } from '../../errors/catalogue.ts'
 import { partitionProgress } from '../../store/pipeline.ts'
-import { ping } from '../../store/read/activity.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { readPipeline } from '../pipeline.ts'
 import { iso } from '../rows.ts'
@@ -28,9 +27,19 @@ const Ready = Type.Object({
   server_time_utc: IsoTime,
   components: Type.Object({
     database: Type.Object({
-      ok: Type.Boolean(),
+      ok: Type.Boolean({ description: 'the database answers (on the health check connection)' }),
       latency_ms: Type.Union([Type.Number(), Type.Null()]),
       error: Type.Optional(Type.String()),
+      pool: Type.Object(
+        {
+          max: Type.Integer(),
+          open: Type.Integer(),
+          idle: Type.Integer(),
+          waiting: Type.Integer({ description: 'requests waiting for a connection' }),
+          busy: Type.Boolean({ description: 'every connection in use and requests waiting' }),
+        },
+        { description: "the data requests' connection pool (API_POOL_SIZE)" },
+      ),
     }),
     processor: Type.Object({
       ok: Type.Boolean(),
@@ -64,12 +73,12 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
       },
     },
     async (_request, reply) => {
-      try {
-        await ping(ctx.pool)
-        return { ok: true as const }
-      } catch (error) {
-        return reply.status(503).send({ ok: false as const, error: messageOf(error) })
-      }
+      const db = await ctx.probe.check()
+      if (db.ok) return { ok: true as const }
+      return reply
+        .status(503)
+        .header('retry-after', '5')
+        .send({ ok: false as const, error: db.error })
     },
   )
 
@@ -87,32 +96,32 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
     },
     async (_request, reply) => {
       const staleAfter = (ctx.config.staleCommitAge ?? 120_000) / 1000
-      const started = performance.now()
-      const down = (error: unknown) =>
-        reply.status(503).send({
-          ok: false,
-          server_time_utc: new Date(ctx.now()).toISOString(),
-          components: {
-            database: { ok: false, latency_ms: null, error: messageOf(error) },
-            processor: {
-              ok: false,
-              status: 'unknown' as const,
-              last_commit_at: null,
-              last_commit_age_seconds: null,
-              stale_after_seconds: staleAfter,
-              lag: null,
-              partitions: [],
+      const pool = poolFigures(ctx)
+      const down = (error: string, database: { ok: boolean; latency_ms: number | null }) =>
+        reply
+          .status(503)
+          .header('retry-after', database.ok ? '1' : '5')
+          .send({
+            ok: false,
+            server_time_utc: new Date(ctx.now()).toISOString(),
+            components: {
+              database: { ...database, error, pool },
+              processor: {
+                ok: false,
+                status: 'unknown' as const,
+                last_commit_at: null,
+                last_commit_age_seconds: null,
+                stale_after_seconds: staleAfter,
+                lag: null,
+                partitions: [],
+              },
             },
-          },
-          pipeline: null,
-        })
-      let now: Date
-      try {
-        now = await ping(ctx.pool)
-      } catch (error) {
-        return down(error)
-      }
-      const latency = Math.round((performance.now() - started) * 10) / 10
+            pipeline: null,
+          })
+      const db = await ctx.probe.check()
+      if (!db.ok) return down(db.error, { ok: false, latency_ms: null })
+      const now = db.now
+      const latency = db.latencyMs
       try {
         const [pipeline, parts] = await Promise.all([readPipeline(ctx), partitionProgress(ctx.pool)])
         const age = pipeline.last_commit_age_seconds
@@ -122,7 +131,7 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
           ok: status === 'fresh',
           server_time_utc: iso(now),
           components: {
-            database: { ok: true, latency_ms: latency },
+            database: { ok: true, latency_ms: latency, pool },
             processor: {
               ok: status === 'fresh',
               status,
@@ -146,8 +155,21 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
           pipeline,
         }
       } catch (error) {
-        return down(error)
+        // The database answers the probe: a failed read here is a busy pool or a query error.
+        return down(messageOf(error), { ok: true, latency_ms: latency })
       }
     },
   )
+}
+
+function poolFigures(ctx: ApiContext) {
+  const p = ctx.pool
+  const max = p.options.max ?? 10
+  return {
+    max,
+    open: p.totalCount,
+    idle: p.idleCount,
+    waiting: p.waitingCount,
+    busy: p.waitingCount > 0 && p.totalCount >= max && p.idleCount === 0,
+  }
 }

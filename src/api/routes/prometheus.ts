@@ -6,19 +6,20 @@ import { readPipeline } from '../pipeline.ts'
 
 const RECENT_MS = 5 * 60_000
 
-/** Reads the data-freshness and pipeline gauges from the database; on failure sets api_db_ok to 0. */
+/** Reads the data-freshness and pipeline gauges from the database; api_db_ok comes from the health probe. */
 async function refreshGauges(ctx: ApiContext): Promise<void> {
   const t = ctx.telemetry
   t.liveClients.set(ctx.hub.clients)
   t.cacheEntries.set(ctx.cache.size)
   t.cacheBytes.set(ctx.cache.bytes)
+  // Whether the database answers, on the probe's own connection: a busy pool is not an outage.
+  t.dbOk.set((await ctx.probe.check()).ok ? 1 : 0)
   try {
     const now = new Date(ctx.now())
     const [activity, pipeline] = await Promise.all([
       recentActivity(ctx.pool, new Date(now.getTime() - RECENT_MS)),
       readPipeline(ctx),
     ])
-    t.dbOk.set(1)
     t.rowsRecent.set(activity.rows)
     t.donationRowsRecent.set(activity.donation_rows)
     if (activity.latest_window_start === null) t.latestWindowAge.reset()
@@ -36,8 +37,8 @@ async function refreshGauges(ctx: ApiContext): Promise<void> {
     p.streams.set(pipeline.streams)
     p.activeViewers.set(pipeline.active_viewers)
   } catch {
-    // A scrape must still succeed when the database is down: that is what api_db_ok reports.
-    t.dbOk.set(0)
+    // A scrape must still succeed when the database is down or busy: api_db_ok and
+    // api_db_busy_total say which; the data gauges keep their last values.
   }
 }
 
