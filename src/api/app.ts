@@ -3,7 +3,9 @@
  * CORS, metrics, error handling and the routes, so tests drive it with `inject()` and
  * `server.ts` puts it on a port.
  */
+import compress from '@fastify/compress'
 import cors from '@fastify/cors'
+import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -16,6 +18,7 @@ import Fastify, {
 } from 'fastify'
 import type pg from 'pg'
 import type { Logger } from 'pino'
+import { RtsaError } from '../errors/catalogue.ts'
 import { installAuth } from './auth.ts'
 import { ResponseCache } from './cache.ts'
 import type { Api, ApiContext, AppConfig } from './context.ts'
@@ -109,6 +112,24 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   }
 
   const telemetry = installTelemetry(app)
+  // Large JSON (history, state) compressed when the client accepts it; /live is hijacked
+  // and streams uncompressed.
+  await app.register(compress, { global: true, threshold: 4096, encodings: ['gzip', 'deflate'] })
+  if ((deps.config.rateLimit ?? 0) > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      max: deps.config.rateLimit!,
+      timeWindow: deps.config.rateWindow ?? 60_000,
+      // Bounded memory whatever the number of clients (least recently seen go first).
+      cache: 10_000,
+      errorResponseBuilder: (_request, context) =>
+        new RtsaError(
+          'RATE_LIMITED',
+          `more than ${context.max} requests in ${context.after}: retry after ${Math.ceil(context.ttl / 1000)} s (API_RATE_LIMIT)`,
+        ),
+      onExceeded: () => telemetry.rateLimited.inc(),
+    })
+  }
   installAuth(app, deps.config.apiToken)
   installErrorHandling(app, () => telemetry.dbBusy.inc())
 
@@ -140,8 +161,18 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
     })
   }
   const hub = new LiveHub(
-    { pool: deps.pool, rate, source, now, ...(deps.logger ? { log: deps.logger } : {}) },
-    deps.live,
+    {
+      pool: deps.pool,
+      rate,
+      source,
+      now,
+      onDrop: () => telemetry.liveDropped.inc(),
+      ...(deps.logger ? { log: deps.logger } : {}),
+    },
+    {
+      ...(deps.config.liveMaxClients === undefined ? {} : { maxClients: deps.config.liveMaxClients }),
+      ...deps.live,
+    },
   )
   const probe = new DatabaseProbe(deps.pool.options)
   const ctx: ApiContext = { now, pool: deps.pool, config: deps.config, telemetry, rate, hub, cache, probe }

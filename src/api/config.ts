@@ -41,6 +41,17 @@ export const apiSettings = {
     64 * 1024 * 1024,
     'At most this many bytes of cached responses.',
   ),
+  liveMaxClients: integer(1, 100_000)(
+    'API_LIVE_MAX_CLIENTS',
+    1000,
+    'Open /live connections at most; past it a new one gets 503 with Retry-After.',
+  ),
+  rateLimit: integer(0, 10_000_000)(
+    'API_RATE_LIMIT',
+    1200,
+    'Requests one client (IP address) may make per API_RATE_WINDOW; past it 429 with Retry-After. 0: no limit. /health, /ready and /prometheus are not limited.',
+  ),
+  rateWindow: duration('API_RATE_WINDOW', 60_000, 'The window of API_RATE_LIMIT.'),
   poolSize: integer(1, 200)('API_POOL_SIZE', 10, 'Connections of the API to PostgreSQL.'),
 }
 

@@ -19,6 +19,11 @@ export interface AppConfig {
   /** Bounds of the response cache (default 1000 entries, 64 MiB of bodies). */
   readonly cacheMaxEntries?: number | undefined
   readonly cacheMaxBytes?: number | undefined
+  /** Requests per client and window; unset or 0: no limit (ApiConfig's default is 1200 per minute). */
+  readonly rateLimit?: number | undefined
+  readonly rateWindow?: number | undefined
+  /** Open /live connections at most (default 1000). */
+  readonly liveMaxClients?: number | undefined
 }
 
 export interface ApiContext {

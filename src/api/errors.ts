@@ -14,7 +14,11 @@ function body(code: ErrorCode, message: string): ErrorBody {
 }
 
 /** Seconds a client should wait before retrying a 503 of this code. */
-const RETRY_AFTER: Partial<Record<ErrorCode, number>> = { POSTGRES_BUSY: 1, POSTGRES_UNREACHABLE: 5 }
+const RETRY_AFTER: Partial<Record<ErrorCode, number>> = {
+  POSTGRES_BUSY: 1,
+  POSTGRES_UNREACHABLE: 5,
+  CAPACITY_EXCEEDED: 10,
+}
 
 /** Installs the error handler and the JSON 404 on `app`; `onBusy` counts POSTGRES_BUSY answers. */
 export function installErrorHandling(app: Api, onBusy: () => void = () => {}): void {

@@ -136,6 +136,7 @@ export type ErrorBody = Static<typeof ErrorBody>
 export const errorResponses = {
   400: ErrorBody,
   401: ErrorBody,
+  429: ErrorBody,
   503: ErrorBody,
   500: ErrorBody,
 } as const

@@ -19,6 +19,10 @@ export interface Telemetry {
   readonly cacheEvictions: Counter
   /** Requests answered 503 because every database connection was in use. */
   readonly dbBusy: Counter
+  readonly rateLimited: Counter
+  /** /live connections refused at API_LIVE_MAX_CLIENTS, and dropped for not reading. */
+  readonly liveRefused: Counter
+  readonly liveDropped: Counter
   /** Set by /prometheus when scraped. */
   readonly cacheEntries: Gauge
   readonly cacheBytes: Gauge
@@ -76,6 +80,21 @@ export function installTelemetry(app: Api): Telemetry {
       registers: [registry],
     }),
     cacheEntries: gauge('api_cache_entries', 'responses in the response cache'),
+    liveRefused: new Counter({
+      name: 'api_live_refused_total',
+      help: '/live connections refused because API_LIVE_MAX_CLIENTS were open',
+      registers: [registry],
+    }),
+    liveDropped: new Counter({
+      name: 'api_live_dropped_total',
+      help: '/live connections dropped because they did not read (8 MiB unread)',
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'api_rate_limited_total',
+      help: 'requests refused with 429 (API_RATE_LIMIT per client and API_RATE_WINDOW)',
+      registers: [registry],
+    }),
     dbBusy: new Counter({
       name: 'api_db_busy_total',
       help: 'requests answered 503 because every database connection was in use (API_POOL_SIZE)',

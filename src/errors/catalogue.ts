@@ -51,7 +51,17 @@ export const ERROR_CODES = {
     status: 500,
     summary: 'a stored engine snapshot has an unknown format',
   },
+  CAPACITY_EXCEEDED: {
+    retryable: true,
+    status: 503,
+    summary: 'a capacity limit of the API is reached (e.g. API_LIVE_MAX_CLIENTS); retry later',
+  },
   INPUT_INVALID: { retryable: false, status: 400, summary: 'an input file, argument or request is invalid' },
+  RATE_LIMITED: {
+    retryable: true,
+    status: 429,
+    summary: 'this client sent more requests than API_RATE_LIMIT allows; retry after the given time',
+  },
   UNAUTHORIZED: { retryable: false, status: 401, summary: 'the request has no or a wrong API token' },
   SERVICE_TIMEOUT: { retryable: true, status: 503, summary: 'a service did not become ready in time' },
   PROCESS_FAILED: { retryable: false, status: 500, summary: 'a child process exited unexpectedly' },
@@ -64,6 +74,7 @@ export const HTTP_ERRORS = {
   400: 'bad_request',
   401: 'unauthorized',
   404: 'not_found',
+  429: 'too_many_requests',
   500: 'internal_error',
   503: 'service_unavailable',
 } as const

@@ -177,7 +177,7 @@ test('/health under a flood of probes: shared checks on one connection of its ow
   const probe = createPool(url, { max: 1 })
   t.after(() => probe.end())
   const r = await probe.query(
-    "select count(*)::int as n from pg_stat_activity where application_name = 'rtsa-api-health'",
+    "select count(*)::int as n from pg_stat_activity where application_name = 'rtsa-api-health' and datname = current_database()",
   )
   assert.equal(r.rows[0].n, 1, 'one connection serves every health check')
 })

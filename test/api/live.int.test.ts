@@ -285,3 +285,75 @@ test('/live: without LISTEN (e.g. a pooler that cannot) it polls for changes ins
     (d.windows as Array<{ active_viewers: number }>).some((w) => w.active_viewers === 5151),
   )
 })
+
+test('/live: at API_LIVE_MAX_CLIENTS a new connection gets 503 with Retry-After; a freed place is taken again', async (t) => {
+  const now = clearOfMinuteEdge()
+  const { pool } = await setupDatabase(t)
+  await seedKnownRows(pool, now())
+  const app = await buildApp({ pool, clock: now, config: { liveMaxClients: 2 }, listen: silentSource })
+  defer(t, () => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const a = await openSse(`${base}/live?minutes=10`)
+  defer(t, () => a.close())
+  const b = await openSse(`${base}/live?minutes=5`)
+  defer(t, () => b.close())
+  await a.next('snapshot')
+  await b.next('snapshot')
+  const refused = await fetch(`${base}/live?minutes=10`)
+  assert.equal(refused.status, 503)
+  assert.equal(refused.headers.get('retry-after'), '10')
+  const body = (await refused.json()) as { code: string; message: string }
+  assert.equal(body.code, 'CAPACITY_EXCEEDED')
+  assert.match(body.message, /at most 2 \/live connections \(API_LIVE_MAX_CLIENTS\)/)
+  a.close()
+  let again: Awaited<ReturnType<typeof openSse>> | undefined
+  for (let i = 0; i < 100 && again === undefined; i++) {
+    const c = await openSse(`${base}/live?minutes=10`)
+    if (c.res.statusCode === 200) again = c
+    else {
+      c.close()
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  assert.ok(again, 'the place a closed connection freed is taken again')
+  defer(t, () => again.close())
+  await again.next('snapshot')
+  const prom = (await app.inject('/prometheus')).body
+  assert.match(prom, /^api_live_refused_total [1-9]\d*$/m)
+})
+
+test('/live: a crowd connecting at once shares one snapshot read', async (t) => {
+  const now = clearOfMinuteEdge()
+  const { pool } = await setupDatabase(t)
+  await seedKnownRows(pool, now())
+  const app = await buildApp({ pool, clock: now, config: {} })
+  defer(t, () => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  // Counts the reads of the table a snapshot reads its windows from (a spy on the real pool).
+  let windowReads = 0
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
+  ;(pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && /from stream_metrics_minute/i.test(args[0])) windowReads++
+    return query(...args)
+  }
+  const one = await openSse(`${base}/live?minutes=10`)
+  await one.next('snapshot')
+  // Reuse past the read itself needs commit notices (else a change could go unseen).
+  await listenerReady(pool)
+  one.close()
+  const perSnapshot = windowReads
+  assert.ok(perSnapshot > 0)
+  windowReads = 0
+  const crowd = await Promise.all(Array.from({ length: 30 }, () => openSse(`${base}/live?minutes=10`)))
+  defer(t, () => {
+    for (const c of crowd) c.close()
+  })
+  const snapshots = await Promise.all(crowd.map((c) => c.next('snapshot')))
+  assert.equal(new Set(snapshots.map((s) => JSON.stringify(s.windows))).size, 1, 'all see the same picture')
+  assert.ok(
+    windowReads <= 2 * perSnapshot,
+    `${windowReads} reads for 30 connections (${perSnapshot} per snapshot)`,
+  )
+})

@@ -39,6 +39,10 @@ export interface LiveOptions {
   readonly slackMs?: number
   /** Changed rows one update may carry; beyond it clients get a fresh snapshot instead. */
   readonly changeLimit?: number
+  /** Open connections at most (API_LIVE_MAX_CLIENTS); past it `admit` refuses. */
+  readonly maxClients?: number
+  /** How long a snapshot read serves further clients of the same depth while nothing was committed. */
+  readonly snapshotReuseMs?: number
 }
 
 const MINUTE = 60_000
@@ -59,6 +63,8 @@ function toTotal(r: MinuteTotalDbRow) {
   }
 }
 
+export type Snapshot = Awaited<ReturnType<LiveHub['snapshot']>>
+
 /** Fan-out of commit-driven updates to SSE connections. */
 export class LiveHub {
   readonly #pool: pg.Pool
@@ -72,6 +78,14 @@ export class LiveHub {
   readonly #pipelineMs: number
   readonly #slackMs: number
   readonly #changeLimit: number
+  readonly #maxClients: number
+  readonly #snapshotReuseMs: number
+  /** Admitted connections still reading their snapshot. */
+  #admitting = 0
+  /** Bumped by every commit notice, resync and lost connection: a cached snapshot of an older generation is stale. */
+  #generation = 0
+  readonly #snapshots = new Map<number, { generation: number; at: number; read: Promise<Snapshot> }>()
+  readonly #onDrop: (() => void) | undefined
   /** Each connection with the snapshot depth it asked for. */
   readonly #clients = new Map<ServerResponse, number>()
   #started = false
@@ -88,7 +102,15 @@ export class LiveHub {
   #intervals: NodeJS.Timeout[] = []
 
   constructor(
-    deps: { pool: pg.Pool; rate: RateSampler; source: CommitSource; now?: () => number; log?: Logger },
+    deps: {
+      pool: pg.Pool
+      rate: RateSampler
+      source: CommitSource
+      now?: () => number
+      log?: Logger
+      /** A slow client was dropped (its unread data passed the byte budget). */
+      onDrop?: () => void
+    },
     options: LiveOptions = {},
   ) {
     this.#pool = deps.pool
@@ -101,10 +123,58 @@ export class LiveHub {
     this.#pipelineMs = options.pipelineMs ?? 2000
     this.#slackMs = options.slackMs ?? 10_000
     this.#changeLimit = options.changeLimit ?? 5000
+    this.#maxClients = options.maxClients ?? 1000
+    this.#snapshotReuseMs = options.snapshotReuseMs ?? 1000
+    this.#onDrop = deps.onDrop
   }
 
   get clients(): number {
     return this.#clients.size
+  }
+
+  get maxClients(): number {
+    return this.#maxClients
+  }
+
+  /** Reserves a place for a new connection; false when the hub is full. Pair with `attach` or `release`. */
+  admit(): boolean {
+    if (this.#clients.size + this.#admitting >= this.#maxClients) return false
+    this.#admitting += 1
+    return true
+  }
+
+  /** Gives an admitted place back (its snapshot could not be read). */
+  release(): void {
+    this.#admitting = Math.max(0, this.#admitting - 1)
+  }
+
+  /**
+   * The snapshot of `minutes` for a new connection. Connections of the same depth share one
+   * read while it runs, and, while the hub listens and nothing was committed since, for
+   * `snapshotReuseMs` after it: a crowd connecting at once costs one read, not one each.
+   */
+  sharedSnapshot(minutes: number): Promise<Snapshot> {
+    const cached = this.#snapshots.get(minutes)
+    const now = performance.now()
+    if (
+      cached !== undefined &&
+      cached.generation === this.#generation &&
+      (now - cached.at < this.#snapshotReuseMs || cached.at === Number.POSITIVE_INFINITY)
+    )
+      return cached.read
+    const entry = { generation: this.#generation, at: Number.POSITIVE_INFINITY, read: this.snapshot(minutes) }
+    this.#snapshots.set(minutes, entry)
+    entry.read.then(
+      () => {
+        // Reused afterwards only while commits are notified (else a change could go unseen).
+        if (this.#listening) entry.at = performance.now()
+        else if (this.#snapshots.get(minutes) === entry) this.#snapshots.delete(minutes)
+      },
+      () => {
+        if (this.#snapshots.get(minutes) === entry) this.#snapshots.delete(minutes)
+      },
+    )
+    return entry.read
   }
 
   /** A full picture: states, the windows and per-minute totals of the last `minutes`, pipeline figures. */
@@ -128,7 +198,8 @@ export class LiveHub {
   }
 
   /** Adds a connection whose headers are written: sends `snapshot` first, then live events. */
-  attach(res: ServerResponse, snapshot: Awaited<ReturnType<LiveHub['snapshot']>>): void {
+  attach(res: ServerResponse, snapshot: Snapshot): void {
+    this.release()
     if (this.#closed) {
       res.end()
       return
@@ -148,10 +219,12 @@ export class LiveHub {
     this.#source.start({
       onNotice: (n) => this.#notice(n),
       onResync: () => {
+        this.#generation += 1
         this.#listening = true
         this.#markAll()
       },
       onLost: () => {
+        this.#generation += 1
         this.#listening = false
       },
     })
@@ -165,6 +238,7 @@ export class LiveHub {
   }
 
   #notice(n: CommitNotice): void {
+    this.#generation += 1
     if (this.#clients.size === 0) return
     if (n.streams === null) this.#markAll()
     else {
@@ -290,6 +364,7 @@ export class LiveHub {
     if (res.writableLength > MAX_BUFFERED) {
       this.#clients.delete(res)
       res.destroy()
+      this.#onDrop?.()
       return
     }
     res.write(chunk)

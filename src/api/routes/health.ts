@@ -64,6 +64,8 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
   app.get(
     '/health',
     {
+      // Probes and scrapes must work however busy a client is.
+      config: { rateLimit: false },
       schema: {
         summary: 'Liveness: the database answers',
         description:
@@ -85,6 +87,8 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
   app.get(
     '/ready',
     {
+      // Probes and scrapes must work however busy a client is.
+      config: { rateLimit: false },
       schema: {
         summary: 'Readiness with per-component detail',
         description:

@@ -1,7 +1,8 @@
 /** `/live`: Server-Sent Events fed by processor commits (see live/hub.ts). */
 import { Type } from 'typebox'
+import { RtsaError } from '../../errors/catalogue.ts'
 import type { Api, ApiContext } from '../context.ts'
-import { MAX_SNAPSHOT_MINUTES } from '../live/hub.ts'
+import { MAX_SNAPSHOT_MINUTES, type Snapshot } from '../live/hub.ts'
 import { errorResponses, Query } from '../schemas.ts'
 
 /** Registers `/live`. */
@@ -36,8 +37,21 @@ export function liveRoutes(app: Api, ctx: ApiContext): void {
       },
     },
     async (request, reply) => {
+      if (!ctx.hub.admit()) {
+        ctx.telemetry.liveRefused.inc()
+        throw new RtsaError(
+          'CAPACITY_EXCEEDED',
+          `this API serves at most ${ctx.hub.maxClients} /live connections (API_LIVE_MAX_CLIENTS); retry later`,
+        )
+      }
       // Read first: if the database is down the client gets a plain 503, not a dead stream.
-      const snapshot = await ctx.hub.snapshot(request.query.minutes)
+      let snapshot: Snapshot
+      try {
+        snapshot = await ctx.hub.sharedSnapshot(request.query.minutes)
+      } catch (error) {
+        ctx.hub.release()
+        throw error
+      }
       const headers: Record<string, string | string[]> = {}
       for (const [name, value] of Object.entries(reply.getHeaders())) {
         if (value !== undefined) headers[name] = typeof value === 'number' ? String(value) : value // CORS headers set by hooks

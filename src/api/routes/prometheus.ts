@@ -47,6 +47,8 @@ export function prometheusRoutes(app: Api, ctx: ApiContext): void {
   app.get(
     '/prometheus',
     {
+      // Probes and scrapes must work however busy a client is.
+      config: { rateLimit: false },
       schema: {
         summary: 'Prometheus metrics',
         description:
