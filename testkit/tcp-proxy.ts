@@ -24,6 +24,7 @@ export class TcpProxy {
   readonly #target: { host: string; port: number }
   readonly #links = new Set<Link>()
   #blackholed = false
+  #refusing = false
   /** Makes, for each new connection, a function that sees each chunk its client sends; 'cut' closes that connection at once. */
   inspector: (() => (chunk: Buffer) => 'cut' | undefined) | undefined
 
@@ -67,10 +68,17 @@ export class TcpProxy {
   /** Forwards again: held data is delivered, held connections reach the target. */
   heal(): void {
     this.#blackholed = false
+    this.#refusing = false
     for (const link of this.#links) {
       if (link.upstream === undefined) this.#open(link)
       else this.#flush(link)
     }
+  }
+
+  /** Like a stopped server: every connection is closed, and new ones are closed at once, until `heal`. */
+  refuse(): void {
+    this.#refusing = true
+    this.cut()
   }
 
   /** Closes every connection (both sides see a reset). */
@@ -84,6 +92,10 @@ export class TcpProxy {
   }
 
   #accept(client: Socket): void {
+    if (this.#refusing) {
+      client.destroy()
+      return
+    }
     const link: Link = { client, upstream: undefined, toTarget: [], toClient: [], closed: false }
     this.#links.add(link)
     client.setNoDelay(true)

@@ -52,6 +52,11 @@ export const apiSettings = {
     'Requests one client (IP address) may make per API_RATE_WINDOW; past it 429 with Retry-After. 0: no limit. /health, /ready and /prometheus are not limited.',
   ),
   rateWindow: duration('API_RATE_WINDOW', 60_000, 'The window of API_RATE_LIMIT.'),
+  queryTimeout: duration(
+    'API_QUERY_TIMEOUT',
+    15_000,
+    'A database query of the API is cancelled after this long (503); the client gives up 1 s later on a database that no longer answers.',
+  ),
   poolSize: integer(1, 200)('API_POOL_SIZE', 10, 'Connections of the API to PostgreSQL.'),
 }
 

@@ -20,9 +20,9 @@ export function createApiPool(config: ApiConfig, log?: Logger): pg.Pool {
     // How long a request waits for a free connection (then 503 POSTGRES_BUSY) or for a new
     // one (then 503 POSTGRES_UNREACHABLE).
     connectionTimeoutMs: 3000,
-    statementTimeoutMs: 15_000,
+    statementTimeoutMs: config.queryTimeout,
     // A database that drops packets never reports a server-side timeout.
-    queryTimeoutMs: 16_000,
+    queryTimeoutMs: config.queryTimeout + 1000,
     // An idle client losing its connection must not crash the process; the next query reconnects.
     onError: (error) => log?.warn({ err: error }, 'idle database connection failed'),
   })
