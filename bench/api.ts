@@ -15,11 +15,13 @@ import { join, resolve } from 'node:path'
 import { startApiChild } from './lib/api-process.ts'
 import { type BenchContext, type Benchmark, opt } from './lib/context.ts'
 import { load } from './lib/load.ts'
+import { rssOf } from './lib/machine.ts'
 import { paced, settle } from './lib/paced.ts'
 import { profileMarkdown, summarize } from './lib/profile.ts'
 import { type Figure, figure } from './lib/report.ts'
 import { seedTables } from './lib/seed.ts'
 import { freshDb } from './lib/servers.ts'
+import { connectSse, type SseClient } from './lib/sse.ts'
 import { fmt } from './lib/stats.ts'
 import { storeTimings } from './lib/store-timing.ts'
 
@@ -75,6 +77,56 @@ async function profileApi(ctx: BenchContext, databaseUrl: string, seconds: numbe
   return out
 }
 
+interface LiveCase {
+  readonly rssIdle: number
+  readonly rssLive: number
+  readonly rssAfter: number
+  readonly p99: number[]
+}
+
+/** Opens `n` /live clients, then measures the paced /metrics/latest load with them connected. */
+async function withLiveClients(
+  ctx: BenchContext,
+  server: Awaited<ReturnType<typeof startApiChild>>,
+  n: number,
+  rate: number,
+  seconds: number,
+): Promise<LiveCase> {
+  const pid = server.child.pid!
+  const health = `${server.url}/health`
+  await settle(health)
+  const rssIdle = rssOf(pid) / 2 ** 20
+  const clients: SseClient[] = []
+  let snapshots = 0
+  try {
+    for (let i = 0; i < n; i += 50) {
+      const batch = Array.from({ length: Math.min(50, n - i) }, () =>
+        connectSse(`${server.url}/live?minutes=1`, (name) => {
+          if (name === 'snapshot') snapshots++
+        }),
+      )
+      clients.push(...batch)
+      await Promise.all(batch.map((c) => c.ready))
+    }
+    const deadline = Date.now() + 120_000
+    while (snapshots < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    if (snapshots < n) throw new Error(`only ${snapshots} of ${n} /live clients got their snapshot`)
+    await settle(health)
+    const rssLive = rssOf(pid) / 2 ** 20
+    ctx.log(`  ${fmt(n)} /live clients: API RSS ${fmt(rssIdle)} -> ${fmt(rssLive)} MiB`)
+    const p99: number[] = []
+    for (let run = 1; run <= ctx.runs; run++) {
+      const p = await paced(`${server.url}/metrics/latest`, rate, seconds)
+      p99.push(p.p99)
+      ctx.log(`  run ${run} /metrics/latest with ${fmt(n)} /live clients: p99 ${fmt(p.p99, 1)} ms`)
+      await settle(health)
+    }
+    return { rssIdle, rssLive, rssAfter: rssOf(pid) / 2 ** 20, p99 }
+  } finally {
+    for (const c of clients) c.close()
+  }
+}
+
 export const api: Benchmark = {
   name: 'api',
   describe: 'API requests/s and p50/p99 latency of /metrics/latest, /state, /metrics/history',
@@ -92,8 +144,10 @@ export const api: Benchmark = {
     const sql = await storeTimings(db.pool)
     for (const [path, t] of Object.entries(sql))
       ctx.log(`  store alone, ${path}: ${fmt(t.ms, 2)} ms, ${t.rows} rows`)
+    const liveClients = opt(ctx, 'live_clients', 500, 500)
     const server = await startApiChild(db.url)
     const series = new Map<string, Series>()
+    let live: LiveCase | undefined
     const health = `${server.url}/health`
     try {
       for (const path of ENDPOINTS) {
@@ -140,6 +194,7 @@ export const api: Benchmark = {
           )
         }
       }
+      live = await withLiveClients(ctx, server, liveClients, rate, seconds)
     } finally {
       await server.stop()
     }
@@ -172,8 +227,27 @@ export const api: Benchmark = {
         }),
       )
     }
+    if (live !== undefined) {
+      figures.push(
+        figure('API RSS, no /live clients', 'MiB', [live.rssIdle]),
+        figure(`API RSS with ${fmt(liveClients)} /live clients`, 'MiB', [live.rssLive], {
+          baseline: { name: 'no /live clients', runs: [live.rssIdle] },
+        }),
+        figure(
+          `/metrics/latest p99 at ${fmt(rate)}/s (paced) with ${fmt(liveClients)} /live clients`,
+          'ms',
+          live.p99,
+          {
+            baseline: { name: 'without them', runs: series.get('/metrics/latest')!.p99 },
+            target: '< 20 ms',
+            met: (v) => v < 20,
+          },
+        ),
+      )
+    }
     return {
       settings: {
+        liveClients,
         streams,
         hours,
         windowRows: rows,
@@ -191,6 +265,7 @@ export const api: Benchmark = {
           .map(([p, t]) => `${p} ${fmt(t.ms, 2)} ms (${t.rows} rows)`)
           .join(', ')}.`,
         ...profileNotes,
+        `With /live clients: ${fmt(liveClients)} connections to /live?minutes=1 (opened 50 at a time, each reads its snapshot and everything after), then the paced /metrics/latest load ${ctx.runs} times; API RSS (VmRSS) before they connect and once all have their snapshot; ${live === undefined ? '' : `${fmt(live.rssAfter)} MiB after the load`}.`,
         `Response sizes: ${[...series].map(([p, s]) => `${p} ${fmt(s.bytes)} B`).join(', ')}.`,
         `Failed, shed (over 256 outstanding), non-2xx, errors and timeouts over all runs: ${[...series].map(([p, s]) => `${p} ${fmt(s.bad)}`).join(', ')}.`,
       ],

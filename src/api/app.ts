@@ -3,6 +3,8 @@
  * CORS, metrics, error handling and the routes, so tests drive it with `inject()` and
  * `server.ts` puts it on a port.
  */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import compress from '@fastify/compress'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
@@ -38,6 +40,13 @@ import { streamRoutes } from './routes/streams.ts'
 import { REQUEST_TIME_PATTERN } from './schemas.ts'
 import { installTelemetry } from './telemetry.ts'
 
+/** The version of rtsa (package.json), also the API document's. */
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
+    version: string
+  }
+).version
+
 export interface AppDeps {
   readonly pool: pg.Pool
   readonly config: AppConfig
@@ -69,6 +78,27 @@ function formatSchemaErrors(errors: FastifySchemaValidationError[], context: str
   return new Error(`${where} ${first.message ?? 'is invalid'}${suffix}`)
 }
 
+interface OpenApiDocument {
+  paths?: Record<
+    string,
+    Record<string, { summary?: string; responses?: Record<string, { description?: string }> }>
+  >
+}
+
+/** Fills the responses the schemas left undescribed ("Default Response"): a 200 by its operation's summary. */
+function describeResponses(doc: OpenApiDocument): OpenApiDocument {
+  const generic: Record<string, string> = { '503': 'the database does not answer' }
+  for (const ops of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
+        if (response.description !== undefined && response.description !== 'Default Response') continue
+        response.description = status === '200' ? (op.summary ?? 'OK') : (generic[status] ?? 'an error')
+      }
+    }
+  }
+  return doc
+}
+
 /** Builds the API app (not listening). Close it to end live connections and the LISTEN client. */
 export async function buildApp(deps: AppDeps): Promise<Api> {
   const app = Fastify<
@@ -88,20 +118,29 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(swagger, {
+    transformObject: (documentObject) =>
+      'openapiObject' in documentObject
+        ? (describeResponses(
+            documentObject.openapiObject as OpenApiDocument,
+          ) as typeof documentObject.openapiObject)
+        : documentObject.swaggerObject,
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'rtsa metrics API',
-        version: '0.1.0',
+        version: PACKAGE_VERSION,
         description:
           'Per-stream, per-minute live-stream metrics computed in event time (see the spec), current ' +
           'per-stream state, pipeline health and a live Server-Sent Events feed.',
       },
+      // Relative: the document describes the server that serves it, wherever it listens.
+      servers: [{ url: '/', description: 'this API' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       ...(deps.config.apiToken ? { security: [{ bearer: [] }] } : {}),
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
+  // Every response gets a description of its own (a generator turns it into documentation).
   if (deps.config.corsOrigin !== undefined) {
     const origins = deps.config.corsOrigin.split(',').map((s) => s.trim())
     await app.register(cors, {

@@ -22,6 +22,12 @@ const RETRY_AFTER: Partial<Record<ErrorCode, number>> = {
 
 /** Installs the error handler and the JSON 404 on `app`; `onBusy` counts POSTGRES_BUSY answers. */
 export function installErrorHandling(app: Api, onBusy: () => void = () => {}): void {
+  // The paths served to GET (routes registered after this), to tell 405 from 404.
+  const readable = new Set<string>()
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (methods.includes('GET')) readable.add(route.url)
+  })
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error.validation) {
       // Fastify's message already names the parameter: "querystring/minutes must be <= 1440".
@@ -48,6 +54,13 @@ export function installErrorHandling(app: Api, onBusy: () => void = () => {}): v
   })
 
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? ''
+    if (request.method !== 'GET' && request.method !== 'HEAD' && readable.has(path)) {
+      return reply
+        .status(405)
+        .header('allow', 'GET, HEAD')
+        .send(body('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use GET`))
+    }
     return reply
       .status(404)
       .send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))

@@ -25,7 +25,13 @@ export const RequestTime = Type.String({
  * ignored nor make a cache key of its own.
  */
 export function Query<T extends TProperties>(properties: T) {
-  return Type.Object(properties, { additionalProperties: false })
+  const schema = Type.Object(properties, { additionalProperties: false })
+  // A parameter with a default may be left out: the server applies the default (the handler's
+  // type still sees it as present). Listing it as required would make OpenAPI clients send it.
+  // (TypeBox types `required` as a tuple of the non-optional keys: read it as plain strings.)
+  const listed = ((schema as { required?: string[] }).required ?? []) as string[]
+  const required = listed.filter((name) => (properties[name] as { default?: unknown }).default === undefined)
+  return Object.assign(schema, { required })
 }
 /**
  * One schema with `type: ['string', 'null']` rather than a Union: fast-json-stringify
@@ -132,11 +138,13 @@ export const ErrorBody = Type.Object({
 })
 export type ErrorBody = Static<typeof ErrorBody>
 
+const errorResponse = (description: string) => Type.Object(ErrorBody.properties, { description })
+
 /** Error responses every data route may give. */
 export const errorResponses = {
-  400: ErrorBody,
-  401: ErrorBody,
-  429: ErrorBody,
-  503: ErrorBody,
-  500: ErrorBody,
+  400: errorResponse('a parameter is invalid or unknown (the message names it)'),
+  401: errorResponse('API_TOKEN is set and the bearer token is missing or wrong'),
+  429: errorResponse('this client passed API_RATE_LIMIT; retry after the Retry-After header'),
+  503: errorResponse('the database is unreachable or busy, or a capacity limit is reached; see Retry-After'),
+  500: errorResponse('a bug; the server log has the details'),
 } as const

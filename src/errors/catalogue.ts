@@ -65,6 +65,11 @@ export const ERROR_CODES = {
   UNAUTHORIZED: { retryable: false, status: 401, summary: 'the request has no or a wrong API token' },
   SERVICE_TIMEOUT: { retryable: true, status: 503, summary: 'a service did not become ready in time' },
   PROCESS_FAILED: { retryable: false, status: 500, summary: 'a child process exited unexpectedly' },
+  METHOD_NOT_ALLOWED: {
+    retryable: false,
+    status: 405,
+    summary: 'the path exists but not for this method (the Allow header lists them)',
+  },
   NOT_FOUND: { retryable: false, status: 404, summary: 'the requested thing does not exist' },
   INTERNAL: { retryable: false, status: 500, summary: 'a bug in rtsa' },
 } as const satisfies Record<string, { retryable: boolean; status: HttpStatus; summary: string }>
@@ -74,6 +79,7 @@ export const HTTP_ERRORS = {
   400: 'bad_request',
   401: 'unauthorized',
   404: 'not_found',
+  405: 'method_not_allowed',
   429: 'too_many_requests',
   500: 'internal_error',
   503: 'service_unavailable',

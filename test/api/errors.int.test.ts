@@ -45,13 +45,24 @@ test('bad query parameters: 400 with a message naming the parameter', async (t) 
   }
 })
 
-test('unknown paths and methods: 404 JSON', async (t) => {
+test('unknown paths: 404 JSON; a known path with another method: 405 with Allow', async (t) => {
   const { pool } = await setupDatabase(t)
   const app = await makeApp(t, pool)
   for (const [method, url] of [
+    ['POST', '/metrics'],
+    ['DELETE', '/state?limit=1'],
+    ['PUT', '/health'],
+  ] as const) {
+    const res = await app.inject({ method, url })
+    assert.equal(res.statusCode, 405, `${method} ${url}`)
+    assert.equal(res.headers.allow, 'GET, HEAD')
+    assert.equal(res.json().code, 'METHOD_NOT_ALLOWED')
+    assert.equal(res.json().error, 'method_not_allowed')
+  }
+  for (const [method, url] of [
     ['GET', '/nope'],
     ['GET', '/metrics/nope'],
-    ['POST', '/metrics'],
+    ['POST', '/nope'],
     ['GET', '/vendor/uplot/../../package.json'],
     ['GET', '/vendor/uplot/uPlot.d.ts'],
     ['GET', '/vendor/uplot/constructor'],

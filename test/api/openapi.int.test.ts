@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
@@ -17,7 +18,12 @@ test('/openapi.json: an OpenAPI 3 document with every route, parameters and resp
   const doc = res.json()
   assert.match(doc.openapi, /^3\.\d+\.\d+$/)
   assert.equal(typeof doc.info.title, 'string')
-  assert.equal(typeof doc.info.version, 'string')
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+  assert.equal(doc.info.version, pkg.version, 'the version is the package version')
+  assert.deepEqual(
+    doc.servers.map((s: { url: string }) => s.url),
+    ['/'],
+  )
   const expected = [
     '/health',
     '/ready',
@@ -36,6 +42,23 @@ test('/openapi.json: an OpenAPI 3 document with every route, parameters and resp
     assert.ok(op, `missing ${path}`)
     assert.ok(op.responses['200'], `${path} has no 200 response`)
     assert.equal(typeof op.summary, 'string', `${path} summary`)
+    assert.match(op.operationId ?? '', /^get[A-Z]\w+$/, `${path} operationId`)
+    for (const [status, response] of Object.entries(
+      op.responses as Record<string, { description?: string }>,
+    )) {
+      assert.ok(
+        response.description && response.description !== 'Default Response',
+        `${path} ${status} has a description of its own`,
+      )
+    }
+  }
+  const operationIds = expected.map((p) => doc.paths[p].get.operationId)
+  assert.equal(new Set(operationIds).size, operationIds.length, 'operationIds are unique')
+  // A parameter with a default may be left out: none of them is marked required.
+  for (const path of expected) {
+    for (const p of doc.paths[path].get.parameters ?? []) {
+      if (p.schema.default !== undefined) assert.notEqual(p.required, true, `${path} ${p.name} has a default`)
+    }
   }
   const params = doc.paths['/metrics'].get.parameters.map(
     (p: { name: string; in: string }) => `${p.in}:${p.name}`,

@@ -54,6 +54,7 @@ export function deadLetterRoutes(app: Api, ctx: ApiContext): void {
     '/dead-letters',
     {
       schema: {
+        operationId: 'getDeadLetters',
         summary: 'Recent rejected records with reasons',
         description: 'Newest first. Pass `next_before_id` of a page as `before_id` to get the next page.',
         tags: ['pipeline'],

@@ -67,6 +67,7 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
       // Probes and scrapes must work however busy a client is.
       config: { rateLimit: false },
       schema: {
+        operationId: 'getHealth',
         summary: 'Liveness: the database answers',
         description:
           'Exactly `{"ok":true}` when the database answers; 503 `{"ok":false,"error":...}` otherwise.',
@@ -90,6 +91,7 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
       // Probes and scrapes must work however busy a client is.
       config: { rateLimit: false },
       schema: {
+        operationId: 'getReady',
         summary: 'Readiness with per-component detail',
         description:
           'Database round-trip, processor freshness (age of the last commit) and lag. ' +

@@ -11,6 +11,7 @@ export function liveRoutes(app: Api, ctx: ApiContext): void {
     '/live',
     {
       schema: {
+        operationId: 'getLiveEvents',
         summary: 'Live updates (Server-Sent Events)',
         description:
           'On connect (and on every reconnect, whatever `Last-Event-ID` says): `snapshot` with states, the ' +

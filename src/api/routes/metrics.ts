@@ -1,6 +1,5 @@
 /** `/metrics`, `/metrics/latest`, `/metrics/history`: per-stream, per-minute window rows. */
 import { Type } from 'typebox'
-import { RtsaError } from '../../errors/catalogue.ts'
 import {
   latestWindows,
   metricsRows,
@@ -41,6 +40,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
     '/metrics',
     {
       schema: {
+        operationId: 'getMetrics',
         summary: 'Window rows of the last minutes (the reference query)',
         tags: ['metrics'],
         querystring: Query({
@@ -100,6 +100,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
     '/metrics/latest',
     {
       schema: {
+        operationId: 'getLatestMetrics',
         summary: 'Per stream, the newest window that has ended',
         description:
           'The newest window with window_end <= now for each stream; `is_final` says whether it can still ' +
@@ -133,6 +134,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
     '/metrics/history',
     {
       schema: {
+        operationId: 'getMetricsHistory',
         summary: 'Window rows over time, oldest first',
         description:
           'Windows starting in the last `minutes`, or between `from` and `to` (ISO-8601) when given; ' +
@@ -163,10 +165,11 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
         const now = new Date(ctx.now())
         const from = q.from === undefined ? new Date(now.getTime() - q.minutes * MINUTE) : new Date(q.from)
         const to = q.to === undefined ? null : new Date(q.to)
-        if (to !== null && to < from) {
-          throw new RtsaError('INPUT_INVALID', 'querystring/to must not be before from')
-        }
-        const rows = await windowsBetween(ctx.pool, { from, to, streamId: q.stream_id, limit: q.limit + 1 })
+        // `to` before `from` is an empty range (the schema cannot forbid it, so it is not an error).
+        const rows =
+          to !== null && to < from
+            ? []
+            : await windowsBetween(ctx.pool, { from, to, streamId: q.stream_id, limit: q.limit + 1 })
         const truncated = rows.length > q.limit
         const minutes = Math.max(1, Math.round(((to ?? now).getTime() - from.getTime()) / MINUTE))
         return {

@@ -50,6 +50,7 @@ export function prometheusRoutes(app: Api, ctx: ApiContext): void {
       // Probes and scrapes must work however busy a client is.
       config: { rateLimit: false },
       schema: {
+        operationId: 'getPrometheusMetrics',
         summary: 'Prometheus metrics',
         description:
           'Reference names (api_http_requests_total{method,path,status}, api_http_request_duration_seconds, ' +

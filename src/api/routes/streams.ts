@@ -44,6 +44,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
     '/state',
     {
       schema: {
+        operationId: 'getState',
         summary: 'Current per-stream state',
         description:
           'Active viewers now, live/offline, newest event time, late/duplicate/rejected counters and the ' +
@@ -72,6 +73,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
     '/streams',
     {
       schema: {
+        operationId: 'getStreams',
         summary: 'Streams seen recently',
         description: 'Streams with a window in the last `minutes`; `last_seen` is the newest event time.',
         tags: ['streams'],
@@ -109,6 +111,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
     '/streams/top',
     {
       schema: {
+        operationId: 'getTopStreams',
         summary: 'Top streams over the last minutes',
         description: '`limit` is an alias of `n` (a later reference version used it).',
         tags: ['streams'],
