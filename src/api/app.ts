@@ -37,7 +37,7 @@ import { liveRoutes } from './routes/live.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { prometheusRoutes } from './routes/prometheus.ts'
 import { streamRoutes } from './routes/streams.ts'
-import { REQUEST_TIME_PATTERN } from './schemas.ts'
+import { REQUEST_TIME_PATTERN, SHARED_SCHEMAS } from './schemas.ts'
 import { installTelemetry } from './telemetry.ts'
 
 /** The version of rtsa (package.json), also the API document's. */
@@ -118,6 +118,11 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(swagger, {
+    // Shared schemas appear under components/schemas by their $id (not def-0, def-1, ...).
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
     transformObject: (documentObject) =>
       'openapiObject' in documentObject
         ? (describeResponses(
@@ -216,6 +221,7 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
   const probe = new DatabaseProbe(deps.pool.options)
   const ctx: ApiContext = { now, pool: deps.pool, config: deps.config, telemetry, rate, hub, cache, probe }
 
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
   healthRoutes(app, ctx)
   metricsRoutes(app, ctx)
   streamRoutes(app, ctx)

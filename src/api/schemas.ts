@@ -3,7 +3,7 @@
  * serialization (unknown fields are dropped), the handlers' TypeScript types and the
  * OpenAPI document.
  */
-import { type Static, type TProperties, Type } from 'typebox'
+import { type Static, type TProperties, type TSchema, Type } from 'typebox'
 import { ERROR_CODES, type ErrorCode, HTTP_ERRORS, type HttpErrorName } from '../errors/catalogue.ts'
 
 export const IsoTime = Type.String({ format: 'date-time', description: 'UTC, ISO-8601' })
@@ -138,7 +138,27 @@ export const ErrorBody = Type.Object({
 })
 export type ErrorBody = Static<typeof ErrorBody>
 
-const errorResponse = (description: string) => Type.Object(ErrorBody.properties, { description })
+/**
+ * The schemas that many responses share, registered once on the app (`app.addSchema`) and
+ * referenced by `$ref`: OpenAPI lists each once under components/schemas, by its `$id`.
+ */
+export const SHARED_SCHEMAS = [
+  { ...WindowRow, $id: 'WindowRow' },
+  { ...StateRow, $id: 'StateRow' },
+  { ...PipelineSummary, $id: 'PipelineSummary' },
+  { ...ErrorBody, $id: 'ErrorBody' },
+]
+
+/** A reference to a shared schema, typed as the schema itself for the handlers. */
+function ref<T extends TSchema>(id: string, _schema: T, options: { description?: string } = {}) {
+  return Type.Unsafe<Static<T>>({ $ref: `${id}#`, ...options })
+}
+
+export const WindowRowRef = ref('WindowRow', WindowRow)
+export const StateRowRef = ref('StateRow', StateRow)
+export const PipelineSummaryRef = ref('PipelineSummary', PipelineSummary)
+
+const errorResponse = (description: string) => ref('ErrorBody', ErrorBody, { description })
 
 /** Error responses every data route may give. */
 export const errorResponses = {

@@ -251,6 +251,7 @@ export async function makeApp(
 
 type OpenApiDoc = {
   openapi: string
+  components?: unknown
   paths: Record<
     string,
     Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>
@@ -289,7 +290,8 @@ export function assertMatchesOpenApi(
     assert.ok(operation, `OpenAPI has no operation ${method} ${openApiPath(url)}`)
     const schema = operation.responses[String(response.statusCode)]?.content?.['application/json']?.schema
     assert.ok(schema, `OpenAPI has no JSON schema for ${key}`)
-    validate = ajv.compile(schema as object)
+    // `#/components/...` references resolve against the root: give the schema the document's components.
+    validate = ajv.compile({ ...(schema as object), components: doc.components })
     cache.set(key, validate)
   }
   const body = response.json()

@@ -86,18 +86,28 @@ test('/openapi.json: an OpenAPI 3 document with every route, parameters and resp
     for (const [method, op] of Object.entries(ops)) {
       assert.ok(Object.keys(op.responses).length > 0, `${method} ${path} has responses`)
       for (const p of op.parameters ?? []) {
-        ajv.compile(p.schema)
+        ajv.compile({ ...p.schema, components: doc.components })
         compiled++
       }
       for (const r of Object.values(op.responses)) {
         for (const c of Object.values(r.content ?? {})) {
-          ajv.compile(c.schema)
+          ajv.compile({ ...c.schema, components: doc.components })
           compiled++
         }
       }
     }
   }
   assert.ok(compiled > 50, `${compiled} schemas compiled`)
+  // Shared schemas are listed once, by name, and referenced.
+  for (const name of ['WindowRow', 'StateRow', 'PipelineSummary', 'ErrorBody']) {
+    assert.ok(doc.components.schemas[name], `components/schemas/${name}`)
+  }
+  const text = JSON.stringify(doc.paths)
+  assert.ok(
+    !text.includes('"active_viewers":{"type":"integer","description":"users present as the window closes"}'),
+    'the window row is not inlined',
+  )
+  assert.match(text, /"\$ref":"#\/components\/schemas\/WindowRow"/)
 
   // Swagger UI with its assets served by the app itself (no CDN).
   const ui = await app.inject('/docs')

@@ -5,7 +5,7 @@ import { partitionProgress } from '../../store/pipeline.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { readPipeline } from '../pipeline.ts'
 import { iso } from '../rows.ts'
-import { IsoTime, NullableIsoTime, PipelineSummary } from '../schemas.ts'
+import { IsoTime, NullableIsoTime, PipelineSummaryRef } from '../schemas.ts'
 
 const HealthOk = Type.Object({ ok: Type.Literal(true) })
 const HealthDown = Type.Object({ ok: Type.Literal(false), error: Type.String() })
@@ -56,7 +56,7 @@ const Ready = Type.Object({
       partitions: Type.Array(Partition),
     }),
   }),
-  pipeline: Type.Union([PipelineSummary, Type.Null()]),
+  pipeline: Type.Union([PipelineSummaryRef, Type.Null()]),
 })
 
 /** Registers `/health` and `/ready`. */

@@ -17,7 +17,7 @@ import {
   Query,
   RequestTime,
   StreamId,
-  WindowRow,
+  WindowRowRef,
 } from '../schemas.ts'
 
 const MINUTE = 60_000
@@ -62,7 +62,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
               direction: Type.String(),
               since: IsoTime,
             }),
-            rows: Type.Array(WindowRow),
+            rows: Type.Array(WindowRowRef),
           }),
           ...errorResponses,
         },
@@ -112,7 +112,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
           limit: Limit(1000, 5000),
         }),
         response: {
-          200: Type.Object({ server_time_utc: IsoTime, rows: Type.Array(WindowRow) }),
+          200: Type.Object({ server_time_utc: IsoTime, rows: Type.Array(WindowRowRef) }),
           ...errorResponses,
         },
       },
@@ -153,7 +153,7 @@ export function metricsRoutes(app: Api, ctx: ApiContext): void {
             until: NullableIsoTime,
             minutes: Type.Integer(),
             truncated: Type.Boolean({ description: 'more rows matched than `limit`' }),
-            rows: Type.Array(WindowRow),
+            rows: Type.Array(WindowRowRef),
           }),
           ...errorResponses,
         },

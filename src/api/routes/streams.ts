@@ -10,7 +10,7 @@ import {
 import { cachedReply } from '../cache.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { count, formatCents, iso, toStateRow } from '../rows.ts'
-import { errorResponses, IsoTime, Money, Query, StateRow, StreamId } from '../schemas.ts'
+import { errorResponses, IsoTime, Money, Query, StateRowRef, StreamId } from '../schemas.ts'
 
 const MINUTE = 60_000
 const measures = Object.keys(TOP_MEASURES) as TopMeasure[]
@@ -56,7 +56,7 @@ export function streamRoutes(app: Api, ctx: ApiContext): void {
           limit: Type.Integer({ minimum: 1, maximum: 5000, default: 1000 }),
         }),
         response: {
-          200: Type.Object({ server_time_utc: IsoTime, rows: Type.Array(StateRow) }),
+          200: Type.Object({ server_time_utc: IsoTime, rows: Type.Array(StateRowRef) }),
           ...errorResponses,
         },
       },
