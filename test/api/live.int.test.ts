@@ -331,17 +331,25 @@ test('/live: a crowd connecting at once shares one snapshot read', async (t) => 
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-  // Counts the reads of the table a snapshot reads its windows from (a spy on the real pool).
+  // Counts the snapshot's window reads (windowsBetween; a spy on the real pool). Update
+  // flushes read windows too (by updated_at), so they are told apart by the query.
   let windowReads = 0
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
   ;(pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && /from stream_metrics_minute/i.test(args[0])) windowReads++
+    if (
+      typeof args[0] === 'string' &&
+      /where window_start >= \$1 and \(\$2::timestamptz is null/.test(args[0])
+    )
+      windowReads++
     return query(...args)
   }
   const one = await openSse(`${base}/live?minutes=10`)
   await one.next('snapshot')
-  // Reuse past the read itself needs commit notices (else a change could go unseen).
+  // Reuse past the read itself needs commit notices (else a change could go unseen): wait
+  // until one has reached the hub (an update after a NOTIFY).
   await listenerReady(pool)
+  await pool.query(`select pg_notify('rtsa_commits', '{"streams":["stream_a"]}')`)
+  await one.next('update', 10_000)
   one.close()
   const perSnapshot = windowReads
   assert.ok(perSnapshot > 0)
