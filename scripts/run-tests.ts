@@ -3,14 +3,17 @@
  * real Kafka broker and one real PostgreSQL server for the whole run (or uses the
  * ones named by KAFKA_BOOTSTRAP / DATABASE_URL), hands them to the test files through
  * RTSA_TEST_KAFKA_BOOTSTRAP / RTSA_TEST_DATABASE_URL, runs `node --test`, and stops
- * what it started. A service that cannot start fails the run; nothing is skipped.
+ * what it started. A service that cannot start fails the run; nothing is skipped. The
+ * API's schemathesis test gets schemathesis (from PyPI, pinned, in a venv under RTSA_HOME,
+ * installed once) through RTSA_TEST_SCHEMATHESIS.
  *
  *   node scripts/run-tests.ts [--unit] [file or folder ...]
  */
 import { spawn } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { messageOf } from '../src/errors/catalogue.ts'
+import { run } from '../src/infra/exec.ts'
 import { startLocalKafka, stopLocalKafka, wipeLocalKafka } from '../src/infra/kafka/broker.ts'
 import { startLocalPostgres, stopLocalPostgres, wipeLocalPostgres } from '../src/infra/postgres/server.ts'
 
@@ -37,6 +40,30 @@ const files = (targets.length > 0 ? targets : ['test'])
   .filter((f) => !unitOnly || !f.endsWith('.int.test.ts'))
 const needsServices = files.some((f) => f.endsWith('.int.test.ts'))
 const log = (line: string) => console.log(`[test-services] ${line}`)
+
+const SCHEMATHESIS = '4.32.5'
+
+/** The `st` of a pinned schemathesis in `<home>/tools`, installed with pip on first use. */
+async function schemathesis(): Promise<string> {
+  const venv = join(home, 'tools', `schemathesis-${SCHEMATHESIS}`)
+  const st = join(venv, 'bin', 'st')
+  if (existsSync(st)) return st
+  log(`installing schemathesis ${SCHEMATHESIS} into ${venv}`)
+  rmSync(venv, { recursive: true, force: true })
+  try {
+    await run('python3', ['-m', 'venv', venv])
+    await run(join(venv, 'bin', 'pip'), [
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      `schemathesis==${SCHEMATHESIS}`,
+    ])
+  } catch (error) {
+    rmSync(venv, { recursive: true, force: true })
+    throw new Error(`schemathesis could not be installed (python3 and pip are needed): ${messageOf(error)}`)
+  }
+  return st
+}
 
 const env: NodeJS.ProcessEnv = { ...process.env }
 const cleanups: Array<() => Promise<unknown>> = []
@@ -77,7 +104,10 @@ try {
       env.RTSA_TEST_DATABASE_URL = server.connectionString
       env.RTSA_TEST_PG_DATA = server.dataDir
     })()
-    const results = await Promise.allSettled([kafkaStart, pgStart])
+    const toolsStart = (async () => {
+      if (files.some((f) => f.includes('schemathesis'))) env.RTSA_TEST_SCHEMATHESIS = await schemathesis()
+    })()
+    const results = await Promise.allSettled([kafkaStart, pgStart, toolsStart])
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed.length > 0) {
       throw new Error(`test services could not start: ${failed.map((f) => messageOf(f.reason)).join('; ')}`)

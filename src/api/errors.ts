@@ -28,6 +28,17 @@ export function installErrorHandling(app: Api, onBusy: () => void = () => {}): v
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     if (methods.includes('GET')) readable.add(route.url)
   })
+  // Before the body is read: a method with a body (POST, QUERY) would otherwise be refused
+  // for its content type (400) before the router could say the method is wrong.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return
+    const path = request.url.split('?')[0] ?? ''
+    if (!readable.has(path)) return
+    return reply
+      .status(405)
+      .header('allow', 'GET, HEAD')
+      .send(body('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use GET`))
+  })
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error.validation) {
       // Fastify's message already names the parameter: "querystring/minutes must be <= 1440".
@@ -54,13 +65,6 @@ export function installErrorHandling(app: Api, onBusy: () => void = () => {}): v
   })
 
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
-    const path = request.url.split('?')[0] ?? ''
-    if (request.method !== 'GET' && request.method !== 'HEAD' && readable.has(path)) {
-      return reply
-        .status(405)
-        .header('allow', 'GET, HEAD')
-        .send(body('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use GET`))
-    }
     return reply
       .status(404)
       .send(body('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))

@@ -52,6 +52,8 @@ test('unknown paths: 404 JSON; a known path with another method: 405 with Allow'
     ['POST', '/metrics'],
     ['DELETE', '/state?limit=1'],
     ['PUT', '/health'],
+    // A method with a body, without a content type: still the method's fault, not the body's.
+    ['QUERY', '/metrics/latest'],
   ] as const) {
     const res = await app.inject({ method, url })
     assert.equal(res.statusCode, 405, `${method} ${url}`)

@@ -19,7 +19,6 @@ export function liveRoutes(app: Api, ctx: ApiContext): void {
           'about a second of each processor commit (bursts merged, at most 4 per second), `pipeline` every ' +
           '2 s, `status` on database trouble, and a heartbeat comment every 15 s.',
         tags: ['live'],
-        produces: ['text/event-stream'],
         querystring: Query({
           minutes: Type.Integer({
             minimum: 1,
@@ -31,7 +30,24 @@ export function liveRoutes(app: Api, ctx: ApiContext): void {
         response: {
           200: {
             description: 'an event stream',
-            content: { 'text/event-stream': { schema: Type.String() } },
+            // One event of the stream (what an SSE client hands out), not the whole body.
+            content: {
+              'text/event-stream': {
+                schema: Type.Object({
+                  event: Type.Optional(
+                    Type.Union(
+                      ['snapshot', 'update', 'pipeline', 'status'].map((e) => Type.Literal(e)),
+                      {
+                        description: 'the event type',
+                      },
+                    ),
+                  ),
+                  data: Type.String({ description: 'the event as JSON' }),
+                  id: Type.Optional(Type.String({ description: 'a sequence number' })),
+                  retry: Type.Optional(Type.Integer({ description: 'reconnect after this many ms' })),
+                }),
+              },
+            },
           },
           ...errorResponses,
         },
