@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
+import { Validator } from '@seriousme/openapi-schema-validator'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 import { makeApp, setupDatabase } from './fixtures.ts'
@@ -17,6 +18,9 @@ test('/openapi.json: an OpenAPI 3 document with every route, parameters and resp
   assert.equal(res.statusCode, 200)
   const doc = res.json()
   assert.match(doc.openapi, /^3\.\d+\.\d+$/)
+  // Valid by the OpenAPI specification's own JSON schema (an independent validator).
+  const validity = await new Validator().validate(doc)
+  assert.ok(validity.valid, `not a valid OpenAPI document: ${JSON.stringify(validity.errors).slice(0, 2000)}`)
   assert.equal(typeof doc.info.title, 'string')
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
   assert.equal(doc.info.version, pkg.version, 'the version is the package version')
