@@ -71,6 +71,13 @@ test('classifyDbError: connection trouble is 503-worthy, query errors are not', 
   assert.ok(isRtsaError(classifyDbError(syntax), 'POSTGRES_QUERY_FAILED'))
   const noTable = Object.assign(new Error('relation does not exist'), { code: '42P01', severity: 'ERROR' })
   assert.ok(isRtsaError(classifyDbError(noTable), 'POSTGRES_UNREACHABLE'))
+  // pg-pool's wait for a free connection timed out: busy, not down.
+  assert.ok(
+    isRtsaError(classifyDbError(new Error('timeout exceeded when trying to connect')), 'POSTGRES_BUSY'),
+  )
+  // A new connection that could not be made in time: down.
+  const slowConnect = new Error('Connection terminated due to connection timeout')
+  assert.ok(isRtsaError(classifyDbError(slowConnect), 'POSTGRES_UNREACHABLE'))
 })
 
 test('API config: defaults, and a bad value names its variable', () => {
@@ -80,4 +87,19 @@ test('API config: defaults, and a bad value names its variable', () => {
   assert.equal(c.apiToken, undefined)
   assert.throws(() => loadApiConfig({ PORT: 'eighty' }), /PORT="eighty" is invalid/)
   assert.throws(() => loadApiConfig({ API_STALE_COMMIT_AGE: 'soon' }), /API_STALE_COMMIT_AGE/)
+  // The limits: defaults, and every bad value named.
+  assert.deepEqual(
+    [c.cacheMaxEntries, c.cacheMaxBytes, c.liveMaxClients, c.queryTimeout, c.rateLimit, c.rateWindow],
+    [1000, 64 * 1024 * 1024, 1000, 15_000, 1200, 60_000],
+  )
+  for (const [name, value] of [
+    ['API_CACHE_MAX_ENTRIES', '0'],
+    ['API_CACHE_MAX_BYTES', 'lots'],
+    ['API_LIVE_MAX_CLIENTS', '-1'],
+    ['API_LIVE_MAX_CLIENTS', '9'.repeat(400)],
+    ['API_QUERY_TIMEOUT', 'forever'],
+    ['API_RATE_WINDOW', '1 fortnight'],
+  ] as const) {
+    assert.throws(() => loadApiConfig({ [name]: value }), new RegExp(name), `${name}=${value.slice(0, 20)}`)
+  }
 })

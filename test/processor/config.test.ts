@@ -25,4 +25,12 @@ test('MAX_CLOCK_SKEW defaults to 5 minutes and must be shorter than WATERMARK', 
     () => loadProcessorConfig({ MAX_CLOCK_SKEW: 'soon' }),
     (e: unknown) => isRtsaError(e, 'CONFIG_INVALID') && /MAX_CLOCK_SKEW="soon" is invalid/.test(e.message),
   )
+  assert.equal(c.commitStallTimeout, 30_000, 'COMMIT_STALL_TIMEOUT defaults to 30 s')
+  for (const value of ['500ms', 'never', '0']) {
+    assert.throws(
+      () => loadProcessorConfig({ COMMIT_STALL_TIMEOUT: value }),
+      (e: unknown) => isRtsaError(e, 'CONFIG_INVALID') && /COMMIT_STALL_TIMEOUT/.test(e.message),
+      value,
+    )
+  }
 })
