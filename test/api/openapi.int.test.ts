@@ -20,7 +20,10 @@ test('/openapi.json: an OpenAPI 3 document with every route, parameters and resp
   assert.match(doc.openapi, /^3\.\d+\.\d+$/)
   // Valid by the OpenAPI specification's own JSON schema (an independent validator).
   const validity = await new Validator().validate(doc)
-  assert.ok(validity.valid, `not a valid OpenAPI document: ${JSON.stringify(validity.errors).slice(0, 2000)}`)
+  assert.ok(
+    validity.valid,
+    `not a valid OpenAPI document: ${String(JSON.stringify(validity.errors)).slice(0, 2000)}`,
+  )
   assert.equal(typeof doc.info.title, 'string')
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
   assert.equal(doc.info.version, pkg.version, 'the version is the package version')
