@@ -4,6 +4,7 @@
  * schema in the OpenAPI document (so the document and the behaviour cannot drift).
  */
 import assert from 'node:assert/strict'
+import type { AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
@@ -300,6 +301,17 @@ export function assertMatchesOpenApi(
     ok,
     `${key}: response does not match its schema: ${ajv.errorsText((validate as { errors?: never }).errors)}`,
   )
+}
+
+/** Builds the app on `deps`, listens on a free port of 127.0.0.1, closes it after the test; returns it and its base URL. */
+export async function serveApp(
+  t: TestContext,
+  deps: Parameters<typeof buildApp>[0],
+): Promise<{ app: Api; base: string }> {
+  const app = await buildApp(deps)
+  defer(t, () => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` }
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   putState,
   putWindow,
   seedKnownRows,
+  serveApp,
   setupDatabase,
   silentSource,
 } from './fixtures.ts'
@@ -290,10 +291,12 @@ test('/live: at API_LIVE_MAX_CLIENTS a new connection gets 503 with Retry-After;
   const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
   await seedKnownRows(pool, now())
-  const app = await buildApp({ pool, clock: now, config: { liveMaxClients: 2 }, listen: silentSource })
-  defer(t, () => app.close())
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const { app, base } = await serveApp(t, {
+    pool,
+    clock: now,
+    config: { liveMaxClients: 2 },
+    listen: silentSource,
+  })
   const a = await openSse(`${base}/live?minutes=10`)
   defer(t, () => a.close())
   const b = await openSse(`${base}/live?minutes=5`)
@@ -327,10 +330,7 @@ test('/live: a crowd connecting at once shares one snapshot read', async (t) => 
   const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
   await seedKnownRows(pool, now())
-  const app = await buildApp({ pool, clock: now, config: {} })
-  defer(t, () => app.close())
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const { base } = await serveApp(t, { pool, clock: now, config: {} })
   // Counts the snapshot's window reads (windowsBetween; a spy on the real pool). Update
   // flushes read windows too (by updated_at), so they are told apart by the query.
   let windowReads = 0

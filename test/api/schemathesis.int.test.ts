@@ -7,11 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { buildApp } from '../../src/api/app.ts'
-import { defer } from '../helpers/services.ts'
-import { clearOfMinuteEdge, seedKnownRows, setupDatabase } from './fixtures.ts'
+import { clearOfMinuteEdge, seedKnownRows, serveApp, setupDatabase } from './fixtures.ts'
 
 function st(args: string[]): Promise<{ code: number; output: string }> {
   const bin = process.env.RTSA_TEST_SCHEMATHESIS
@@ -37,10 +34,8 @@ test('schemathesis --checks all finds nothing the document and the server disagr
   const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
   await seedKnownRows(pool, now())
-  const app = await buildApp({ pool, clock: now, config: {} })
-  defer(t, () => app.close())
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const doc = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/openapi.json`
+  const { base } = await serveApp(t, { pool, clock: now, config: {} })
+  const doc = `${base}/openapi.json`
   const common = ['--checks', 'all', '--generation-deterministic', '--request-timeout', '5']
   const rest = await st(['run', doc, ...common, '-n', '10', '--exclude-path', '/live'])
   assert.equal(rest.code, 0, rest.output.slice(-6000))

@@ -22,6 +22,12 @@ import { poisonous } from './poison.ts'
 const M = 60_000
 const T0 = Date.UTC(2026, 10, 20, 18)
 const config = loadProcessorConfig({ BATCH_MAX_RECORDS: '7', BATCH_MAX_WAIT: '5ms' })
+/** The same, with the shortest stall timeout the config allows. */
+const stallConfig = loadProcessorConfig({
+  BATCH_MAX_RECORDS: '7',
+  BATCH_MAX_WAIT: '5ms',
+  COMMIT_STALL_TIMEOUT: '1s',
+})
 const CFG = { windowMs: M, watermarkMs: 10 * M, viewerTimeoutMs: 5 * M }
 
 /** A little traffic per partition: joins, heartbeats, a leave, and a late clock record that finalizes. */
@@ -193,11 +199,6 @@ describe('processor lifecycle (fakes)', () => {
   })
 
   it('a store that fails past COMMIT_STALL_TIMEOUT: partitions given up, group left, rejoined once it answers', async (t) => {
-    const stallConfig = loadProcessorConfig({
-      BATCH_MAX_RECORDS: '7',
-      BATCH_MAX_WAIT: '5ms',
-      COMMIT_STALL_TIMEOUT: '1s',
-    })
     const { topic, broker, store, metrics, make } = setup(t, { config: stallConfig })
     traffic(topic, [0, 1], 0, 20)
     const p = make()
@@ -224,11 +225,6 @@ describe('processor lifecycle (fakes)', () => {
   })
 
   it('a claim that keeps failing counts as a stall too (the instance does not sit on an assignment)', async (t) => {
-    const stallConfig = loadProcessorConfig({
-      BATCH_MAX_RECORDS: '7',
-      BATCH_MAX_WAIT: '5ms',
-      COMMIT_STALL_TIMEOUT: '1s',
-    })
     const { topic, broker, store, make } = setup(t, { config: stallConfig })
     traffic(topic, [0], 0, 10)
     store.down = true
