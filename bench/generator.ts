@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       await measure(name, async (run) => {
         const topic = `bench.generator.${Date.now().toString(36)}.${run}`
         const admin = new KafkaAdmin(bootstrap!)
-        await admin.ensureTopic(topic, 6)
+        await admin.ensureTopic(topic, { partitions: 6 })
         await admin.close()
         const producer = openKafkaProducer(bootstrap!, { topic, batchSize: BATCH, maxInFlight: IN_FLIGHT })
         const config: RunConfig = {

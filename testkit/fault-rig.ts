@@ -121,7 +121,7 @@ export class FaultRig {
     await migrate(pool)
     const topic = uniqueName('faults').replaceAll('_', '.')
     const admin = new KafkaAdmin([`127.0.0.1:${o.kafkaPort}`])
-    await admin.ensureTopic(topic, o.partitions ?? 3)
+    await admin.ensureTopic(topic, { partitions: o.partitions ?? 3 })
     await admin.close()
     const count = o.processors ?? 2
     const pgProxies: TcpProxy[] = []

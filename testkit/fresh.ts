@@ -48,7 +48,7 @@ export async function createTopic(
 ): Promise<void> {
   const a = new KafkaAdmin(bootstrap)
   try {
-    await a.ensureTopic(topic, partitions)
+    await a.ensureTopic(topic, { partitions })
   } finally {
     await a.close()
   }

@@ -1,10 +1,12 @@
 /** Small helpers shared by `rtsa doctor` and `rtsa smoke`: the services' addresses and a check report. */
 import { randomUUID } from 'node:crypto'
 import { loadConfig } from '../config/define.ts'
-import { bootstrapOf, pgConnectionOf, pgUrlOf } from '../config/settings.ts'
+import { kafkaOf } from '../config/kafka.ts'
+import { pgConnectionOf, pgUrlOf } from '../config/settings.ts'
 import { encodeEvent } from '../events/decode.ts'
 import { formatTimestampMicros } from '../events/timestamp.ts'
 import { KafkaProducer } from '../kafka/client.ts'
+import type { KafkaTarget } from '../kafka/connection.ts'
 import { upSettings } from './up.ts'
 
 export type Verdict = 'ok' | 'warn' | 'fail'
@@ -21,7 +23,7 @@ export function targets(env: NodeJS.ProcessEnv = process.env) {
   const apiHost = c.host === '0.0.0.0' ? '127.0.0.1' : c.host
   return {
     config: c,
-    bootstrap: bootstrapOf(c),
+    bootstrap: kafkaOf(c),
     databaseUrl: pgUrlOf(pgConnectionOf(c)),
     apiUrl: env.RTSA_API_URL ?? `http://${apiHost}:${c.port}`,
     processorUrl: c.metricsPort === 0 ? undefined : `http://${c.metricsHost}:${c.metricsPort}`,
@@ -61,7 +63,7 @@ export function report(title: string, results: readonly CheckResult[], log: (lin
 }
 
 /** Produces one donation (with a join before it) to a fresh stream; returns the stream and the amount. */
-export async function injectDonation(bootstrap: readonly string[], topic: string) {
+export async function injectDonation(bootstrap: KafkaTarget, topic: string) {
   const streamId = `smoke_${randomUUID().slice(0, 8)}`
   const now = Date.now()
   const producer = new KafkaProducer(bootstrap, { clientId: 'rtsa-smoke' })

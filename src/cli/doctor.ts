@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { messageOf } from '../errors/catalogue.ts'
 import { KafkaAdmin, type TopicPartitionOffsets } from '../kafka/client.ts'
+import { describeConnection } from '../kafka/connection.ts'
 import { PG_TYPES } from '../store/pool.ts'
 import { pipelineStatus } from '../store/status.ts'
 import { type CheckResult, getJson, report, targets } from './checks.ts'
@@ -41,7 +42,7 @@ export async function doctorCommand(_args: string[], log: (line: string) => void
   let arriving = false
   try {
     const topics = await admin.listTopics()
-    add('broker reachable', 'ok', t.bootstrap.join(','))
+    add('broker reachable', 'ok', describeConnection(t.bootstrap))
     if (!topics.includes(t.config.kafkaTopic)) add('topic', 'fail', `${t.config.kafkaTopic} does not exist`)
     else {
       ends = await admin.offsets(t.config.kafkaTopic)
@@ -58,7 +59,11 @@ export async function doctorCommand(_args: string[], log: (line: string) => void
       ends = later
     }
   } catch (error) {
-    add('broker reachable', 'fail', `${t.bootstrap.join(',')}: ${messageOf(error)} (KAFKA_BOOTSTRAP)`)
+    add(
+      'broker reachable',
+      'fail',
+      `${describeConnection(t.bootstrap)}: ${messageOf(error)} (KAFKA_BOOTSTRAP)`,
+    )
   } finally {
     await admin.close()
   }

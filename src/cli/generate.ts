@@ -7,12 +7,14 @@ import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
+import { kafkaOf, topicPolicyOf } from '../config/kafka.ts'
 import { RtsaError } from '../errors/catalogue.ts'
-import { bootstrapOf, generatorSettings, loadGeneratorConfig } from '../generator/config.ts'
+import { generatorSettings, loadGeneratorConfig } from '../generator/config.ts'
 import { openKafkaProducer } from '../generator/producer.ts'
 import { JsonLinesSink, replayLines } from '../generator/replay.ts'
 import { type RecordSink, runGenerator } from '../generator/run.ts'
 import { KafkaAdmin, waitForKafka } from '../kafka/client.ts'
+import { describeConnection } from '../kafka/connection.ts'
 
 const say = (name: string) => (line: string) => process.stderr.write(`rtsa ${name}: ${line}\n`)
 
@@ -77,7 +79,7 @@ async function kafkaSink(
   log: (line: string) => void,
 ): Promise<{ sink: RecordSink; close: () => Promise<void>; target: string }> {
   const c = loadGeneratorConfig(env)
-  const bootstrap = bootstrapOf(c)
+  const bootstrap = kafkaOf(c)
   await waitForKafka(bootstrap, { timeoutMs: 15_000, settingName: 'KAFKA_BOOTSTRAP' })
   const admin = new KafkaAdmin(bootstrap)
   try {
@@ -85,12 +87,12 @@ async function kafkaSink(
     // creating it then fails with "exists"; asking again shortly after sees it.
     for (let attempt = 1; ; attempt++) {
       try {
-        if (await admin.ensureTopic(c.kafkaTopic, c.kafkaPartitions)) {
+        if (await admin.ensureTopic(c.kafkaTopic, topicPolicyOf(c))) {
           log(`created topic ${c.kafkaTopic} with ${c.kafkaPartitions} partitions`)
         }
         break
       } catch (error) {
-        if (attempt >= 5) throw error
+        if (attempt >= 5 || (error instanceof RtsaError && !error.retryable)) throw error
         await sleep(300 * attempt)
       }
     }
@@ -105,7 +107,7 @@ async function kafkaSink(
   return {
     sink: producer,
     close: () => producer.close(),
-    target: `${c.kafkaTopic} on ${bootstrap.join(',')}`,
+    target: `${c.kafkaTopic} on ${describeConnection(bootstrap)}`,
   }
 }
 

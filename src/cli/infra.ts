@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { loadConfig } from '../config/define.ts'
+import { kafkaOf } from '../config/kafka.ts'
 import {
   commonSettings,
   engineSettings,
@@ -16,6 +17,7 @@ import {
 import { startLocalKafka, stopLocalKafka } from '../infra/kafka/broker.ts'
 import { startLocalPostgres, stopLocalPostgres, waitForPostgres } from '../infra/postgres/server.ts'
 import { waitForKafka } from '../kafka/client.ts'
+import type { KafkaConnection } from '../kafka/connection.ts'
 
 export const infraSettings = {
   ...commonSettings,
@@ -29,7 +31,8 @@ export const pipelineSettings = { ...infraSettings, ...engineSettings, ...starti
 
 /** Where the running pipeline's services are, whether rtsa started them or the user gave them. */
 export interface Infra {
-  readonly kafkaBootstrap: string[]
+  /** The connection with its security settings (the parts get the same env vars). */
+  readonly kafka: KafkaConnection
   readonly databaseUrl: string
   readonly localKafka: boolean
   readonly localPostgres: boolean
@@ -61,14 +64,15 @@ export async function startInfra(
 ): Promise<Infra> {
   failOnProblems(engineSettingsProblems(loadConfig(pipelineSettings, env)))
   const c = loadInfraConfig(env)
+  const connection = kafkaOf(c)
   const kafka = (async () => {
     if (c.kafkaBootstrap !== undefined) {
-      await waitForKafka(c.kafkaBootstrap, { timeoutMs: 15_000, settingName: 'KAFKA_BOOTSTRAP' })
-      return { bootstrap: c.kafkaBootstrap, local: false }
+      await waitForKafka(connection, { timeoutMs: 15_000, settingName: 'KAFKA_BOOTSTRAP' })
+      return { connection, local: false }
     }
     const broker = await startLocalKafka({ home: resolve(c.home), port: c.kafkaPort, log })
     if (!broker.started) log(`reusing the local Kafka broker already running (pid ${broker.pid})`)
-    return { bootstrap: broker.bootstrap, local: true }
+    return { connection: { ...connection, bootstrap: broker.bootstrap }, local: true }
   })()
   const postgres = (async () => {
     if (hasExternalPostgres(c)) {
@@ -91,7 +95,7 @@ export async function startInfra(
     throw errors[0]
   }
   return {
-    kafkaBootstrap: k.value.bootstrap,
+    kafka: k.value.connection,
     databaseUrl: p.value.url,
     localKafka: k.value.local,
     localPostgres: p.value.local,

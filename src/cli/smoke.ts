@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { messageOf } from '../errors/catalogue.ts'
 import { KafkaAdmin } from '../kafka/client.ts'
+import { describeConnection } from '../kafka/connection.ts'
 import { type CheckResult, getJson, injectDonation, targets } from './checks.ts'
 
 async function within<T>(ms: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
@@ -36,7 +37,7 @@ export async function smokeCommand(args: string[], log: (line: string) => void):
     results.push({ name, verdict: ok ? 'ok' : 'fail', detail })
     log(`  ${ok ? 'ok  ' : 'FAIL'} ${name.padEnd(22)} ${detail}`)
   }
-  log(`rtsa smoke against ${t.bootstrap.join(',')}, ${t.apiUrl}`)
+  log(`rtsa smoke against ${describeConnection(t.bootstrap)}, ${t.apiUrl}`)
   const admin = new KafkaAdmin(t.bootstrap, { timeoutMs: 5000 })
   try {
     const exists = await within(30_000, async () =>

@@ -12,6 +12,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { apiSettings } from '../api/config.ts'
 import { loadConfig } from '../config/define.ts'
+import { topicPolicyOf } from '../config/kafka.ts'
 import { localKafkaSettings } from '../config/settings.ts'
 import { RtsaError } from '../errors/catalogue.ts'
 import { KafkaAdmin } from '../kafka/client.ts'
@@ -57,17 +58,17 @@ export async function upCommand(args: string[], log: (line: string) => void): Pr
     })
     const pool = createPool(infra.databaseUrl, { max: 2, applicationName: 'rtsa-up' })
     await migrate(pool)
-    const admin = new KafkaAdmin(infra.kafkaBootstrap)
+    const admin = new KafkaAdmin(infra.kafka)
     try {
-      if (await admin.ensureTopic(config.kafkaTopic, config.kafkaPartitions))
+      if (await admin.ensureTopic(config.kafkaTopic, topicPolicyOf(config)))
         log(`created topic ${config.kafkaTopic} with ${config.kafkaPartitions} partitions`)
-      await admin.ensureTopic(config.kafkaDlqTopic, config.kafkaPartitions)
+      await admin.ensureTopic(config.kafkaDlqTopic, topicPolicyOf(config))
     } finally {
       await admin.close()
     }
     const env = {
       ...process.env,
-      KAFKA_BOOTSTRAP: infra.kafkaBootstrap.join(','),
+      KAFKA_BOOTSTRAP: infra.kafka.bootstrap.join(','),
       DATABASE_URL: infra.databaseUrl,
     }
     // Static membership for the one local processor, so that after a crash a new `rtsa up`

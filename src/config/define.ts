@@ -13,6 +13,8 @@ export interface Setting<T> {
   /** What a valid value looks like, for the error message. */
   readonly expect: string
   readonly doc: string
+  /** A password or token: `rtsa config` and logs show it masked. */
+  readonly secret?: boolean
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -27,6 +29,14 @@ function setting<T>(
 export const duration = setting('a duration such as "10 minutes", "30s" or "250ms"', parseDuration)
 export const bytes = setting('a size such as "64MB" or "1GiB"', parseBytes)
 export const hostPorts = setting('host:port[,host:port...]', parseHostPorts)
+/** Like `text`, for passwords and tokens (masked wherever settings are shown). */
+export function secret(
+  env: string | readonly string[],
+  def: string | undefined,
+  doc: string,
+): Setting<string> {
+  return { ...text(env, def, doc), secret: true }
+}
 export const text = setting('a non-empty string', (raw) => (raw.trim() === '' ? undefined : raw.trim()))
 export const list = setting('a comma-separated list', (raw) => {
   const items = raw
@@ -59,9 +69,10 @@ export function number(min: number, max: number) {
 }
 
 export function oneOf<const T extends string>(values: readonly T[]) {
+  // Any case is accepted ("sasl_ssl", "SASL_SSL"); the value returned is the listed spelling.
   return setting(`one of ${values.join(', ')}`, (raw) => {
     const v = raw.trim().toLowerCase()
-    return (values as readonly string[]).includes(v) ? (v as T) : undefined
+    return values.find((x) => x.toLowerCase() === v)
   })
 }
 

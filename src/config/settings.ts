@@ -1,11 +1,48 @@
 import { RtsaError } from '../errors/catalogue.ts'
-import { duration, hostPorts, integer, oneOf, port, text } from './define.ts'
+import { SASL_MECHANISMS, SECURITY_PROTOCOLS } from '../kafka/connection.ts'
+import { boolean, duration, hostPorts, integer, oneOf, port, secret, text } from './define.ts'
 
 /**
  * Settings shared by several services. Each service's own config module
  * (`src/processor/config.ts`, `src/api/config.ts`, ...) picks the groups it needs
  * and adds its own. Names follow the reference deployment where it had one.
  */
+
+/** How every Kafka client of rtsa authenticates; read by `kafkaConnectionOf` (src/config/kafka.ts). */
+export const kafkaSecuritySettings = {
+  kafkaSecurityProtocol: oneOf(SECURITY_PROTOCOLS)(
+    'KAFKA_SECURITY_PROTOCOL',
+    'PLAINTEXT',
+    'PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL (TLS and SASL: managed clusters).',
+  ),
+  kafkaSaslMechanism: oneOf(SASL_MECHANISMS)(
+    'KAFKA_SASL_MECHANISM',
+    undefined,
+    'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; needed with SASL_*.',
+  ),
+  kafkaSaslUsername: text(
+    'KAFKA_SASL_USERNAME',
+    undefined,
+    'SASL user name (an API key on Confluent Cloud).',
+  ),
+  kafkaSaslPassword: secret('KAFKA_SASL_PASSWORD', undefined, 'SASL password (an API secret). Never logged.'),
+  kafkaSaslPasswordFile: text(
+    'KAFKA_SASL_PASSWORD_FILE',
+    undefined,
+    'File holding the SASL password (a mounted secret), instead of KAFKA_SASL_PASSWORD.',
+  ),
+  kafkaSslCaFile: text(
+    'KAFKA_SSL_CA_FILE',
+    undefined,
+    "PEM file of the CA(s) that signed the brokers' certificates. Unset: the system's CAs.",
+  ),
+  kafkaSslCertFile: text('KAFKA_SSL_CERT_FILE', undefined, 'PEM client certificate, for mutual TLS.'),
+  kafkaSslKeyFile: text(
+    'KAFKA_SSL_KEY_FILE',
+    undefined,
+    "PEM private key of KAFKA_SSL_CERT_FILE's certificate.",
+  ),
+}
 
 export const kafkaSettings = {
   kafkaBootstrap: hostPorts(
@@ -16,6 +53,17 @@ export const kafkaSettings = {
   kafkaTopic: text(['KAFKA_TOPIC', 'TOPIC'], 'stream.events', 'Topic of input events, keyed by stream_id.'),
   kafkaDlqTopic: text('KAFKA_DLQ_TOPIC', 'stream.events.dlq', 'Dead-letter topic for rejected records.'),
   kafkaPartitions: integer(1, 10_000)('KAFKA_PARTITIONS', 6, 'Partitions of the topic when rtsa creates it.'),
+  kafkaReplicationFactor: integer(1, 32)(
+    'KAFKA_REPLICATION_FACTOR',
+    undefined,
+    "Replicas of each topic rtsa creates. Unset: the broker's default.replication.factor.",
+  ),
+  kafkaCreateTopics: boolean(
+    'KAFKA_CREATE_TOPICS',
+    true,
+    'Create missing topics. false: never create one (no CreateTopics permission needed); a missing topic is an error naming it.',
+  ),
+  ...kafkaSecuritySettings,
 }
 
 export const localKafkaSettings = {

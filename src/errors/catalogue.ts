@@ -19,6 +19,21 @@ export const ERROR_CODES = {
   KAFKA_START_FAILED: { retryable: true, status: 503, summary: 'the local Kafka broker did not start' },
   KAFKA_UNREACHABLE: { retryable: true, status: 503, summary: 'the Kafka broker does not answer' },
   KAFKA_REQUEST_FAILED: { retryable: true, status: 503, summary: 'a Kafka request failed' },
+  KAFKA_AUTH_FAILED: {
+    retryable: false,
+    status: 500,
+    summary: 'Kafka refused the credentials or a certificate (KAFKA_SASL_*, KAFKA_SSL_*)',
+  },
+  KAFKA_NOT_AUTHORIZED: {
+    retryable: false,
+    status: 500,
+    summary: 'an ACL of the Kafka cluster denies rtsa an operation it needs',
+  },
+  KAFKA_TOPIC_MISSING: {
+    retryable: false,
+    status: 500,
+    summary: 'a topic rtsa needs does not exist and KAFKA_CREATE_TOPICS=false',
+  },
   KAFKA_RECORD_TOO_LARGE: {
     retryable: false,
     status: 500,

@@ -13,12 +13,14 @@ import {
   type Setting,
   text,
 } from '../config/define.ts'
-import { engineSettings, kafkaSettings } from '../config/settings.ts'
+import {
+  engineSettings,
+  kafkaSecuritySettings,
+  kafkaSettings,
+  localKafkaSettings,
+} from '../config/settings.ts'
 import { parseDuration } from '../config/units.ts'
 import { parseTimestamp } from '../events/timestamp.ts'
-
-/** Where `rtsa up` runs its broker; used when KAFKA_BOOTSTRAP is unset. */
-export const DEFAULT_BOOTSTRAP = ['127.0.0.1:9092']
 
 const rate = number(0, 1)
 
@@ -43,6 +45,11 @@ export const generatorSettings = {
   kafkaBootstrap: kafkaSettings.kafkaBootstrap,
   kafkaTopic: kafkaSettings.kafkaTopic,
   kafkaPartitions: kafkaSettings.kafkaPartitions,
+  kafkaReplicationFactor: kafkaSettings.kafkaReplicationFactor,
+  kafkaCreateTopics: kafkaSettings.kafkaCreateTopics,
+  ...kafkaSecuritySettings,
+  // The same local broker as every other command when KAFKA_BOOTSTRAP is unset.
+  ...localKafkaSettings,
   watermark: engineSettings.watermark,
   eventsPerSec: number(0.001, 10_000_000)(
     'EVENTS_PER_SEC',
@@ -94,9 +101,4 @@ export function loadGeneratorConfig(
 export function streamIdsOf(c: Pick<GeneratorConfig, 'streamIds' | 'streamCount'>): string[] {
   if (c.streamIds !== undefined) return [...new Set(c.streamIds)] // a repeated id is one stream
   return Array.from({ length: c.streamCount }, (_, i) => `stream_${1001 + i}`)
-}
-
-/** Kafka bootstrap servers, defaulting to the local broker of `rtsa up`. */
-export function bootstrapOf(c: Pick<GeneratorConfig, 'kafkaBootstrap'>): string[] {
-  return c.kafkaBootstrap ?? DEFAULT_BOOTSTRAP
 }

@@ -13,6 +13,7 @@
  */
 import { messageOf } from '../errors/catalogue.ts'
 import { KafkaProducer, type OutgoingRecord } from '../kafka/client.ts'
+import type { KafkaTarget } from '../kafka/connection.ts'
 
 /** The part of KafkaProducer used here (a fake in unit tests). */
 export interface RecordSender {
@@ -129,6 +130,6 @@ export class BatchingProducer {
 }
 
 /** A batching producer over a new idempotent {@link KafkaProducer} (acks=all) on `bootstrap`. */
-export function openKafkaProducer(bootstrap: readonly string[], options: BatchingOptions): BatchingProducer {
+export function openKafkaProducer(bootstrap: KafkaTarget, options: BatchingOptions): BatchingProducer {
   return new BatchingProducer(new KafkaProducer(bootstrap, { clientId: 'rtsa-generator' }), options)
 }

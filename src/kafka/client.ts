@@ -7,6 +7,13 @@ import type { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Admin, Consumer, Producer } from '@platformatic/kafka'
 import { messageOf, RtsaError } from '../errors/catalogue.ts'
+import {
+  connectionOf,
+  describeConnection,
+  type KafkaTarget,
+  libraryOptions,
+  securityFailureOf,
+} from './connection.ts'
 
 /** A record to send. `key` decides the partition unless `partition` is given; a null value is a tombstone. */
 export interface OutgoingRecord {
@@ -83,27 +90,39 @@ function isTooLarge(error: unknown): boolean {
   return false
 }
 
-function wrap(action: string, bootstrap: readonly string[], error: unknown): RtsaError {
-  return new RtsaError(
-    'KAFKA_REQUEST_FAILED',
-    `Kafka ${action} failed (${bootstrap.join(',')}): ${messageOf(error)}`,
-    {
-      cause: error,
-    },
+/** A failed call as an RtsaError: the security failure it means (not retryable), or a failed request. */
+function wrap(action: string, target: KafkaTarget, error: unknown): RtsaError {
+  return (
+    securityFailureOf(error, target) ??
+    new RtsaError(
+      'KAFKA_REQUEST_FAILED',
+      `Kafka ${action} failed (${describeConnection(target)}): ${messageOf(error)}`,
+      { cause: error },
+    )
   )
+}
+
+/** How a topic rtsa needs is provisioned (KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR, KAFKA_CREATE_TOPICS). */
+export interface TopicPolicy {
+  readonly partitions: number
+  /** Undefined: the broker's `default.replication.factor`. */
+  readonly replicationFactor?: number
+  /** False: never create; a missing topic is KAFKA_TOPIC_MISSING. Default true. */
+  readonly create?: boolean
+  readonly configs?: Readonly<Record<string, string>>
 }
 
 /** Topic administration: create, list, delete, and partition offsets. */
 export class KafkaAdmin {
   readonly #admin: Admin
-  readonly #bootstrap: readonly string[]
+  readonly #bootstrap: KafkaTarget
 
-  constructor(bootstrap: readonly string[], options: { timeoutMs?: number } = {}) {
-    this.#bootstrap = bootstrap
+  constructor(target: KafkaTarget, options: { timeoutMs?: number } = {}) {
+    this.#bootstrap = target
     this.#admin = handleClientErrors(
       new Admin({
         clientId: `${CLIENT_ID}-admin`,
-        bootstrapBrokers: [...bootstrap],
+        ...libraryOptions(target),
         timeout: options.timeoutMs ?? 10_000,
         retries: 2,
       }),
@@ -118,22 +137,32 @@ export class KafkaAdmin {
     }
   }
 
-  /** Creates the topic unless it exists. Returns true when it was created. */
-  async ensureTopic(
-    name: string,
-    partitions: number,
-    configs: Record<string, string> = {},
-  ): Promise<boolean> {
+  /**
+   * Creates the topic unless it exists. Returns true when it was created. With
+   * `create: false` it only checks, and a missing topic is KAFKA_TOPIC_MISSING (a cluster
+   * where rtsa has no CreateTopics permission).
+   */
+  async ensureTopic(name: string, policy: TopicPolicy): Promise<boolean> {
     if ((await this.listTopics()).includes(name)) return false
+    if (policy.create === false) {
+      throw new RtsaError(
+        'KAFKA_TOPIC_MISSING',
+        `Topic ${name} does not exist on Kafka ${describeConnection(this.#bootstrap)} and KAFKA_CREATE_TOPICS=false: create it (${policy.partitions} partitions) or set KAFKA_CREATE_TOPICS=true`,
+        { details: { topic: name } },
+      )
+    }
     try {
       await this.#admin.createTopics({
         topics: [name],
-        partitions,
-        replicas: 1,
-        configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+        partitions: policy.partitions,
+        // -1: the broker's default.replication.factor (a managed cluster's is 3).
+        replicas: policy.replicationFactor ?? -1,
+        configs: Object.entries(policy.configs ?? {}).map(([name, value]) => ({ name, value })),
       })
       return true
     } catch (error) {
+      const denied = securityFailureOf(error, this.#bootstrap)
+      if (denied !== undefined) throw denied
       // Another process may have created it between the list and the create; the
       // metadata can take a moment to show it.
       for (let i = 0; i < 10; i++) {
@@ -199,29 +228,38 @@ export class KafkaAdmin {
  * Throws `KAFKA_UNREACHABLE` naming `settingName` (e.g. `KAFKA_BOOTSTRAP`) after `timeoutMs`.
  */
 export async function waitForKafka(
-  bootstrap: readonly string[],
+  target: KafkaTarget,
   options: { timeoutMs: number; settingName?: string },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs
   let last: unknown
   while (Date.now() < deadline) {
-    const admin = new KafkaAdmin(bootstrap, {
+    const admin = new KafkaAdmin(target, {
       timeoutMs: Math.min(5000, Math.max(500, deadline - Date.now())),
     })
     try {
       await admin.listTopics()
       return
     } catch (error) {
+      // Wrong credentials or an untrusted certificate stay wrong: fail now, not at the deadline.
+      if (error instanceof RtsaError && !error.retryable) throw error
       last = error
     } finally {
       await admin.close()
     }
     await sleep(250)
   }
-  const name = options.settingName ? `${options.settingName}=${bootstrap.join(',')}` : bootstrap.join(',')
+  const where = describeConnection(target)
+  const name = options.settingName ? `${options.settingName}=${where}` : where
+  // A TLS listener that wants a client certificate, or a port that is not TLS at all, only
+  // closes the connection: say what to check, since the error itself cannot.
+  const tls = ['SSL', 'SASL_SSL'].includes(connectionOf(target).protocol)
+  const hint = tls
+    ? ' (with TLS: check that KAFKA_SECURITY_PROTOCOL matches the listener, and whether it requires a client certificate, KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE)'
+    : ''
   throw new RtsaError(
     'KAFKA_UNREACHABLE',
-    `Kafka broker ${name} did not answer within ${options.timeoutMs} ms: ${messageOf(cause(last))}`,
+    `Kafka broker ${name} did not answer within ${options.timeoutMs} ms: ${messageOf(cause(last))}${hint}`,
     { cause: last },
   )
 }
@@ -244,14 +282,14 @@ function cause(error: unknown): unknown {
 /** An idempotent (`acks=all`) producer. `send` resolves once the broker has the records. */
 export class KafkaProducer {
   readonly #producer: Producer
-  readonly #bootstrap: readonly string[]
+  readonly #bootstrap: KafkaTarget
 
-  constructor(bootstrap: readonly string[], options: { clientId?: string; idempotent?: boolean } = {}) {
-    this.#bootstrap = bootstrap
+  constructor(target: KafkaTarget, options: { clientId?: string; idempotent?: boolean } = {}) {
+    this.#bootstrap = target
     this.#producer = handleClientErrors(
       new Producer({
         clientId: options.clientId ?? `${CLIENT_ID}-producer`,
-        bootstrapBrokers: [...bootstrap],
+        ...libraryOptions(target),
         idempotent: options.idempotent ?? true,
         acks: -1,
         retries: 5,
@@ -293,7 +331,7 @@ export class KafkaProducer {
  * start (no consumer group offsets are committed). For tests and tools, not the processor.
  */
 export async function readTopic(
-  bootstrap: readonly string[],
+  bootstrap: KafkaTarget,
   topic: string,
   options: { timeoutMs?: number } = {},
 ): Promise<IncomingRecord[]> {
@@ -311,7 +349,7 @@ export async function readTopic(
     new Consumer({
       clientId: `${CLIENT_ID}-reader`,
       groupId: `rtsa-reader-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
-      bootstrapBrokers: [...bootstrap],
+      ...libraryOptions(bootstrap),
     }),
   )
   let timer: NodeJS.Timeout | undefined

@@ -14,9 +14,10 @@
 import { Consumer, type MessagesStream } from '@platformatic/kafka'
 import { messageOf, RtsaError } from '../errors/catalogue.ts'
 import { handleClientErrors, type IncomingRecord } from './client.ts'
+import { type KafkaTarget, libraryOptions, securityFailureOf } from './connection.ts'
 
 export interface GroupMemberOptions {
-  readonly bootstrap: readonly string[]
+  readonly bootstrap: KafkaTarget
   readonly groupId: string
   readonly topic: string
   readonly clientId: string
@@ -71,14 +72,17 @@ export class GroupMember {
     const failed = (error: unknown) => {
       if (this.#closed) return
       const message = `The group membership failed (rejoining): ${messageOf(error)}`
-      options.onError(new RtsaError('KAFKA_REQUEST_FAILED', message, { cause: error }))
+      options.onError(
+        securityFailureOf(error, options.bootstrap) ??
+          new RtsaError('KAFKA_REQUEST_FAILED', message, { cause: error }),
+      )
     }
     this.#consumer = handleClientErrors(
       new Consumer({
         clientId: options.clientId,
         groupId: options.groupId,
         ...(options.groupInstanceId === undefined ? {} : { groupInstanceId: options.groupInstanceId }),
-        bootstrapBrokers: [...options.bootstrap],
+        ...libraryOptions(options.bootstrap),
         sessionTimeout: options.sessionTimeoutMs ?? 10_000,
         heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
         rebalanceTimeout: options.sessionTimeoutMs ?? 10_000,
@@ -106,18 +110,23 @@ export class GroupMember {
       partition,
       offset,
     }))
-    this.#stream = await this.#consumer.consume({
-      topics: [this.#options.topic],
-      mode: 'manual',
-      offsets,
-      autocommit: false,
-      maxWaitTime: this.#options.maxWaitMs ?? 100,
-      maxBytes: this.#options.fetchMaxBytes ?? FETCH_MAX_BYTES,
-      maxBytesPerPartition: this.#options.partitionFetchMaxBytes ?? PARTITION_FETCH_MAX_BYTES,
-    })
+    try {
+      this.#stream = await this.#consumer.consume({
+        topics: [this.#options.topic],
+        mode: 'manual',
+        offsets,
+        autocommit: false,
+        maxWaitTime: this.#options.maxWaitMs ?? 100,
+        maxBytes: this.#options.fetchMaxBytes ?? FETCH_MAX_BYTES,
+        maxBytesPerPartition: this.#options.partitionFetchMaxBytes ?? PARTITION_FETCH_MAX_BYTES,
+      })
+    } catch (error) {
+      // A missing Read permission on the group or topic is a setting to fix, not a fault to retry.
+      throw securityFailureOf(error, this.#options.bootstrap) ?? error
+    }
     this.#stream.on('data', (m) => this.#accept(m))
     this.#stream.on('error', (error) => {
-      if (!this.#closed) this.#options.onError(error)
+      if (!this.#closed) this.#options.onError(securityFailureOf(error, this.#options.bootstrap) ?? error)
     })
   }
 

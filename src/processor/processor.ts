@@ -156,7 +156,8 @@ export class Processor {
         backoff = 500
         await this.#consume()
       } catch (error) {
-        this.#deps.log.error({ err: messageOf(error) }, 'processor loop failed; reconnecting')
+        const code = isRtsaError(error) ? error.code : undefined
+        this.#deps.log.error({ err: messageOf(error), code }, 'processor loop failed; reconnecting')
         this.#status = 'recovering'
       }
       await this.#disconnect()

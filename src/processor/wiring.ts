@@ -6,10 +6,12 @@
  */
 import type pg from 'pg'
 import pino, { type Logger } from 'pino'
-import { bootstrapOf, pgConnectionOf, pgUrlOf } from '../config/settings.ts'
+import { kafkaOf, topicPolicyOf } from '../config/kafka.ts'
+import { pgConnectionOf, pgUrlOf } from '../config/settings.ts'
 import { messageOf } from '../errors/catalogue.ts'
 import { waitForPostgres } from '../infra/postgres/server.ts'
 import { isKafkaClientError, KafkaAdmin, KafkaProducer, waitForKafka } from '../kafka/client.ts'
+import type { KafkaTarget } from '../kafka/connection.ts'
 import { GroupMember } from '../kafka/group.ts'
 import { claimPartition, commitBatch, loadPartitionState, releasePartition } from '../store/checkpoints.ts'
 import { migrate } from '../store/migrations.ts'
@@ -25,7 +27,7 @@ import { Processor } from './processor.ts'
 /** The broker port over Kafka: a group member, the admin client and the DLQ relay of each connection. */
 export function kafkaBroker(
   config: ProcessorConfig,
-  bootstrap: readonly string[],
+  bootstrap: KafkaTarget,
   pool: pg.Pool,
   log: Logger,
   metrics: ProcessorMetrics,
@@ -36,7 +38,7 @@ export function kafkaBroker(
       const producer = new KafkaProducer(bootstrap, { clientId: `${config.instanceId}-dlq` })
       try {
         // The dead-letter topic is the processor's own output: make sure it exists.
-        await admin.ensureTopic(config.kafkaDlqTopic, config.kafkaPartitions)
+        await admin.ensureTopic(config.kafkaDlqTopic, topicPolicyOf(config))
       } catch (error) {
         await admin.close()
         await producer.close()
@@ -101,7 +103,7 @@ export function createProcessor(
 ): Processor {
   return new Processor({
     config,
-    broker: kafkaBroker(config, bootstrapOf(config), pool, log, metrics),
+    broker: kafkaBroker(config, kafkaOf(config), pool, log, metrics),
     checkpoints: pgCheckpoints(pool, config.kafkaTopic, config.instanceId),
     engineFactory: options.engineFactory ?? createEngineFactory(config),
     log,
@@ -115,7 +117,7 @@ export function createProcessor(
  */
 export async function runProcessor(config: ProcessorConfig): Promise<number> {
   const log = pino({ level: config.logLevel, base: { service: 'processor', instance: config.instanceId } })
-  const bootstrap = bootstrapOf(config)
+  const bootstrap = kafkaOf(config)
   const connection = pgConnectionOf(config)
   await waitForKafka(bootstrap, { timeoutMs: 30_000, settingName: 'KAFKA_BOOTSTRAP' })
   const pool = createPool(connection, {
@@ -139,9 +141,9 @@ export async function runProcessor(config: ProcessorConfig): Promise<number> {
   await migrate(pool)
   const admin = new KafkaAdmin(bootstrap)
   try {
-    if (await admin.ensureTopic(config.kafkaTopic, config.kafkaPartitions))
+    if (await admin.ensureTopic(config.kafkaTopic, topicPolicyOf(config)))
       log.info({ topic: config.kafkaTopic, partitions: config.kafkaPartitions }, 'created the input topic')
-    await admin.ensureTopic(config.kafkaDlqTopic, config.kafkaPartitions)
+    await admin.ensureTopic(config.kafkaDlqTopic, topicPolicyOf(config))
   } finally {
     await admin.close()
   }

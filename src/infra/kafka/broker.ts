@@ -23,6 +23,8 @@ export interface LocalKafkaOptions {
    */
   readonly extraListeners?: readonly ExtraListener[]
   readonly extraProperties?: Readonly<Record<string, string>>
+  /** More arguments of the storage format on first start, e.g. `--add-scram` to seed SCRAM users. */
+  readonly formatArgs?: readonly string[]
 }
 
 export interface ExtraListener {
@@ -154,6 +156,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
       clusterId,
       '-c',
       p.properties,
+      ...(options.formatArgs ?? []),
     ])
   }
   const out = openSync(join(p.logs, 'stdout.log'), 'a')
