@@ -16,6 +16,7 @@ import { messageOf } from '../src/errors/catalogue.ts'
 import { run } from '../src/infra/exec.ts'
 import { startLocalKafka, stopLocalKafka, wipeLocalKafka } from '../src/infra/kafka/broker.ts'
 import { startLocalPostgres, stopLocalPostgres, wipeLocalPostgres } from '../src/infra/postgres/server.ts'
+import { databaseUrlOf } from '../testkit/fresh.ts'
 
 const args = process.argv.slice(2)
 const unitOnly = args.includes('--unit')
@@ -93,15 +94,14 @@ try {
         home: testHome,
         port: Number(process.env.RTSA_TEST_PG_PORT ?? 15432),
         database: 'realtime',
-        user: 'rt',
-        password: 'rt',
         log,
       }
       await stopLocalPostgres(options)
       wipeLocalPostgres(options)
       const server = await startLocalPostgres(options)
       cleanups.push(() => stopLocalPostgres(options))
-      env.RTSA_TEST_DATABASE_URL = server.connectionString
+      // The superuser: tests create and drop a database each.
+      env.RTSA_TEST_DATABASE_URL = databaseUrlOf(server.adminUrl, 'realtime')
       env.RTSA_TEST_PG_DATA = server.dataDir
     })()
     const toolsStart = (async () => {
@@ -112,7 +112,9 @@ try {
     if (failed.length > 0) {
       throw new Error(`test services could not start: ${failed.map((f) => messageOf(f.reason)).join('; ')}`)
     }
-    log(`kafka ${env.RTSA_TEST_KAFKA_BOOTSTRAP}, postgres ${env.RTSA_TEST_DATABASE_URL}`)
+    log(
+      `kafka ${env.RTSA_TEST_KAFKA_BOOTSTRAP}, postgres ${env.RTSA_TEST_DATABASE_URL?.replace(/:[^:@/]*@/, ':***@')}`,
+    )
   }
   log(`running ${files.length} test files`)
   code = await new Promise<number>((done) => {

@@ -35,7 +35,21 @@ export KAFKA_PARTITIONS="${KAFKA_PARTITIONS:-6}"
 command -v docker >/dev/null 2>&1 || die "docker is not installed (or not on the PATH)"
 docker compose version >/dev/null 2>&1 || die "the docker compose plugin (compose v2) is missing"
 
-compose() { docker compose --profile monitoring "$@"; }
+compose() { docker compose -p rtsa --profile monitoring "$@"; }
+
+# No default passwords: the first start writes .env (mode 0600) with random ones; compose
+# reads it. Values already in the environment or in .env are kept.
+if [ ! -f .env ]; then
+  umask 077
+  {
+    echo "# Written by scripts/start.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); see .env.example"
+    for name in POSTGRES_PASSWORD RTSA_WRITER_PASSWORD RTSA_READER_PASSWORD GRAFANA_ADMIN_PASSWORD; do
+      echo "$name=${!name:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
+    done
+  } > .env
+  umask 022
+  say "wrote .env with random passwords (Grafana: admin / GRAFANA_ADMIN_PASSWORD in .env)"
+fi
 
 # Waits until a service's container reports healthy; fails early when it exits or turns unhealthy.
 wait_healthy() {
@@ -120,6 +134,6 @@ say "running:"
 say "  dashboard   http://localhost:8000/   (API docs http://localhost:8000/docs)"
 say "  kafka       localhost:9092 (in the network kafka:29092), postgres localhost:5432 (rt/rt, db realtime)"
 if [ "$monitoring" = 1 ]; then
-  say "  prometheus  http://localhost:9090   grafana http://localhost:3000 (admin/admin)"
+  say "  prometheus  http://localhost:9090   grafana http://localhost:3000 (admin / GRAFANA_ADMIN_PASSWORD in .env)"
 fi
 say "stop: scripts/stop.sh (keeps data), scripts/stop.sh no (deletes it), full reset: scripts/reset.sh"

@@ -25,7 +25,7 @@ esac
 [ $# -le 1 ] || die "too many arguments (usage: scripts/stop.sh [no])"
 
 command -v docker >/dev/null 2>&1 || die "docker is not installed (or not on the PATH)"
-compose() { docker compose --profile monitoring "$@"; }
+compose() { docker compose -p rtsa --profile monitoring "$@"; }
 
 for service in event-generator stream-processor metrics-api grafana prometheus kafka postgres; do
   say "stopping $service"

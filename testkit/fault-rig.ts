@@ -113,8 +113,6 @@ export class FaultRig {
           : join(home, 'postgres'),
       port: o.pgPort,
       database: 'realtime',
-      user: 'rt',
-      password: 'rt',
     }
     const server = await startLocalPostgres(pgOptions)
     const pool = createPool(server.connectionString, { max: 3 })

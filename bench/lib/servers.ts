@@ -42,8 +42,6 @@ export async function startServers(o: ServerOptions): Promise<BenchServers> {
     home: join(home, 'bench'),
     port: o.pgPort,
     database: 'rtsa_bench',
-    user: 'rt',
-    password: 'rt',
     log: o.log,
   }
   o.log(`starting the benchmark's Kafka broker on 127.0.0.1:${o.kafkaPort} and PostgreSQL on ${o.pgPort}`)
@@ -60,7 +58,7 @@ export async function startServers(o: ServerOptions): Promise<BenchServers> {
   }
   return {
     bootstrap: kafka.bootstrap,
-    urlOf: (database) => databaseUrlOf(postgres.connectionString, database),
+    urlOf: (database) => databaseUrlOf(postgres.adminUrl, database),
     stop: async () => {
       o.log('stopping the benchmark servers')
       await stopLocalPostgres(pgOptions).catch((e: unknown) => o.log(`stopping PostgreSQL: ${String(e)}`))

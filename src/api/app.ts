@@ -21,7 +21,7 @@ import Fastify, {
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import { RtsaError } from '../errors/catalogue.ts'
-import { installAuth } from './auth.ts'
+import { installAuth, tokensOf } from './auth.ts'
 import { ResponseCache } from './cache.ts'
 import type { Api, ApiContext, AppConfig } from './context.ts'
 import { DatabaseProbe } from './db-probe.ts'
@@ -141,7 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
       // Relative: the document describes the server that serves it, wherever it listens.
       servers: [{ url: '/', description: 'this API' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      ...(deps.config.apiToken ? { security: [{ bearer: [] }] } : {}),
+      ...(tokensOf(deps.config).length > 0 ? { security: [{ bearer: [] }] } : {}),
     },
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
@@ -174,7 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
       onExceeded: () => telemetry.rateLimited.inc(),
     })
   }
-  installAuth(app, deps.config.apiToken)
+  installAuth(app, tokensOf(deps.config))
   installErrorHandling(app, () => telemetry.dbBusy.inc())
 
   const now = deps.clock ?? Date.now

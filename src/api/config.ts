@@ -2,18 +2,34 @@
  * Settings of the HTTP API service (`rtsa serve`). Shares the PostgreSQL and common
  * groups with the other services and adds its own listener, auth and CORS settings.
  */
-import { bytes, type ConfigOf, duration, integer, loadConfig, port, text } from '../config/define.ts'
-import { commonSettings, postgresSettings } from '../config/settings.ts'
+import {
+  bytes,
+  type ConfigOf,
+  duration,
+  integer,
+  loadConfig,
+  port,
+  secret,
+  secretList,
+  text,
+} from '../config/define.ts'
+import { commonSettings, failOnProblems, postgresSettings } from '../config/settings.ts'
+import { tokensOf } from './auth.ts'
 
 export const apiSettings = {
   ...commonSettings,
   ...postgresSettings,
   port: port()('PORT', 8000, 'Port of the HTTP API and dashboard.'),
   host: text('HOST', '127.0.0.1', 'Address the API listens on (127.0.0.1: this machine only).'),
-  apiToken: text(
+  apiToken: secret(
     'API_TOKEN',
     undefined,
-    'When set, every endpoint except /health and the dashboard assets needs `Authorization: Bearer <token>`.',
+    'When set, every endpoint except /health, /ready and the dashboard assets needs the token: `Authorization: Bearer <token>`, or as the password of HTTP Basic auth (browsers, /docs). At least 16 characters.',
+  ),
+  apiTokens: secretList(
+    'API_TOKENS',
+    undefined,
+    'More accepted tokens, comma-separated (rotate: add the new one, move clients, remove the old one).',
   ),
   corsOrigin: text(
     'CORS_ORIGIN',
@@ -64,5 +80,17 @@ export type ApiConfig = ConfigOf<typeof apiSettings>
 
 /** Reads and validates the API settings from `env` (throws CONFIG_INVALID naming each bad variable). */
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
-  return loadConfig(apiSettings, env)
+  const c = loadConfig(apiSettings, env)
+  // A short token is guessed: refuse it rather than protect the API with it.
+  failOnProblems(
+    tokensOf(c)
+      .filter((t) => t.length < MIN_TOKEN_LENGTH)
+      .map(
+        () =>
+          `API_TOKEN/API_TOKENS: a token is shorter than ${MIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 24)`,
+      ),
+  )
+  return c
 }
+
+const MIN_TOKEN_LENGTH = 16

@@ -11,6 +11,8 @@ export type { Api } from './api.ts'
 /** The settings buildApp needs (a subset of ApiConfig, so tests can pass `{}`). */
 export interface AppConfig {
   readonly apiToken?: string | undefined
+  /** More accepted tokens (rotation): API_TOKENS. */
+  readonly apiTokens?: readonly string[] | undefined
   readonly corsOrigin?: string | undefined
   /** /ready calls the processor stale when its last commit is older than this (ms). */
   readonly staleCommitAge?: number | undefined

@@ -14,7 +14,7 @@ import type { Api } from './context.ts'
 
 /** A PostgreSQL pool for the API: fails fast when the database is away so requests get 503 quickly. */
 export function createApiPool(config: ApiConfig, log?: Logger): pg.Pool {
-  return createPool(pgConnectionOf(config), {
+  return createPool(pgConnectionOf(config, 'reader'), {
     max: config.poolSize,
     applicationName: 'rtsa-api',
     // How long a request waits for a free connection (then 503 POSTGRES_BUSY) or for a new
@@ -35,17 +35,33 @@ export interface RunningApi {
   stop(): Promise<void>
 }
 
+/**
+ * The schema is the processor's, but creating it here too (under its advisory lock) lets
+ * the API start first, when its role may create tables. A read-only role (the local
+ * server's reader, the recommended setup) never tries: requests answer 503 until the
+ * processor has made the schema.
+ */
+async function migrateIfAllowed(pool: pg.Pool, logger: Logger): Promise<void> {
+  try {
+    const { rows } = await pool.query<{ can: boolean }>(
+      "select has_schema_privilege(current_user, 'public', 'CREATE') as can",
+    )
+    if (rows[0]?.can !== true) {
+      logger.info('reading as a role that cannot change the schema; the processor creates it')
+      return
+    }
+    await migrate(pool)
+  } catch (error) {
+    logger.warn({ err: error }, 'could not check the database schema; serving anyway')
+  }
+}
+
 /** Builds the app from `env` and listens on HOST:PORT. */
 export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<RunningApi> {
   const config = loadApiConfig(env)
   const logger = pino({ level: config.logLevel, name: 'rtsa-api' })
   const pool = createApiPool(config, logger)
-  // The schema is the processor's, but creating it here too (under its advisory lock)
-  // lets the API start first. A database that is down or a read-only user is no reason
-  // not to start: requests answer 503 until the schema is there.
-  await migrate(pool).catch((error: unknown) =>
-    logger.warn({ err: error }, 'could not check the database schema; serving anyway'),
-  )
+  await migrateIfAllowed(pool, logger)
   const app = await buildApp({ pool, config, logger })
   try {
     await app.listen({ port: config.port, host: config.host })

@@ -24,7 +24,8 @@ export function targets(env: NodeJS.ProcessEnv = process.env) {
   return {
     config: c,
     bootstrap: kafkaOf(c),
-    databaseUrl: pgUrlOf(pgConnectionOf(c)),
+    /** The read-only URL; throws when the local server was never set up (doctor reports it). */
+    databaseUrl: () => pgUrlOf(pgConnectionOf(c, 'reader')),
     apiUrl: env.RTSA_API_URL ?? `http://${apiHost}:${c.port}`,
     processorUrl: c.metricsPort === 0 ? undefined : `http://${c.metricsHost}:${c.metricsPort}`,
   }

@@ -21,17 +21,15 @@ export async function doctorCommand(_args: string[], log: (line: string) => void
     results.push({ name, verdict, detail })
 
   // Database
-  const client = new pg.Client({
-    connectionString: t.databaseUrl,
-    connectionTimeoutMillis: 3000,
-    types: PG_TYPES,
-  })
+  let client: pg.Client | undefined
   let db = false
   try {
+    const url = t.databaseUrl()
+    client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000, types: PG_TYPES })
     await client.connect()
     await client.query('select 1')
     db = true
-    add('database reachable', 'ok', t.databaseUrl.replace(/:[^:@/]*@/, ':***@'))
+    add('database reachable', 'ok', url.replace(/:[^:@/]*@/, ':***@'))
   } catch (error) {
     add('database reachable', 'fail', `${messageOf(error)} (DATABASE_URL / PG*)`)
   }
@@ -88,7 +86,7 @@ export async function doctorCommand(_args: string[], log: (line: string) => void
   }
   if (db) {
     try {
-      const s = await pipelineStatus(pgPool(client), t.config.kafkaTopic)
+      const s = await pipelineStatus(pgPool(client!), t.config.kafkaTopic)
       const lag = s.lag
       const stale = s.lastCommitAgeSeconds !== null && s.lastCommitAgeSeconds > 30
       const behind = (lag ?? 0) > 0
@@ -122,7 +120,7 @@ export async function doctorCommand(_args: string[], log: (line: string) => void
       add('processor committing', 'fail', `reading checkpoints failed: ${messageOf(error)}`)
     }
   }
-  await client.end().catch(() => {})
+  await client?.end().catch(() => {})
 
   // API
   try {

@@ -33,7 +33,10 @@ export const pipelineSettings = { ...infraSettings, ...engineSettings, ...starti
 export interface Infra {
   /** The connection with its security settings (the parts get the same env vars). */
   readonly kafka: KafkaConnection
+  /** The writer's URL (processor, migrations). */
   readonly databaseUrl: string
+  /** The reader's URL (the API): the local server's read-only role, or the user's own URL. */
+  readonly readerUrl: string
   readonly localKafka: boolean
   readonly localPostgres: boolean
 }
@@ -43,8 +46,6 @@ function localPgOptions(c: ReturnType<typeof loadInfraConfig>, log: (l: string) 
     home: resolve(c.home),
     port: c.pgPort,
     database: c.pgDatabase,
-    user: c.pgUser,
-    password: c.pgPassword,
     log,
   }
 }
@@ -81,11 +82,11 @@ export async function startInfra(
         timeoutMs: 15_000,
         settingName: c.databaseUrl !== undefined ? 'DATABASE_URL' : 'PGHOST',
       })
-      return { url, local: false }
+      return { url, readerUrl: url, local: false }
     }
     const server = await startLocalPostgres(localPgOptions(c, log))
     if (!server.started) log('reusing the local PostgreSQL already running')
-    return { url: server.connectionString, local: true }
+    return { url: server.connectionString, readerUrl: server.readerUrl, local: true }
   })()
   const [k, p] = await Promise.allSettled([kafka, postgres])
   if (k.status === 'rejected' || p.status === 'rejected') {
@@ -97,6 +98,7 @@ export async function startInfra(
   return {
     kafka: k.value.connection,
     databaseUrl: p.value.url,
+    readerUrl: p.value.readerUrl,
     localKafka: k.value.local,
     localPostgres: p.value.local,
   }

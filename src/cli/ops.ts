@@ -79,8 +79,6 @@ export async function downCommand(args: string[], log: Log): Promise<number> {
       home,
       port: config.pgPort,
       database: config.pgDatabase,
-      user: config.pgUser,
-      password: config.pgPassword,
     })
     log('deleted the local PostgreSQL data')
   }
@@ -116,13 +114,11 @@ export async function statusCommand(_args: string[], log: Log): Promise<number> 
         home,
         port: config.pgPort,
         database: config.pgDatabase,
-        user: config.pgUser,
-        password: config.pgPassword,
       })
     : true
   log(`postgres    ${local ? (pgUp ? `running on 127.0.0.1:${config.pgPort}` : 'stopped') : 'external'}`)
   if (pgUp) {
-    const pool = createPool(pgUrlOf(pgConnectionOf(config)), { max: 1 })
+    const pool = createPool(pgUrlOf(pgConnectionOf(config, 'reader')), { max: 1 })
     try {
       const s = await pipelineStatus(pool, config.kafkaTopic)
       const age = s.lastCommitAgeSeconds === null ? 'none' : `${s.lastCommitAgeSeconds.toFixed(1)}s ago`

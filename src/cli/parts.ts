@@ -4,11 +4,11 @@
  * `rtsa down`, `rtsa status` and `rtsa logs` work from another terminal.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, openSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { isAlive } from '../infra/exec.ts'
+import { isAlive, livePidOf, writePidFile } from '../infra/exec.ts'
 import { PROCESSOR_NODE_FLAGS } from '../processor/config.ts'
 
 export const PARTS = ['processor', 'api', 'generator'] as const
@@ -32,20 +32,17 @@ function pidFile(home: string, name: string): string {
 }
 
 export function writePid(home: string, name: string, pid: number): void {
-  mkdirSync(runDir(home), { recursive: true })
-  writeFileSync(pidFile(home, name), String(pid))
+  writePidFile(pidFile(home, name), pid)
 }
 
 export function removePid(home: string, name: string): void {
   rmSync(pidFile(home, name), { force: true })
 }
 
-/** The pid of a running part (or of `up` itself), if any. */
+/** The pid of a running part (or of `up` itself) of this home, if any. */
 export function runningPid(home: string, name: string): number | undefined {
-  const file = pidFile(home, name)
-  if (!existsSync(file)) return undefined
-  const pid = Number(readFileSync(file, 'utf8').trim())
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined
+  // Only a process that is still the one rtsa started (a pid file survives a reboot).
+  return livePidOf(pidFile(home, name), MAIN)
 }
 
 /** Starts a part in its own process, appending its output to its log file. */

@@ -75,10 +75,13 @@ export async function upCommand(args: string[], log: (line: string) => void): Pr
     // gets its partitions at once, not after KAFKA_SESSION_TIMEOUT. The name is this host's
     // and this state folder's, so two pipelines never share one.
     const member = `rtsa-up-{hostname}-${createHash('sha256').update(resolve(home)).digest('hex').slice(0, 8)}`
-    const partEnv = (part: PartName) =>
-      part === 'processor' && process.env.KAFKA_GROUP_INSTANCE_ID === undefined
+    const partEnv = (part: PartName) => {
+      // The API reads as a role that can only read: an API bug can never write.
+      if (part === 'api') return { ...env, DATABASE_URL: infra.readerUrl }
+      return part === 'processor' && process.env.KAFKA_GROUP_INSTANCE_ID === undefined
         ? { ...env, KAFKA_GROUP_INSTANCE_ID: member }
         : env
+    }
     const start = (part: PartName, partArgs: string[] = []) => {
       const child = spawnPart(home, part, partArgs, partEnv(part))
       children.set(part, child)

@@ -37,6 +37,14 @@ export function secret(
 ): Setting<string> {
   return { ...text(env, def, doc), secret: true }
 }
+/** A comma-separated list of passwords or tokens (masked wherever settings are shown). */
+export function secretList(
+  env: string | readonly string[],
+  def: string[] | undefined,
+  doc: string,
+): Setting<string[]> {
+  return { ...list(env, def, doc), secret: true }
+}
 export const text = setting('a non-empty string', (raw) => (raw.trim() === '' ? undefined : raw.trim()))
 export const list = setting('a comma-separated list', (raw) => {
   const items = raw

@@ -1,6 +1,9 @@
+import { resolve } from 'node:path'
 import { RtsaError } from '../errors/catalogue.ts'
+import { credentialsFileOf, loadLocalCredentials, localUrlOf } from '../infra/postgres/credentials.ts'
 import { SASL_MECHANISMS, SECURITY_PROTOCOLS } from '../kafka/connection.ts'
 import { boolean, duration, hostPorts, integer, oneOf, port, secret, text } from './define.ts'
+import { readSettingFile } from './files.ts'
 
 /**
  * Settings shared by several services. Each service's own config module
@@ -115,17 +118,32 @@ export function failOnProblems(problems: readonly string[]): void {
   })
 }
 
+/** The libpq TLS modes PostgreSQL users know; the driver verifies fully for all but disable and no-verify. */
+export const PG_SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'] as const
+
 export const postgresSettings = {
-  databaseUrl: text(
+  databaseUrl: secret(
     'DATABASE_URL',
     undefined,
-    'PostgreSQL URL. Unset (and no PGHOST): a local server is started.',
+    'PostgreSQL URL (sslmode=verify-full&sslrootcert=<file> for TLS). Unset (and no PGHOST): the local server.',
   ),
   pgHost: text(['PGHOST', 'PG_HOST'], undefined, 'PostgreSQL host, when DATABASE_URL is not given.'),
   pgPort: port()(['PGPORT', 'PG_PORT'], 5432, 'PostgreSQL port (also the port of the local server).'),
   pgDatabase: text(['PGDATABASE', 'PG_DB'], 'realtime', 'Database name.'),
-  pgUser: text(['PGUSER', 'PG_USER'], 'rt', 'Database user.'),
-  pgPassword: text(['PGPASSWORD', 'PG_PASS'], 'rt', 'Database password.'),
+  pgUser: text(['PGUSER', 'PG_USER'], undefined, 'Database user (with PGHOST). Local server: its own roles.'),
+  pgPassword: secret(
+    ['PGPASSWORD', 'PG_PASS'],
+    undefined,
+    'Database password (with PGHOST). Local server: generated, in RTSA_HOME.',
+  ),
+  pgSslMode: oneOf(PG_SSL_MODES)(
+    'PGSSLMODE',
+    undefined,
+    'TLS to PostgreSQL: disable, no-verify, or verify-full (require and verify-ca verify fully too).',
+  ),
+  pgSslRootCert: text('PGSSLROOTCERT', undefined, "PEM file of the CA that signed the server's certificate."),
+  pgSslCert: text('PGSSLCERT', undefined, 'PEM client certificate (certificate logins).'),
+  pgSslKey: text('PGSSLKEY', undefined, "Private key of PGSSLCERT's certificate."),
 }
 
 export const startingOffsetsSetting = {
@@ -155,22 +173,82 @@ export interface PgConnection {
   readonly password?: string
 }
 
-export function pgConnectionOf(c: {
-  databaseUrl: string | undefined
-  pgHost: string | undefined
-  pgPort: number
-  pgDatabase: string
-  pgUser: string
-  pgPassword: string
-}): PgConnection {
-  if (c.databaseUrl !== undefined) return { connectionString: c.databaseUrl }
-  return {
-    host: c.pgHost ?? '127.0.0.1',
-    port: c.pgPort,
-    database: c.pgDatabase,
-    user: c.pgUser,
-    password: c.pgPassword,
+/** The settings a PostgreSQL connection is made of (postgresSettings and RTSA_HOME). */
+export interface PgSettings {
+  readonly home: string
+  readonly databaseUrl: string | undefined
+  readonly pgHost: string | undefined
+  readonly pgPort: number
+  readonly pgDatabase: string
+  readonly pgUser: string | undefined
+  readonly pgPassword: string | undefined
+  readonly pgSslMode: (typeof PG_SSL_MODES)[number] | undefined
+  readonly pgSslRootCert: string | undefined
+  readonly pgSslCert: string | undefined
+  readonly pgSslKey: string | undefined
+}
+
+/** The URL query parameters of libpq's TLS settings, and the PG* variables that give them. */
+const SSL_PARAMS = [
+  ['sslmode', 'PGSSLMODE', 'pgSslMode'],
+  ['sslrootcert', 'PGSSLROOTCERT', 'pgSslRootCert'],
+  ['sslcert', 'PGSSLCERT', 'pgSslCert'],
+  ['sslkey', 'PGSSLKEY', 'pgSslKey'],
+] as const
+
+/**
+ * The PostgreSQL connection of a service, always as one URL (the form every part and
+ * tool takes): DATABASE_URL, else PGHOST and the other PG* settings, else the local
+ * server's `role` (writer: the processor; reader: the API and read-only commands) with
+ * its password from RTSA_HOME. PGSSLMODE, PGSSLROOTCERT, PGSSLCERT and PGSSLKEY apply as in
+ * libpq, where the URL does not say; each file they name must be readable (checked here,
+ * so a typo is one CONFIG_INVALID, not a crash in the driver).
+ */
+export function pgConnectionOf(c: PgSettings, role: 'writer' | 'reader' = 'writer'): PgConnection {
+  const problems: string[] = []
+  let url: URL | undefined
+  if (c.databaseUrl !== undefined) {
+    try {
+      url = new URL(c.databaseUrl)
+    } catch {
+      // The value holds a password: never echo it.
+      problems.push('DATABASE_URL is not a URL (postgres://user:password@host:port/database)')
+    }
+    if (url !== undefined && !['postgres:', 'postgresql:'].includes(url.protocol))
+      problems.push(`DATABASE_URL must start with postgres:// (not ${url.protocol}//)`)
+  } else if (c.pgHost !== undefined) {
+    if (c.pgUser === undefined) problems.push('PGHOST needs PGUSER (the database user)')
+    const auth =
+      c.pgPassword === undefined
+        ? encodeURIComponent(c.pgUser ?? '')
+        : `${encodeURIComponent(c.pgUser ?? '')}:${encodeURIComponent(c.pgPassword)}`
+    const host = c.pgHost.includes(':') ? `[${c.pgHost}]` : c.pgHost
+    url = new URL(`postgres://${auth}@${host}:${c.pgPort}/${encodeURIComponent(c.pgDatabase)}`)
+  } else {
+    const file = credentialsFileOf(resolve(c.home))
+    const creds = loadLocalCredentials(file)
+    if (creds === undefined) {
+      throw new RtsaError(
+        'POSTGRES_UNREACHABLE',
+        `The local PostgreSQL of RTSA_HOME=${c.home} is not set up (no ${file}): start it with \`rtsa up\`, or set DATABASE_URL`,
+      )
+    }
+    return { connectionString: localUrlOf(creds, role, c.pgPort, c.pgDatabase) }
   }
+  if (url !== undefined) {
+    for (const [param, , key] of SSL_PARAMS) {
+      const value = c[key]
+      if (value !== undefined && !url.searchParams.has(param)) url.searchParams.set(param, value)
+    }
+    for (const [param, env] of SSL_PARAMS.slice(1)) {
+      const path = url.searchParams.get(param)
+      const name =
+        url.searchParams.has(param) && c.databaseUrl !== undefined ? `DATABASE_URL's ${param}` : env
+      if (path !== null) readSettingFile(name, path, problems)
+    }
+  }
+  failOnProblems(problems)
+  return { connectionString: url!.toString() }
 }
 
 /** True when the user pointed rtsa at a PostgreSQL server of their own. */

@@ -45,6 +45,11 @@ export const ERROR_CODES = {
     summary: 'the local PostgreSQL server did not start',
   },
   POSTGRES_UNREACHABLE: { retryable: true, status: 503, summary: 'the PostgreSQL server does not answer' },
+  POSTGRES_AUTH_FAILED: {
+    retryable: false,
+    status: 500,
+    summary: 'PostgreSQL refused the login or its certificate is not trusted',
+  },
   POSTGRES_BUSY: {
     retryable: true,
     status: 503,

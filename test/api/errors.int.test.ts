@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { loadApiConfig } from '../../src/api/config.ts'
 import { assertMatchesOpenApi, clearOfMinuteEdge, makeApp, seedKnownRows, setupDatabase } from './fixtures.ts'
 
 test('bad query parameters: 400 with a message naming the parameter', async (t) => {
@@ -78,14 +79,17 @@ test('unknown paths: 404 JSON; a known path with another method: 405 with Allow'
   }
 })
 
-test('API_TOKEN: bearer token on every endpoint except /health and dashboard assets', async (t) => {
+test('API_TOKEN(S): a token on every endpoint except /health, /ready and dashboard assets', async (t) => {
   const now = clearOfMinuteEdge()
   const { pool } = await setupDatabase(t)
   await seedKnownRows(pool, now())
-  const app = await makeApp(t, pool, { clock: now, config: { apiToken: 's3cret' } })
+  const old = 'old-token-0123456789'
+  const fresh = 'new-token-0123456789'
+  const app = await makeApp(t, pool, { clock: now, config: { apiToken: old, apiTokens: [fresh] } })
+  // Orchestrators' probes stay open.
   assert.equal((await app.inject('/health')).statusCode, 200)
+  assert.notEqual((await app.inject('/ready')).statusCode, 401)
   for (const url of [
-    '/ready',
     '/metrics',
     '/metrics/latest',
     '/metrics/history',
@@ -97,23 +101,59 @@ test('API_TOKEN: bearer token on every endpoint except /health and dashboard ass
     '/live',
     '/openapi.json',
     '/docs',
+    '/docs/json',
     '/nope',
   ]) {
     const none = await app.inject(url)
     assert.equal(none.statusCode, 401, url)
     assert.equal(none.json().error, 'unauthorized')
-    assert.equal(none.headers['www-authenticate'], 'Bearer')
-    const wrong = await app.inject({ url, headers: { authorization: 'Bearer nope' } })
-    assert.equal(wrong.statusCode, 401, url)
+    // Pages a browser opens by itself get a Basic challenge (the browser asks for the token once).
+    const browser = url.startsWith('/docs') || url === '/openapi.json'
+    assert.equal(
+      none.headers['www-authenticate'],
+      browser ? 'Basic realm="rtsa API", charset="UTF-8"' : 'Bearer',
+      url,
+    )
+    for (const authorization of [
+      'Bearer nope',
+      'Bearer',
+      `Basic ${Buffer.from('u:nope').toString('base64')}`,
+    ]) {
+      const wrong = await app.inject({ url, headers: { authorization } })
+      assert.equal(wrong.statusCode, 401, `${url} with ${authorization}`)
+    }
   }
-  const ok = await app.inject({ url: '/metrics', headers: { authorization: 'Bearer s3cret' } })
-  assert.equal(ok.statusCode, 200)
-  assertMatchesOpenApi(app, 'GET', '/metrics', ok)
+  // Both tokens work (rotation), as Bearer and as Basic's password.
+  for (const authorization of [
+    `Bearer ${old}`,
+    `Bearer ${fresh}`,
+    `Basic ${Buffer.from(`anyone:${fresh}`).toString('base64')}`,
+  ]) {
+    const ok = await app.inject({ url: '/metrics', headers: { authorization } })
+    assert.equal(ok.statusCode, 200, authorization)
+    assertMatchesOpenApi(app, 'GET', '/metrics', ok)
+  }
+  const docs = await app.inject({
+    url: '/docs/json',
+    headers: { authorization: `Basic ${Buffer.from(`me:${old}`).toString('base64')}` },
+  })
+  assert.equal(docs.statusCode, 200)
+  // Swagger UI's Authorize button: the document declares the bearer scheme.
+  assert.deepEqual(docs.json().security, [{ bearer: [] }])
   const unauthorized = await app.inject('/state')
   assertMatchesOpenApi(app, 'GET', '/state', unauthorized)
   // The dashboard page itself holds no data; it asks for the token.
   assert.equal((await app.inject('/')).statusCode, 200)
   assert.equal((await app.inject('/vendor/uplot/uPlot.iife.min.js')).statusCode, 200)
+})
+
+test('API_TOKEN: a short token is refused at startup', () => {
+  assert.throws(() => loadApiConfig({ API_TOKEN: 'short' }), /CONFIG_INVALID|shorter than 16 characters/)
+  assert.throws(() => loadApiConfig({ API_TOKENS: 'long-enough-token-1,tiny' }), /shorter than 16 characters/)
+  assert.deepEqual(loadApiConfig({ API_TOKENS: 'long-enough-token-1, long-enough-token-2' }).apiTokens, [
+    'long-enough-token-1',
+    'long-enough-token-2',
+  ])
 })
 
 test('CORS: off by default, configurable origins', async (t) => {

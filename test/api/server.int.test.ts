@@ -18,14 +18,21 @@ test('startApi: listens on HOST:PORT from the environment, serves, stops gracefu
   // An empty database: the API creates the schema itself when it starts first.
   const url = await freshDatabase(t)
   const port = await freePort()
-  const api = await startApi({ DATABASE_URL: url, PORT: String(port), LOG_LEVEL: 'silent', API_TOKEN: 'tok' })
+  const api = await startApi({
+    DATABASE_URL: url,
+    PORT: String(port),
+    LOG_LEVEL: 'silent',
+    API_TOKEN: 'tok-for-the-server-test',
+  })
   t.after(() => api.stop())
   assert.equal(api.url, `http://127.0.0.1:${port}`)
   const health = await fetch(`${api.url}/health`)
   assert.equal(health.status, 200)
   assert.deepEqual(await health.json(), { ok: true })
   assert.equal((await fetch(`${api.url}/state`)).status, 401)
-  const state = await fetch(`${api.url}/state`, { headers: { authorization: 'Bearer tok' } })
+  const state = await fetch(`${api.url}/state`, {
+    headers: { authorization: 'Bearer tok-for-the-server-test' },
+  })
   assert.equal(state.status, 200)
   assert.deepEqual(((await state.json()) as { rows: unknown[] }).rows, [])
   const page = await fetch(`${api.url}/`)

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { test } from 'node:test'
 import pg from 'pg'
+import { credentialsFileOf, loadLocalCredentials } from '../../src/infra/postgres/credentials.ts'
 import { KafkaAdmin } from '../../src/kafka/client.ts'
 import { defer } from '../helpers/services.ts'
 import { waitFor } from '../processor/fixtures.ts'
@@ -82,7 +83,10 @@ test('up, smoke, down, up again without double counting, doctor findings, down -
   // Again, without new events: it resumes where it was and counts nothing twice.
   const again = rtsa(['up', '--no-generator'], env)
   defer(t, () => again.kill('SIGKILL'))
-  const url = `postgres://rt:rt@127.0.0.1:${ports.pg}/realtime`
+  // The local server's passwords are generated, kept in RTSA_HOME; read as the read-only role.
+  const creds = loadLocalCredentials(credentialsFileOf(home))
+  assert.ok(creds, 'rtsa up wrote the local PostgreSQL credentials')
+  const url = `postgres://${creds.reader.user}:${encodeURIComponent(creds.reader.password)}@127.0.0.1:${ports.pg}/realtime`
   await waitFor('the second up to start', () => again.output().includes('running; press Ctrl-C'), 120_000)
   const admin = new KafkaAdmin([`127.0.0.1:${ports.kafka}`])
   const ends = await admin.offsets('stream.events')

@@ -57,12 +57,14 @@ interface Compose {
 const compose = parse(read('docker-compose.yml'), { merge: true }) as Compose
 const services = compose.services
 
-/** `${NAME:-default}` as compose would resolve it with NAME unset; plain values as they are. */
+/**
+ * `${NAME:-default}` as compose would resolve it with NAME unset; `${NAME:?error}` (a value
+ * that must be given, a password) as `<NAME>`; plain values as they are.
+ */
 function interpolate(value: string): string {
-  return value.replace(
-    /\$\{(\w+)(?::?-([^}]*))?\}/g,
-    (_m, _name: string, def: string | undefined) => def ?? '',
-  )
+  return value
+    .replace(/\$\{(\w+):\?[^}]*\}/g, (_m, name: string) => `<${name}>`)
+    .replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_m, _name: string, def: string | undefined) => def ?? '')
 }
 
 function envOf(s: Service): Record<string, string> {
@@ -165,16 +167,37 @@ test('the same infrastructure everywhere: Kafka in-network address, the database
   const kafkaEnv = envOf(services.kafka as Service)
   assert.match(kafkaEnv.KAFKA_ADVERTISED_LISTENERS ?? '', /\/\/kafka:29092\b/)
   assert.match(kafkaEnv.KAFKA_ADVERTISED_LISTENERS ?? '', /\/\/localhost:9092\b/)
-  assert.ok((services.kafka?.ports ?? []).map(String).includes('9092:9092'), 'kafka publishes 9092')
+  const ports = (s: Service | undefined) => (s?.ports ?? []).map((p) => interpolate(String(p)))
+  assert.ok(ports(services.kafka).includes('127.0.0.1:9092:9092'), 'kafka publishes 9092 on 127.0.0.1')
   const pg = envOf(services.postgres as Service)
-  assert.deepEqual([pg.POSTGRES_DB, pg.POSTGRES_USER, pg.POSTGRES_PASSWORD], ['realtime', 'rt', 'rt'])
+  // No default password: each comes from the environment or .env.
+  assert.deepEqual(
+    [
+      pg.POSTGRES_DB,
+      pg.POSTGRES_USER,
+      pg.POSTGRES_PASSWORD,
+      pg.RTSA_WRITER_PASSWORD,
+      pg.RTSA_READER_PASSWORD,
+    ],
+    ['realtime', 'rtsa_admin', '<POSTGRES_PASSWORD>', '<RTSA_WRITER_PASSWORD>', '<RTSA_READER_PASSWORD>'],
+  )
   for (const [name, s] of rtsaServices) {
     const env = envOf(s)
     const sub = commandOf(s)[0]
     if (sub === 'process' || sub === 'generate' || env.KAFKA_BOOTSTRAP !== undefined)
       assert.equal(env.KAFKA_BOOTSTRAP, 'kafka:29092', `${name}: KAFKA_BOOTSTRAP`)
-    if (sub === 'process' || sub === 'serve')
-      assert.equal(env.DATABASE_URL, 'postgres://rt:rt@postgres:5432/realtime', `${name}: DATABASE_URL`)
+    // The processor writes as the writer; the API reads as the reader.
+    const role = {
+      process: ['rtsa_writer', '<RTSA_WRITER_PASSWORD>'],
+      serve: ['rtsa_reader', '<RTSA_READER_PASSWORD>'],
+    }
+    if (sub === 'process' || sub === 'serve') {
+      assert.deepEqual(
+        [env.PGHOST, env.PGDATABASE, env.PGUSER, env.PGPASSWORD, env.DATABASE_URL],
+        ['postgres', 'realtime', ...role[sub], undefined],
+        `${name}: PostgreSQL settings`,
+      )
+    }
     if (env.KAFKA_PARTITIONS !== undefined)
       assert.equal(env.KAFKA_PARTITIONS, '6', `${name}: KAFKA_PARTITIONS`)
   }
@@ -197,8 +220,8 @@ test('ports match the settings: the API on PORT, the processor on METRICS_PORT, 
   assert.equal(apiConfig.port, 8000)
   assert.equal(apiConfig.host, '0.0.0.0', 'HOST 0.0.0.0: reachable from outside its container')
   assert.ok(
-    (api.ports ?? []).map(String).includes(`8000:${apiConfig.port}`),
-    'metrics-api publishes 8000 to its PORT',
+    (api.ports ?? []).map((p) => interpolate(String(p))).includes(`127.0.0.1:8000:${apiConfig.port}`),
+    'metrics-api publishes 8000 (on 127.0.0.1) to its PORT',
   )
   const proc = services['stream-processor'] as Service
   const procConfig = loadProcessorConfig(envOf(proc))
@@ -213,8 +236,12 @@ test('ports match the settings: the API on PORT, the processor on METRICS_PORT, 
   assert.equal(proc.ports, undefined)
   for (const [name, s] of Object.entries(services)) {
     for (const p of s.ports ?? []) {
-      const text = typeof p === 'object' ? `${p.published}:${p.target}` : String(p)
-      assert.match(text, /^\d+:\d+$/, `${name}: port ${text}`)
+      const text = typeof p === 'object' ? `${p.published}:${p.target}` : interpolate(String(p))
+      assert.match(
+        text,
+        /^127\.0\.0\.1:\d+:\d+$/,
+        `${name}: port ${text} (on 127.0.0.1 unless RTSA_BIND says)`,
+      )
     }
   }
 })

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { messageOf, RtsaError } from '../../errors/catalogue.ts'
 import { waitForKafka } from '../../kafka/client.ts'
-import { isAlive, portIsFree, run } from '../exec.ts'
+import { isAlive, livePidOf, portIsFree, run, writePidFile } from '../exec.ts'
 import { installKafka, KAFKA_LOG4J, requireJava } from './install.ts'
 
 /** Where one local broker keeps its data, logs and pid, and which ports it uses. */
@@ -93,10 +93,9 @@ function serverProperties(
   ].join('\n')
 }
 
-function readPid(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined
-  const pid = Number(readFileSync(pidFile, 'utf8').trim())
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined
+/** The broker of this folder, if it runs: a stale pid file never names a stranger (see livePidOf). */
+function readPid(p: { pidFile: string; properties: string }): number | undefined {
+  return livePidOf(p.pidFile, p.properties)
 }
 
 /**
@@ -110,7 +109,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   const p = paths(options)
   const bootstrap = [`127.0.0.1:${options.port}`]
   const logFile = join(p.logs, 'server.log')
-  const running = readPid(p.pidFile)
+  const running = readPid(p)
   if (running !== undefined && isAlive(running)) {
     const current = existsSync(p.properties)
       ? /listeners=PLAINTEXT:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(p.properties, 'utf8'))?.[1]
@@ -181,7 +180,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   const pid = child.pid
   if (pid === undefined)
     throw new RtsaError('KAFKA_START_FAILED', 'Could not spawn java for the local Kafka broker')
-  writeFileSync(p.pidFile, String(pid))
+  writePidFile(p.pidFile, pid)
   let exited: number | null | undefined
   child.on('exit', (code) => {
     exited = code
@@ -215,7 +214,7 @@ export async function stopLocalKafka(
   timeoutMs = 60_000,
 ): Promise<boolean> {
   const p = paths({ ...options, port: 0 })
-  const pid = readPid(p.pidFile)
+  const pid = readPid(p)
   if (pid === undefined || !isAlive(pid)) {
     rmSync(p.pidFile, { force: true })
     return false
@@ -236,6 +235,6 @@ export function wipeLocalKafka(options: Pick<LocalKafkaOptions, 'home' | 'dir'>)
 
 /** Pid of a running local broker from this folder, if any. */
 export function localKafkaPid(options: Pick<LocalKafkaOptions, 'home' | 'dir'>): number | undefined {
-  const pid = readPid(paths({ ...options, port: 0 }).pidFile)
+  const pid = readPid(paths({ ...options, port: 0 }))
   return pid !== undefined && isAlive(pid) ? pid : undefined
 }

