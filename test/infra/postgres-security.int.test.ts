@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { test } from 'node:test'
@@ -217,7 +217,7 @@ test('the local PostgreSQL: generated passwords, no trust, least-privilege roles
         timeoutMs: 3000,
         settingName: 'DATABASE_URL',
       }),
-      /DATABASE_URL: the server's certificate is not trusted \(SELF_SIGNED_CERT_IN_CHAIN\).*sslrootcert/,
+      /DATABASE_URL: the server's certificate is not trusted \([A-Z_]+\).*sslrootcert/,
     )
     const proc = rtsa(['process'], {
       KAFKA_BOOTSTRAP: kafkaBootstrap().join(','),
@@ -232,3 +232,49 @@ test('the local PostgreSQL: generated passwords, no trust, least-privilege roles
     assert.doesNotMatch(proc.output(), new RegExp(creds.writer!.password))
   })
 })
+
+test('a local server set up by an earlier rtsa (superuser rt/rt, trust logins) is locked on its next start, data kept', async (t) => {
+  const home = mkdtempSync(join(tmpdir(), 'rtsa-pglegacy-'))
+  defer(t, () => rmSync(home, { recursive: true, force: true }))
+  const port = Number(process.env.RTSA_TEST_LEGACY_PG_PORT ?? 15833)
+  const dir = isRoot ? join('/var/lib/rtsa/test-pglegacy', String(process.pid)) : undefined
+  const options = { home, ...(dir === undefined ? {} : { dir }), port, database: 'realtime' }
+  defer(t, async () => {
+    await stopLocalPostgres(options).catch(() => {})
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  })
+  // Make the old layout: a superuser rt with password rt, trusted socket logins, a table of
+  // the superuser's, and no credentials file.
+  const first = await startLocalPostgres(options)
+  await query(first.adminUrl, "create role rt superuser login password 'rt'")
+  await query(
+    databaseUrlOn(first.adminUrl, 'realtime'),
+    'create table legacy_rows (x int); insert into legacy_rows values (42)',
+  )
+  await query(databaseUrlOn(first.adminUrl, 'realtime'), 'alter table legacy_rows owner to rt')
+  await stopLocalPostgres(options)
+  const hba = join(first.dataDir, 'pg_hba.conf')
+  writeFileSync(hba, `local all all trust\n${readFileSync(hba, 'utf8')}`)
+  rmSync(credentialsFileOf(home))
+  // What an old rtsa would have done: rt/rt is the superuser it knows.
+  const again = await startLocalPostgres(options)
+  const creds = JSON.parse(readFileSync(credentialsFileOf(home), 'utf8')) as Record<
+    string,
+    { user: string; password: string }
+  >
+  assert.equal(creds.admin!.user, 'rt')
+  assert.notEqual(creds.admin!.password, 'rt')
+  assert.doesNotMatch(readFileSync(hba, 'utf8'), /^\s*local.*trust\s*$/m)
+  await assert.rejects(
+    query(`postgres://rt:rt@127.0.0.1:${port}/postgres`, 'select 1'),
+    /password authentication failed/,
+  )
+  assert.deepEqual(await query(again.readerUrl, 'select x from legacy_rows'), [{ x: 42 }])
+  await query(again.connectionString, 'insert into legacy_rows values (43)')
+})
+
+function databaseUrlOn(url: string, database: string): string {
+  const u = new URL(url)
+  u.pathname = `/${database}`
+  return u.toString()
+}

@@ -193,6 +193,8 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       `Port ${options.port} is already in use, so the local PostgreSQL cannot listen there: stop what uses it, set PG_PORT to another port, or set DATABASE_URL to use a running server`,
     )
   }
+  // Only the server's own folder is private: its parents must stay traversable by `postgres` (as root).
+  mkdirSync(dirname(p.dir), { recursive: true })
   mkdirSync(p.dir, { recursive: true, mode: 0o700 })
   // The socket lives here: only the server's own user may enter.
   chmodSync(p.dir, 0o700)
