@@ -62,3 +62,28 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   child.kill(signal)
   await exited
 }
+
+/**
+ * `rtsa <args>` as a child with exactly the given Kafka and PostgreSQL settings: none of
+ * the caller's KAFKA_*, PG* or DATABASE_URL leak in (tests of one setting at a time).
+ */
+export function spawnRtsa(
+  args: readonly string[],
+  env: Record<string, string>,
+): ChildProcess & { output: () => string } {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(KAFKA_|PG|DATABASE_URL$|BOOTSTRAP$)/.test(k)),
+  )
+  const child = spawn(process.execPath, [resolve(ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: ROOT,
+    env: { ...base, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const collect = (d: Buffer) => {
+    output += d.toString()
+  }
+  child.stdout?.on('data', collect)
+  child.stderr?.on('data', collect)
+  return Object.assign(child, { output: () => output })
+}

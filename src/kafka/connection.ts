@@ -6,6 +6,7 @@
  */
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { RtsaError } from '../errors/catalogue.ts'
+import { UNTRUSTED_CERTIFICATE_CODES } from '../errors/tls.ts'
 
 export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number]
@@ -69,20 +70,6 @@ export function describeConnection(target: KafkaTarget): string {
   return `${c.bootstrap.join(',')} (${c.protocol}${who}${cert})`
 }
 
-/** Node's TLS error codes that mean "the broker's certificate is not trusted" (not a network fault). */
-const UNTRUSTED = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-])
-
 /** The broker's answers that mean "this principal may not", per resource. */
 const DENIED = new Set([
   'TOPIC_AUTHORIZATION_FAILED',
@@ -131,7 +118,7 @@ export function securityFailureOf(error: unknown, target: KafkaTarget): RtsaErro
         { cause: error },
       )
     }
-    if (UNTRUSTED.has(code)) {
+    if (UNTRUSTED_CERTIFICATE_CODES.has(code)) {
       return new RtsaError(
         'KAFKA_AUTH_FAILED',
         `The certificate of Kafka ${where} is not trusted (${code}): set KAFKA_SSL_CA_FILE to the CA that signed it, and connect by a name the certificate holds`,

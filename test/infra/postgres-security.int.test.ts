@@ -8,7 +8,7 @@
  *   wrong CA fails at once naming the setting.
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,31 +18,14 @@ import pg from 'pg'
 import { credentialsFileOf } from '../../src/infra/postgres/credentials.ts'
 import { startLocalPostgres, stopLocalPostgres, waitForPostgres } from '../../src/infra/postgres/server.ts'
 import { freePort } from '../../testkit/fault-rig.ts'
+import { spawnRtsa } from '../../testkit/processes.ts'
 import { makeCertificates } from '../../testkit/tls.ts'
 import { defer, freshTopic, kafkaBootstrap } from '../helpers/services.ts'
 import { waitFor } from '../processor/fixtures.ts'
 
-const ROOT = resolve(import.meta.dirname, '../..')
 const isRoot = process.getuid?.() === 0
 
-function rtsa(args: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(KAFKA_|PG|DATABASE_URL|BOOTSTRAP)/.test(k)),
-  )
-  const child = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { ...base, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString()
-  })
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString()
-  })
-  return Object.assign(child, { output: () => out })
-}
+const rtsa = spawnRtsa
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })

@@ -6,7 +6,7 @@
  * permission each end the command at once with one error naming what to fix.
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,33 +15,16 @@ import { test } from 'node:test'
 import { KafkaAdmin, readTopic } from '../../src/kafka/client.ts'
 import { freePort } from '../../testkit/fault-rig.ts'
 import { createDatabase, dropDatabase, uniqueName } from '../../testkit/fresh.ts'
+import { spawnRtsa } from '../../testkit/processes.ts'
 import { startSecureKafka } from '../../testkit/secure-kafka.ts'
 import { databaseUrl, defer } from '../helpers/services.ts'
 import { waitFor } from '../processor/fixtures.ts'
 
-const ROOT = resolve(import.meta.dirname, '../..')
-const MAIN = join(ROOT, 'src/cli/main.ts')
 const PREFIX = 'secure.'
 const TOPIC = `${PREFIX}events`
 
 /** `rtsa <args>` as a child with exactly these settings (nothing inherited that names Kafka or PostgreSQL). */
-function rtsa(args: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(KAFKA_|PG|DATABASE_URL|BOOTSTRAP)/.test(k)),
-  )
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    cwd: ROOT,
-    env: { ...base, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  const collect = (d: Buffer) => {
-    out += d.toString()
-  }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
-  return Object.assign(child, { output: () => out })
-}
+const rtsa = spawnRtsa
 
 async function exitOf(child: ChildProcess & { output: () => string }, timeoutMs = 60_000) {
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)

@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { messageOf, RtsaError } from '../../errors/catalogue.ts'
+import { UNTRUSTED_CERTIFICATE_CODES } from '../../errors/tls.ts'
 import { ensureRoles, grantSchema } from '../../store/roles.ts'
 import { portIsFree, run } from '../exec.ts'
 import {
@@ -383,17 +384,6 @@ export async function waitForPostgres(
   )
 }
 
-/** Node's codes for a server certificate that is not trusted. */
-const UNTRUSTED = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-])
-
 /** The error that ends the wait: wrong credentials (28P01, 28000) or an untrusted certificate. */
 function refusalOf(error: unknown, where: string): RtsaError | undefined {
   const code = (error as { code?: unknown } | null)?.code
@@ -404,7 +394,7 @@ function refusalOf(error: unknown, where: string): RtsaError | undefined {
       { cause: error },
     )
   }
-  if (typeof code === 'string' && UNTRUSTED.has(code)) {
+  if (typeof code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(code)) {
     return new RtsaError(
       'POSTGRES_AUTH_FAILED',
       `${where}: the server's certificate is not trusted (${code}): give the CA that signed it as sslrootcert in DATABASE_URL or PGSSLROOTCERT, and connect by a name the certificate holds`,
