@@ -10,11 +10,13 @@ import { describeConnection } from '../kafka/connection.ts'
 import { PG_TYPES } from '../store/pool.ts'
 import { pipelineStatus } from '../store/status.ts'
 import { type CheckResult, getJson, report, targets } from './checks.ts'
+import type { Values } from './command.ts'
 
 const totalOf = (offsets: readonly TopicPartitionOffsets[]) =>
   offsets.reduce((n, p) => n + Number(p.latest), 0)
 
-export async function doctorCommand(_args: string[], log: (line: string) => void): Promise<number> {
+/** `rtsa doctor [--json]`: exit 0 healthy (warnings allowed), 1 with findings. */
+export async function doctorCommand(values: Values, log: (line: string) => void): Promise<number> {
   const t = targets()
   const results: CheckResult[] = []
   const add = (name: string, verdict: CheckResult['verdict'], detail: string) =>
@@ -87,7 +89,9 @@ export async function doctorCommand(_args: string[], log: (line: string) => void
   if (db) {
     try {
       const s = await pipelineStatus(pgPool(client!), t.config.kafkaTopic)
-      const lag = s.lag
+      // The lag is the topic's end offsets (read from the broker just now) against the
+      // committed offsets: records nobody committed count, whatever the processor reported.
+      const lag = ends === undefined ? s.lag : await uncommitted(client!, t.config.kafkaTopic, ends)
       const stale = s.lastCommitAgeSeconds !== null && s.lastCommitAgeSeconds > 30
       const behind = (lag ?? 0) > 0
       if (s.partitions === 0)
@@ -110,7 +114,18 @@ export async function doctorCommand(_args: string[], log: (line: string) => void
           'fail',
           `${ends.length - s.owned} of ${ends.length} partitions have no processor`,
         )
-      add('consumer lag', (lag ?? 0) > 100_000 ? 'warn' : 'ok', `${lag ?? 0} records`)
+      // A recent commit means nothing if the processor has just died: it must answer too.
+      const alive = results.find((r) => r.name === 'processor alive')?.verdict !== 'fail'
+      const committing = alive && s.lastCommitAgeSeconds !== null && s.lastCommitAgeSeconds <= 30
+      add(
+        'consumer lag',
+        lag === null ? 'warn' : lag === 0 ? 'ok' : committing && lag <= 100_000 ? 'warn' : 'fail',
+        lag === null
+          ? 'unknown (the topic could not be read)'
+          : lag === 0
+            ? '0 records: everything in the topic is committed'
+            : `${lag} records not committed${committing ? ' (the processor is committing)' : alive ? ' and no recent commit' : ' and the processor is down'}`,
+      )
       add(
         'recent rows',
         s.recentRows > 0 ? 'ok' : arriving ? 'fail' : 'warn',
@@ -130,7 +145,33 @@ export async function doctorCommand(_args: string[], log: (line: string) => void
   } catch (error) {
     add('API health', 'fail', `${t.apiUrl}/health: ${messageOf(error)} (is rtsa serve running?)`)
   }
+  if (values.json) {
+    const failed = results.some((r) => r.verdict === 'fail')
+    console.log(JSON.stringify({ healthy: !failed, checks: results }, null, 2))
+    return failed ? 1 : 0
+  }
   return report('rtsa doctor', results, log)
+}
+
+/** Records in the topic past the committed offsets (a partition never committed counts from its earliest offset). */
+async function uncommitted(
+  client: pg.Client,
+  topic: string,
+  ends: readonly TopicPartitionOffsets[],
+): Promise<number> {
+  const { rows } = await client.query<{ partition: number; next_offset: string | null }>(
+    'select partition, next_offset::text from partition_checkpoints where topic = $1',
+    [topic],
+  )
+  const committed = new Map(
+    rows.map((r) => [r.partition, r.next_offset === null ? undefined : BigInt(r.next_offset)]),
+  )
+  let lag = 0n
+  for (const e of ends) {
+    const from = committed.get(e.partition) ?? e.earliest
+    if (e.latest > from) lag += e.latest - from
+  }
+  return Number(lag)
 }
 
 /** `pipelineStatus` takes a pool; a connected client answers the same `query` calls. */

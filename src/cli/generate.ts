@@ -46,10 +46,32 @@ const GENERATE_FLAGS: Record<string, string> = {
   progress: 'PROGRESS_INTERVAL',
 }
 
+const EXAMPLES: Record<string, string> = {
+  generate: 'rtsa generate --rate 500 --streams 20 --seed demo',
+  produce: 'rtsa produce --file events.jsonl',
+}
+
 function usage(name: string, flags: Record<string, string>, extra: string[]): string {
   const docOf = (env: string) => Object.values(generatorSettings).find((s) => s.env[0] === env)?.doc ?? ''
   const lines = Object.entries(flags).map(([f, env]) => `  --${`${f} <v>`.padEnd(22)} ${env}: ${docOf(env)}`)
-  return [`usage: rtsa ${name} [options]`, '', ...extra, ...lines, '  --help'].join('\n')
+  // The settings without a flag (security, the local broker's port) are read as env vars.
+  const flagged = new Set(Object.values(flags))
+  const others = Object.values(generatorSettings)
+    .map((s) => s.env[0]!)
+    .filter((e) => !flagged.has(e))
+  return [
+    `usage: rtsa ${name} [options]`,
+    '',
+    ...extra,
+    ...lines,
+    '  -h, --help               show this help',
+    '',
+    'environment (each flag above also reads its variable):',
+    `  ${others.join(', ')}`,
+    '',
+    'example:',
+    `  ${EXAMPLES[name] ?? `rtsa ${name}`}`,
+  ].join('\n')
 }
 
 /** Parses flags; returns the env with flags applied (flags win) and the leftover values. */

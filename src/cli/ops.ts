@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createInterface } from 'node:readline/promises'
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../config/define.ts'
 import { hasExternalPostgres, pgConnectionOf, pgUrlOf } from '../config/settings.ts'
 import { RtsaError } from '../errors/catalogue.ts'
@@ -11,9 +10,10 @@ import { localKafkaPid, wipeLocalKafka } from '../infra/kafka/broker.ts'
 import { localPostgresRunning, wipeLocalPostgres } from '../infra/postgres/server.ts'
 import { migrate, wipeData } from '../store/migrations.ts'
 import { createPool } from '../store/pool.ts'
-import { pipelineStatus } from '../store/status.ts'
+import { type PipelineStatus, pipelineStatus } from '../store/status.ts'
+import type { Values } from './command.ts'
 import { stopInfra } from './infra.ts'
-import { logFile, PARTS, runningPid, stopParts, stopPid } from './parts.ts'
+import { logFile, PARTS, runningPid, startedParts, stopParts, stopPid } from './parts.ts'
 import { upSettings } from './up.ts'
 
 type Log = (line: string) => void
@@ -38,24 +38,34 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-export async function downCommand(args: string[], log: Log): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      reset: { type: 'boolean', default: false },
-      yes: { type: 'boolean', short: 'y', default: false },
-    },
-  })
+/** What `down --reset` deletes, in words, naming the database when it is not the local one. */
+function whatResetDeletes(config: ReturnType<typeof loadConfig<typeof upSettings>>): string {
+  const db = hasExternalPostgres(config)
+    ? (() => {
+        const u = new URL(pgUrlOf(pgConnectionOf(config)))
+        return `all rtsa tables' rows (metrics, state, checkpoints, dead letters) in database ${decodeURIComponent(u.pathname.slice(1))} on ${u.hostname}:${u.port || 5432}`
+      })()
+    : `the local PostgreSQL (${resolve(config.home)}), all metrics, state, checkpoints and dead letters`
+  const kafka =
+    config.kafkaBootstrap === undefined
+      ? `the local Kafka data (topics ${config.kafkaTopic}, ${config.kafkaDlqTopic} and offsets)`
+      : 'nothing in your Kafka cluster'
+  return `${db}; ${kafka}`
+}
+
+/**
+ * `rtsa down [--reset] [--yes]`: stops everything, keeping data; with --reset also deletes
+ * it, after a confirmation on a terminal (or --yes). Nothing stops before the answer.
+ */
+export async function downCommand(values: Values, log: Log): Promise<number> {
   const config = loadConfig(upSettings)
   const home = resolve(config.home)
   if (values.reset && !values.yes) {
+    const what = whatResetDeletes(config)
     if (!process.stdin.isTTY) {
-      throw new RtsaError(
-        'INPUT_INVALID',
-        'rtsa down --reset deletes all metrics, state and offsets: add --yes to confirm',
-      )
+      throw new RtsaError('INPUT_INVALID', `--reset deletes ${what}: add --yes to confirm`)
     }
-    if (!(await confirm('Delete all metrics, state, checkpoints and local topic data?'))) {
+    if (!(await confirm(`This deletes ${what}. Continue?`))) {
       log('nothing deleted')
       return 1
     }
@@ -93,56 +103,114 @@ export async function downCommand(args: string[], log: Log): Promise<number> {
   return 0
 }
 
-export async function statusCommand(_args: string[], log: Log): Promise<number> {
-  const config = loadConfig(upSettings)
-  const home = resolve(config.home)
-  const up = runningPid(home, 'up')
-  log(`rtsa up     ${up === undefined ? 'not running' : `running (pid ${up})`}`)
-  for (const part of PARTS) {
-    const pid = runningPid(home, part)
-    log(`${part.padEnd(11)} ${pid === undefined ? 'stopped' : `running (pid ${pid})`}`)
-  }
-  if (config.kafkaBootstrap === undefined) {
-    const pid = localKafkaPid({ home })
-    log(
-      `kafka       ${pid === undefined ? 'stopped' : `running (pid ${pid}) on 127.0.0.1:${config.kafkaPort}`}`,
-    )
-  } else log(`kafka       external ${config.kafkaBootstrap.join(',')}`)
-  const local = !hasExternalPostgres(config)
-  const pgUp = local
-    ? await localPostgresRunning({
-        home,
-        port: config.pgPort,
-        database: config.pgDatabase,
-      })
-    : true
-  log(`postgres    ${local ? (pgUp ? `running on 127.0.0.1:${config.pgPort}` : 'stopped') : 'external'}`)
-  if (pgUp) {
-    const pool = createPool(pgUrlOf(pgConnectionOf(config, 'reader')), { max: 1 })
-    try {
-      const s = await pipelineStatus(pool, config.kafkaTopic)
-      const age = s.lastCommitAgeSeconds === null ? 'none' : `${s.lastCommitAgeSeconds.toFixed(1)}s ago`
-      log(
-        `pipeline    ${s.accepted} events applied, ${s.streams} streams, lag ${s.lag ?? '-'}, last commit ${age}, ${s.owned}/${s.partitions} partitions owned`,
-      )
-    } catch (error) {
-      log(`pipeline    unknown (${(error as Error).message})`)
-    } finally {
-      await pool.end()
-    }
-  }
-  return 0
+/** What `rtsa status` reports (also as `--json`). */
+export interface Status {
+  readonly up: { readonly running: boolean; readonly pid?: number }
+  readonly parts: Record<
+    string,
+    { readonly running: boolean; readonly pid?: number; readonly expected: boolean }
+  >
+  readonly kafka: { readonly local: boolean; readonly running: boolean; readonly where: string }
+  readonly postgres: { readonly local: boolean; readonly running: boolean; readonly where: string }
+  readonly pipeline: Record<string, unknown> | null
+  /** 0: up and every part it started run; 1: something it started is down; 3: nothing runs. */
+  readonly exitCode: 0 | 1 | 3
 }
 
-export async function logsCommand(args: string[], _log: Log): Promise<number> {
+async function readStatus(): Promise<Status> {
   const config = loadConfig(upSettings)
   const home = resolve(config.home)
-  const wanted = args.filter((a) => !a.startsWith('-'))
-  for (const w of wanted) {
-    if (!(PARTS as readonly string[]).includes(w)) {
-      throw new RtsaError('INPUT_INVALID', `unknown part "${w}": expected one of ${PARTS.join(', ')}`)
+  const upPid = runningPid(home, 'up')
+  const started = upPid === undefined ? [] : startedParts(home)
+  const parts = Object.fromEntries(
+    PARTS.map((part) => {
+      const pid = runningPid(home, part)
+      return [
+        part,
+        {
+          running: pid !== undefined,
+          ...(pid === undefined ? {} : { pid }),
+          expected: started.includes(part),
+        },
+      ]
+    }),
+  )
+  const kafkaLocal = config.kafkaBootstrap === undefined
+  const kafkaPid = kafkaLocal ? localKafkaPid({ home }) : undefined
+  const pgLocal = !hasExternalPostgres(config)
+  const pgUp = pgLocal
+    ? await localPostgresRunning({ home, port: config.pgPort, database: config.pgDatabase })
+    : true
+  let pipeline: Record<string, unknown> | null = null
+  if (pgUp) {
+    try {
+      const pool = createPool(pgUrlOf(pgConnectionOf(config, 'reader')), {
+        max: 1,
+        connectionTimeoutMs: 3000,
+      })
+      try {
+        pipeline = { ...(await pipelineStatus(pool, config.kafkaTopic)) }
+      } finally {
+        await pool.end()
+      }
+    } catch (error) {
+      pipeline = { error: (error as Error).message }
     }
   }
+  const anything = upPid !== undefined || Object.values(parts).some((p) => p.running)
+  const down =
+    upPid !== undefined &&
+    (Object.values(parts).some((p) => p.expected && !p.running) ||
+      (kafkaLocal && kafkaPid === undefined) ||
+      (pgLocal && !pgUp))
+  return {
+    up: { running: upPid !== undefined, ...(upPid === undefined ? {} : { pid: upPid }) },
+    parts,
+    kafka: {
+      local: kafkaLocal,
+      running: kafkaLocal ? kafkaPid !== undefined : true,
+      where: kafkaLocal ? `127.0.0.1:${config.kafkaPort}` : (config.kafkaBootstrap ?? []).join(','),
+    },
+    postgres: { local: pgLocal, running: pgUp, where: pgLocal ? `127.0.0.1:${config.pgPort}` : 'external' },
+    pipeline,
+    exitCode: !anything ? 3 : down ? 1 : 0,
+  }
+}
+
+/** `rtsa status [--json]`: exit 0 when everything `rtsa up` started runs, 1 when a part is down, 3 when nothing runs. */
+export async function statusCommand(values: Values, log: Log): Promise<number> {
+  const s = await readStatus()
+  if (values.json) {
+    console.log(JSON.stringify(s, null, 2))
+    return s.exitCode
+  }
+  const state = (r: { running: boolean; pid?: number }) => (r.running ? `running (pid ${r.pid})` : 'stopped')
+  log(`rtsa up     ${s.up.running ? `running (pid ${s.up.pid})` : 'not running'}`)
+  for (const [part, p] of Object.entries(s.parts)) {
+    log(`${part.padEnd(11)} ${state(p)}${p.expected && !p.running ? '  <- DOWN (rtsa up started it)' : ''}`)
+  }
+  log(
+    `kafka       ${s.kafka.local ? (s.kafka.running ? `running on ${s.kafka.where}` : 'stopped') : `external ${s.kafka.where}`}`,
+  )
+  log(
+    `postgres    ${s.postgres.local ? (s.postgres.running ? `running on ${s.postgres.where}` : 'stopped') : 'external'}`,
+  )
+  const p = s.pipeline as (Partial<PipelineStatus> & { error?: string }) | null
+  if (p?.error !== undefined) log(`pipeline    unknown (${p.error})`)
+  else if (p !== null) {
+    const age = p.lastCommitAgeSeconds == null ? 'none' : `${p.lastCommitAgeSeconds.toFixed(1)}s ago`
+    log(
+      `pipeline    ${p.accepted} events applied, ${p.streams} streams, lag ${p.lag ?? '-'}, last commit ${age}, ${p.owned}/${p.partitions} partitions owned`,
+    )
+  }
+  if (s.exitCode === 1) log('a part that rtsa up started is down (exit 1): rtsa logs <part>')
+  return s.exitCode
+}
+
+/** `rtsa logs [part...] [--no-follow]` (main.ts checks the part names). */
+export async function logsCommand(wanted: readonly string[], values: Values): Promise<number> {
+  const config = loadConfig(upSettings)
+  const home = resolve(config.home)
   const files = (wanted.length > 0 ? wanted : [...PARTS])
     .map((p) => logFile(home, p))
     .filter((f) => existsSync(f))
@@ -152,7 +220,7 @@ export async function logsCommand(args: string[], _log: Log): Promise<number> {
       `no log files yet under ${resolve(home, 'logs')}: start the pipeline with rtsa up`,
     )
   }
-  const follow = !args.includes('--no-follow')
+  const follow = values['no-follow'] !== true
   const child = spawn('tail', [...(follow ? ['-F'] : []), '-n', '50', ...files], { stdio: 'inherit' })
   return new Promise((done) => child.on('exit', (code) => done(code ?? 0)))
 }

@@ -4,7 +4,7 @@
  * `rtsa down`, `rtsa status` and `rtsa logs` work from another terminal.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdirSync, openSync, rmSync } from 'node:fs'
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -33,6 +33,21 @@ function pidFile(home: string, name: string): string {
 
 export function writePid(home: string, name: string, pid: number): void {
   writePidFile(pidFile(home, name), pid)
+}
+
+/** `rtsa up` notes which parts it started, so `rtsa status` knows which one is missing. */
+export function writeStartedParts(home: string, parts: readonly PartName[]): void {
+  mkdirSync(runDir(home), { recursive: true })
+  writeFileSync(join(runDir(home), 'up.parts'), `${parts.join('\n')}\n`)
+}
+
+export function startedParts(home: string): PartName[] {
+  try {
+    const names = readFileSync(join(runDir(home), 'up.parts'), 'utf8').split('\n')
+    return PARTS.filter((p) => names.includes(p))
+  } catch {
+    return []
+  }
 }
 
 export function removePid(home: string, name: string): void {

@@ -5,11 +5,11 @@
  * `/health` and `/metrics` answer as specified.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
-import { messageOf } from '../errors/catalogue.ts'
+import { messageOf, RtsaError } from '../errors/catalogue.ts'
 import { KafkaAdmin } from '../kafka/client.ts'
 import { describeConnection } from '../kafka/connection.ts'
 import { type CheckResult, getJson, injectDonation, targets } from './checks.ts'
+import type { Values } from './command.ts'
 
 async function within<T>(ms: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
   const deadline = Date.now() + ms
@@ -25,9 +25,18 @@ async function within<T>(ms: number, probe: () => Promise<T | undefined>): Promi
   return undefined
 }
 
-export async function smokeCommand(args: string[], log: (line: string) => void): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'rows-timeout': { type: 'string', default: '150' } } })
-  const rowsTimeoutMs = Number(values['rows-timeout']) * 1000
+/** `rtsa smoke [--rows-timeout s] [--json]`: exit 0 when every check passed, 1 otherwise. */
+export async function smokeCommand(values: Values, say: (line: string) => void): Promise<number> {
+  const seconds = Number(values['rows-timeout'] ?? '150')
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new RtsaError(
+      'INPUT_INVALID',
+      `--rows-timeout ${values['rows-timeout']} is invalid: expected seconds > 0`,
+    )
+  }
+  const rowsTimeoutMs = seconds * 1000
+  // With --json the checks are the only output (progress goes to stderr).
+  const log = values.json ? (line: string) => process.stderr.write(`rtsa: ${line}\n`) : say
   const t = targets()
   const auth: Record<string, string> = t.config.apiToken
     ? { authorization: `Bearer ${t.config.apiToken}` }
@@ -126,5 +135,6 @@ export async function smokeCommand(args: string[], log: (line: string) => void):
   }
   const failed = results.filter((r) => r.verdict === 'fail').map((r) => r.name)
   log(failed.length === 0 ? `smoke passed: ${results.length} checks` : `smoke FAILED: ${failed.join(', ')}`)
+  if (values.json) console.log(JSON.stringify({ passed: failed.length === 0, checks: results }, null, 2))
   return failed.length === 0 ? 0 : 1
 }

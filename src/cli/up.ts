@@ -9,7 +9,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { apiSettings } from '../api/config.ts'
 import { loadConfig } from '../config/define.ts'
 import { topicPolicyOf } from '../config/kafka.ts'
@@ -20,20 +19,23 @@ import { processorSettings } from '../processor/config.ts'
 import { migrate } from '../store/migrations.ts'
 import { createPool } from '../store/pool.ts'
 import { pipelineStatus } from '../store/status.ts'
+import type { Values } from './command.ts'
 import { startInfra, stopInfra } from './infra.ts'
-import { logFile, type PartName, removePid, runningPid, spawnPart, stopParts, writePid } from './parts.ts'
+import {
+  logFile,
+  type PartName,
+  removePid,
+  runningPid,
+  spawnPart,
+  stopParts,
+  writePid,
+  writeStartedParts,
+} from './parts.ts'
 
 export const upSettings = { ...processorSettings, ...apiSettings, ...localKafkaSettings }
 
-export async function upCommand(args: string[], log: (line: string) => void): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      rate: { type: 'string' },
-      'no-generator': { type: 'boolean', default: false },
-      'keep-infra': { type: 'boolean', default: false },
-    },
-  })
+/** `rtsa up` with its parsed flags (main.ts: --rate, --no-generator, --keep-infra). */
+export async function upCommand(values: Values, log: (line: string) => void): Promise<number> {
   const rate = values.rate === undefined ? undefined : Number(values.rate)
   if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
     throw new RtsaError('INPUT_INVALID', `--rate ${values.rate} is invalid: expected events per second > 0`)
@@ -94,6 +96,7 @@ export async function upCommand(args: string[], log: (line: string) => void): Pr
     start('processor')
     start('api')
     if (!values['no-generator']) start('generator', rate === undefined ? [] : ['--rate', String(rate)])
+    writeStartedParts(home, [...children.keys()])
     const apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`
     log(`dashboard  ${apiUrl}/`)
     log(`API docs   ${apiUrl}/docs`)

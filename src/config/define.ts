@@ -147,3 +147,8 @@ export function loadConfig<S extends Record<string, Setting<unknown>>>(
 export function envNamesOf(spec: Record<string, Setting<unknown>>): string[] {
   return Object.values(spec).flatMap((s) => [...s.env])
 }
+
+/** The canonical env var of each setting of a spec (for help texts). */
+export function canonicalEnvOf(spec: Record<string, Setting<unknown>>): string[] {
+  return Object.values(spec).map((s) => s.env[0]!)
+}

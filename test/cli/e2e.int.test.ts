@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { test } from 'node:test'
 import pg from 'pg'
 import { credentialsFileOf, loadLocalCredentials } from '../../src/infra/postgres/credentials.ts'
-import { KafkaAdmin } from '../../src/kafka/client.ts'
+import { KafkaAdmin, KafkaProducer } from '../../src/kafka/client.ts'
 import { defer } from '../helpers/services.ts'
 import { waitFor } from '../processor/fixtures.ts'
 
@@ -118,6 +118,37 @@ test('up, smoke, down, up again without double counting, doctor findings, down -
   // doctor: healthy now, then a stopped processor and a stopped database are findings.
   const healthy = await run(['doctor'], env)
   assert.match(healthy.output, /ok +database reachable/)
+  assert.match(healthy.output, /ok +consumer lag +0 records/)
+  const status = await run(['status', '--json'], env)
+  assert.equal(status.code, 0, status.output)
+  assert.deepEqual(
+    Object.entries(JSON.parse(status.output).parts as Record<string, { expected: boolean; running: boolean }>)
+      .filter(([, p]) => p.expected)
+      .map(([name, p]) => [name, p.running]),
+    [
+      ['processor', true],
+      ['api', true],
+    ],
+  )
+  // The processor dies: status says so (exit 1); records that arrive then are lag, not "ok".
+  process.kill(Number(readFileSync(join(home, 'run', 'processor.pid'), 'utf8').split(' ')[0]), 'SIGKILL')
+  await waitFor(
+    'status to see the processor down',
+    async () => (await run(['status'], env)).code === 1,
+    30_000,
+  )
+  const producer = new KafkaProducer([`127.0.0.1:${ports.kafka}`])
+  await producer.send(
+    Array.from({ length: 5 }, (_, i) => ({
+      topic: 'stream.events',
+      key: Buffer.from('s'),
+      value: Buffer.from(`{"n":${i}}`),
+    })),
+  )
+  await producer.close()
+  const lagging = await run(['doctor'], env)
+  assert.equal(lagging.code, 1, lagging.output)
+  assert.match(lagging.output, /FAIL consumer lag +5 records not committed/)
   const stopped = await run(['down'], env)
   assert.equal(stopped.code, 0, stopped.output)
   const doctor = await run(['doctor'], env)
