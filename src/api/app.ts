@@ -1,10 +1,3 @@
-/**
- * The HTTP API as a Fastify app, without listening: `buildApp` wires schemas, auth,
- * CORS, metrics, error handling and the routes, so tests drive it with `inject()` and
- * `server.ts` puts it on a port.
- */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import compress from '@fastify/compress'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
@@ -21,6 +14,7 @@ import Fastify, {
 import type pg from 'pg'
 import type { Logger } from 'pino'
 import { RtsaError } from '../errors/catalogue.ts'
+import { VERSION } from '../version.ts'
 import { installAuth, tokensOf } from './auth.ts'
 import { ResponseCache } from './cache.ts'
 import type { Api, ApiContext, AppConfig } from './context.ts'
@@ -39,13 +33,6 @@ import { prometheusRoutes } from './routes/prometheus.ts'
 import { streamRoutes } from './routes/streams.ts'
 import { REQUEST_TIME_PATTERN, SHARED_SCHEMAS } from './schemas.ts'
 import { installTelemetry } from './telemetry.ts'
-
-/** The version of rtsa (package.json), also the API document's. */
-const PACKAGE_VERSION = (
-  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
-    version: string
-  }
-).version
 
 export interface AppDeps {
   readonly pool: pg.Pool
@@ -133,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<Api> {
       openapi: '3.1.0',
       info: {
         title: 'rtsa metrics API',
-        version: PACKAGE_VERSION,
+        version: VERSION,
         description:
           'Per-stream, per-minute live-stream metrics computed in event time (see the spec), current ' +
           'per-stream state, pipeline health and a live Server-Sent Events feed.',

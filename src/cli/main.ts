@@ -4,11 +4,11 @@
  * convention), dispatches, and turns errors into one clear line and an exit code
  * (0 done, 1 failed, 2 usage error).
  */
-import { readFileSync } from 'node:fs'
 import { apiSettings } from '../api/config.ts'
 import { canonicalEnvOf } from '../config/define.ts'
 import { isRtsaError, messageOf } from '../errors/catalogue.ts'
 import { processorSettings } from '../processor/config.ts'
+import { VERSION } from '../version.ts'
 import { type CommandDef, dispatch, type Flag, USAGE_ERROR } from './command.ts'
 import { doctorCommand } from './doctor.ts'
 import { generateCommand, produceCommand } from './generate.ts'
@@ -19,11 +19,6 @@ import { smokeCommand } from './smoke.ts'
 import { upCommand, upSettings } from './up.ts'
 
 const log = (line: string) => console.log(`rtsa: ${line}`)
-
-/** rtsa's version: the package's. */
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version
 
 const UP_FLAGS: Record<string, Flag> = {
   rate: { type: 'string', value: '<n>', doc: 'events per second of the generator (default 20)' },

@@ -112,3 +112,12 @@ test('status says nothing runs with exit 3, as JSON too', () => {
   assert.equal(s.up.running, false)
   assert.equal(s.exitCode, 3)
 })
+
+test('README shows rtsa --help as it is', () => {
+  const help = rtsa(['--help']).out.trimEnd()
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  assert.ok(
+    readme.includes(`$ npx rtsa --help\n${help}\n\`\`\``),
+    'README\'s "The command line" differs from rtsa --help',
+  )
+})

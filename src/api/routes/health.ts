@@ -2,6 +2,7 @@
 import { Type } from 'typebox'
 import { messageOf } from '../../errors/catalogue.ts'
 import { partitionProgress } from '../../store/pipeline.ts'
+import { VERSION } from '../../version.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { readPipeline } from '../pipeline.ts'
 import { iso } from '../rows.ts'
@@ -24,6 +25,7 @@ const Partition = Type.Object({
 
 const Ready = Type.Object({
   ok: Type.Boolean({ description: 'every component is fine' }),
+  version: Type.String({ description: "rtsa's version" }),
   server_time_utc: IsoTime,
   components: Type.Object({
     database: Type.Object({
@@ -109,6 +111,7 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
           .header('retry-after', database.ok ? '1' : '5')
           .send({
             ok: false,
+            version: VERSION,
             server_time_utc: new Date(ctx.now()).toISOString(),
             components: {
               database: { ...database, error, pool },
@@ -135,6 +138,7 @@ export function healthRoutes(app: Api, ctx: ApiContext): void {
           age === null ? 'no_commits' : age > staleAfter ? 'stale' : 'fresh'
         return {
           ok: status === 'fresh',
+          version: VERSION,
           server_time_utc: iso(now),
           components: {
             database: { ok: true, latency_ms: latency, pool },

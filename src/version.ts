@@ -1,0 +1,6 @@
+/** rtsa's version (package.json): `rtsa --version`, `/ready`, the OpenAPI document. */
+import { readFileSync } from 'node:fs'
+
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
