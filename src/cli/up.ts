@@ -4,10 +4,15 @@
  *   infra (local Kafka + PostgreSQL, or KAFKA_BOOTSTRAP / DATABASE_URL)
  *     -> topic + schema -> processor, API + dashboard, generator (each its own process)
  *     -> live status line ... Ctrl-C -> generator, processor, API, infra stop in order
+ *
+ * A part that exits is reported at once and restarted with a growing delay; one that keeps
+ * exiting (src/cli/restarts.ts) is given up with its last log lines, and `up` stops
+ * everything and exits 1 rather than show a pipeline that no longer runs.
  */
 
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { apiSettings } from '../api/config.ts'
 import { loadConfig } from '../config/define.ts'
@@ -31,6 +36,7 @@ import {
   writePid,
   writeStartedParts,
 } from './parts.ts'
+import { RestartPolicy } from './restarts.ts'
 
 export const upSettings = { ...processorSettings, ...apiSettings, ...localKafkaSettings }
 
@@ -84,13 +90,35 @@ export async function upCommand(values: Values, log: (line: string) => void): Pr
         ? { ...env, KAFKA_GROUP_INSTANCE_ID: member }
         : env
     }
+    let finish: (code: number) => void = () => {}
+    const done = new Promise<number>((resolveDone) => {
+      finish = resolveDone
+    })
+    const policies = new Map<PartName, RestartPolicy>()
     const start = (part: PartName, partArgs: string[] = []) => {
       const child = spawnPart(home, part, partArgs, partEnv(part))
       children.set(part, child)
       child.on('exit', (code, signal) => {
         if (stopping) return
         removePid(home, part)
-        log(`ERROR: ${part} exited (${signal ?? `code ${code}`}); see ${logFile(home, part)}`)
+        const why = signal ?? `code ${code}`
+        const policy = policies.get(part) ?? new RestartPolicy()
+        policies.set(part, policy)
+        const decision = policy.onExit(Date.now())
+        if (decision.action === 'restart') {
+          log(
+            `ERROR: ${part} exited (${why}); restarting in ${decision.delayMs / 1000} s (try ${decision.attempt} of ${policy.maxRestarts}); see ${logFile(home, part)}`,
+          )
+          setTimeout(() => {
+            if (!stopping) start(part, partArgs)
+          }, decision.delayMs).unref()
+          return
+        }
+        log(
+          `ERROR: ${part} exited ${decision.exits} times within a minute (last: ${why}); giving up. Its last log lines:`,
+        )
+        for (const line of lastLines(logFile(home, part), 20)) log(`  ${part} | ${line}`)
+        finish(1)
       })
     }
     start('processor')
@@ -103,18 +131,17 @@ export async function upCommand(values: Values, log: (line: string) => void): Pr
     if (config.metricsPort !== 0) log(`processor  http://${config.metricsHost}:${config.metricsPort}/metrics`)
     log(`logs       ${resolve(home, 'logs')} (rtsa logs [processor|api|generator])`)
     log('running; press Ctrl-C to stop (data is kept; rtsa down --reset wipes it)')
-    const done = new Promise<void>((resolveDone) => {
-      process.once('SIGINT', resolveDone)
-      process.once('SIGTERM', resolveDone)
-    })
+    process.once('SIGINT', () => finish(0))
+    process.once('SIGTERM', () => finish(0))
     await statusLoop(pool, config.kafkaTopic, done)
+    const code = await done
     stopping = true
     process.stdout.write('\n')
-    log('stopping')
+    log(code === 0 ? 'stopping' : 'stopping everything: a part cannot run (exit 1)')
     await pool.end()
     await stopParts(home, log)
     if (!values['keep-infra']) await stopInfra(log)
-    return 0
+    return code
   } finally {
     stopping = true
     for (const [part, child] of children) {
@@ -125,8 +152,26 @@ export async function upCommand(values: Values, log: (line: string) => void): Pr
   }
 }
 
+/** The last `n` lines of a log file (at most its last 64 KiB are read). */
+function lastLines(file: string, n: number): string[] {
+  try {
+    const size = statSync(file).size
+    const fd = openSync(file, 'r')
+    try {
+      const length = Math.min(size, 64 * 1024)
+      const buffer = Buffer.alloc(length)
+      readSync(fd, buffer, 0, length, size - length)
+      return buffer.toString('utf8').trimEnd().split('\n').slice(-n)
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    return ['(no log)']
+  }
+}
+
 /** Prints the live one-line status until `done` resolves. */
-async function statusLoop(pool: ReturnType<typeof createPool>, topic: string, done: Promise<void>) {
+async function statusLoop(pool: ReturnType<typeof createPool>, topic: string, done: Promise<unknown>) {
   let finished = false
   void done.then(() => {
     finished = true

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { test } from 'node:test'
@@ -130,13 +131,29 @@ test('up, smoke, down, up again without double counting, doctor findings, down -
       ['api', true],
     ],
   )
-  // The processor dies: status says so (exit 1); records that arrive then are lag, not "ok".
-  process.kill(Number(readFileSync(join(home, 'run', 'processor.pid'), 'utf8').split(' ')[0]), 'SIGKILL')
+  // The processor dies: rtsa up reports it and starts it again.
+  const pidOf = (part: string) => Number(readFileSync(join(home, 'run', `${part}.pid`), 'utf8').split(' ')[0])
+  const first = pidOf('processor')
+  process.kill(first, 'SIGKILL')
   await waitFor(
-    'status to see the processor down',
-    async () => (await run(['status'], env)).code === 1,
+    'rtsa up to restart the processor',
+    () => /processor exited \(SIGKILL\); restarting/.test(again.output()),
     30_000,
   )
+  await waitFor(
+    'status to show every part running again',
+    async () => (await run(['status'], env)).code === 0,
+    60_000,
+  )
+  assert.notEqual(pidOf('processor'), first)
+  // A frozen processor (no exit, no answers): records that arrive are lag, never "ok".
+  const frozen = pidOf('processor')
+  process.kill(frozen, 'SIGSTOP')
+  defer(t, () => {
+    try {
+      process.kill(frozen, 'SIGCONT')
+    } catch {}
+  })
   const producer = new KafkaProducer([`127.0.0.1:${ports.kafka}`])
   await producer.send(
     Array.from({ length: 5 }, (_, i) => ({
@@ -148,13 +165,26 @@ test('up, smoke, down, up again without double counting, doctor findings, down -
   await producer.close()
   const lagging = await run(['doctor'], env)
   assert.equal(lagging.code, 1, lagging.output)
-  assert.match(lagging.output, /FAIL consumer lag +5 records not committed/)
+  assert.match(lagging.output, /FAIL consumer lag +5 records not committed and the processor is down/)
+  process.kill(frozen, 'SIGCONT')
   const stopped = await run(['down'], env)
   assert.equal(stopped.code, 0, stopped.output)
   const doctor = await run(['doctor'], env)
   assert.equal(doctor.code, 1, doctor.output)
   assert.match(doctor.output, /FAIL database reachable/)
   assert.match(doctor.output, /FAIL processor alive/)
+
+  // A part that cannot run (its port is taken) is retried a few times, then rtsa up gives
+  // up with its last log lines and exits 1 instead of showing a pipeline that does not run.
+  const blocker = createServer()
+  await new Promise<void>((r) => blocker.listen(ports.metrics, '127.0.0.1', () => r()))
+  defer(t, () => new Promise<void>((r) => blocker.close(() => r())))
+  const looping = rtsa(['up', '--no-generator'], env)
+  defer(t, () => looping.kill('SIGKILL'))
+  const [loopCode] = (await once(looping, 'exit')) as [number | null]
+  assert.equal(loopCode, 1, looping.output())
+  assert.match(looping.output(), /processor exited 5 times within a minute .*giving up/)
+  assert.match(looping.output(), /processor \| .*(EADDRINUSE|address already in use)/)
 
   const reset = await run(['down', '--reset', '--yes'], env)
   assert.equal(reset.code, 0, reset.output)
