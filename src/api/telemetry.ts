@@ -4,7 +4,7 @@
  * pipeline figures read from the database at scrape time.
  */
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Api } from './api.ts'
 
 export interface Telemetry {
@@ -35,10 +35,10 @@ export interface Telemetry {
     readonly lastCommitAge: Gauge
     readonly watermarkDelay: Gauge
     readonly eventsPerSecond: Gauge
-    readonly accepted: Gauge
-    readonly late: Gauge
-    readonly duplicate: Gauge
-    readonly rejected: Gauge
+    readonly accepted: Counter
+    readonly late: Counter
+    readonly duplicate: Counter
+    readonly rejected: Counter
     readonly streams: Gauge
     readonly activeViewers: Gauge
   }
@@ -47,7 +47,10 @@ export interface Telemetry {
 /** Creates the registry and counts every response by route pattern (never the raw URL). */
 export function installTelemetry(app: Api): Telemetry {
   const registry = new Registry()
+  // process_* (CPU, memory, file descriptors) and nodejs_* (event loop lag, GC, heap).
+  collectDefaultMetrics({ register: registry })
   const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] })
+  const total = (name: string, help: string) => new Counter({ name, help, registers: [registry] })
   const requests = new Counter({
     name: 'api_http_requests_total',
     help: 'HTTP requests by method, route pattern and status',
@@ -117,12 +120,30 @@ export function installTelemetry(app: Api): Telemetry {
       ),
       watermarkDelay: gauge('rtsa_pipeline_watermark_delay_seconds', 'now - lowest partition watermark'),
       eventsPerSecond: gauge('rtsa_pipeline_events_per_second', 'accepted records per second'),
-      accepted: gauge('rtsa_pipeline_accepted_records', 'accepted records (sum of stream_state counters)'),
-      late: gauge('rtsa_pipeline_late_records', 'records dropped as late'),
-      duplicate: gauge('rtsa_pipeline_duplicate_records', 'records dropped as duplicates'),
-      rejected: gauge('rtsa_pipeline_rejected_records', 'records rejected as invalid'),
+      accepted: total(
+        'rtsa_pipeline_accepted_records_total',
+        'accepted records (sum of stream_state counters)',
+      ),
+      late: total('rtsa_pipeline_late_records_total', 'records dropped as late'),
+      duplicate: total('rtsa_pipeline_duplicate_records_total', 'records dropped as duplicates'),
+      rejected: total('rtsa_pipeline_rejected_records_total', 'records rejected as invalid'),
       streams: gauge('rtsa_streams', 'streams with state'),
       activeViewers: gauge('rtsa_active_viewers', 'present viewers over all streams'),
     },
   }
+}
+
+const lastTotals = new WeakMap<Counter, number>()
+
+/**
+ * Moves a counter to a total read from the database (a sum that only grows, unless the
+ * data was reset: then the counter restarts, which Prometheus' rate() reads as a reset).
+ */
+export function moveCounterTo(counter: Counter, value: number): void {
+  const last = lastTotals.get(counter) ?? 0
+  if (value < last) {
+    counter.reset()
+    counter.inc(value)
+  } else if (value > last) counter.inc(value - last)
+  lastTotals.set(counter, value)
 }

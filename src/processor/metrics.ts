@@ -1,8 +1,10 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /** The processor's Prometheus metrics (one registry per processor instance). */
 export function createProcessorMetrics() {
   const registry = new Registry()
+  // process_* (CPU, memory, file descriptors) and nodejs_* (event loop lag, GC, heap).
+  collectDefaultMetrics({ register: registry })
   const recordsIn = new Counter({
     name: 'rtsa_processor_records_in_total',
     help: 'Records read from Kafka',
@@ -21,14 +23,14 @@ export function createProcessorMetrics() {
     registers: [registry],
   })
   const lag = new Gauge({
-    name: 'rtsa_processor_partition_lag',
+    name: 'rtsa_processor_partition_lag_records',
     help: 'Records behind the end of the partition',
     labelNames: ['partition'],
     registers: [registry],
   })
   const watermark = new Gauge({
-    name: 'rtsa_processor_partition_watermark_seconds',
-    help: 'Partition watermark (unix seconds)',
+    name: 'rtsa_processor_partition_watermark_timestamp_seconds',
+    help: 'Partition watermark: the event time up to which windows are final (unix seconds)',
     labelNames: ['partition'],
     registers: [registry],
   })

@@ -67,9 +67,9 @@ test('/prometheus: reference names, route patterns as path labels, pipeline figu
   assert.match(text, /^api_donation_rows_recent 3$/m)
   assert.match(text, /^api_latest_window_age_seconds \d/m)
   assert.match(text, /^rtsa_pipeline_lag_records 40$/m)
-  assert.match(text, /^rtsa_pipeline_late_records 2$/m)
-  assert.match(text, /^rtsa_pipeline_duplicate_records 3$/m)
-  assert.match(text, /^rtsa_pipeline_rejected_records 1$/m)
+  assert.match(text, /^rtsa_pipeline_late_records_total 2$/m)
+  assert.match(text, /^rtsa_pipeline_duplicate_records_total 3$/m)
+  assert.match(text, /^rtsa_pipeline_rejected_records_total 1$/m)
   assert.match(text, /^rtsa_pipeline_last_commit_age_seconds \d/m)
 })
 

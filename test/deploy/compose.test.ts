@@ -425,7 +425,7 @@ test('every metric and column the Grafana dashboard uses exists in the code', ()
   // The panels the deployment promises: pipeline, business and the reference's API panels.
   for (const m of [
     'rtsa_processor_records_applied_total',
-    'rtsa_processor_partition_lag',
+    'rtsa_processor_partition_lag_records',
     'rtsa_processor_commit_seconds_bucket',
     'rtsa_processor_records_rejected_total',
     'rtsa_processor_fenced_commits_total',
@@ -515,4 +515,56 @@ test('the compose scripts and the runbook name services and commands that exist'
   const start = read('scripts/start.sh').replace(/\\\n\s*/g, ' ')
   assert.match(start, /kafka-topics\.sh .*--create --if-not-exists .*--partitions "\$KAFKA_PARTITIONS"/)
   assert.match(start, /KAFKA_PARTITIONS:-6/)
+})
+
+test('the alert rules: loaded by the compose Prometheus, every metric they name exists, README lists them', () => {
+  const prometheus = parse(read('deploy/prometheus/prometheus.yml')) as { rule_files?: string[] }
+  assert.deepEqual(prometheus.rule_files, ['/etc/prometheus/alerts.yml'])
+  assert.ok(
+    (services.prometheus?.volumes ?? []).includes(
+      './deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro',
+    ),
+    'compose mounts the rules where prometheus.yml loads them',
+  )
+  const rules = (
+    parse(read('deploy/prometheus/alerts.yml')) as {
+      groups: { rules: { alert: string; expr: string; for?: string; annotations?: { summary?: string } }[] }[]
+    }
+  ).groups.flatMap((g) => g.rules)
+  const code = sourceText()
+  for (const r of rules) {
+    const names = metricNames(r.expr)
+    assert.ok(names.length > 0, `${r.alert}: ${r.expr} names a metric`)
+    for (const n of names)
+      assert.ok(
+        PROMETHEUS_OWN_METRICS.has(n) || code.includes(`'${n}'`),
+        `${r.alert}: metric ${n} is not in src/`,
+      )
+    assert.ok(r.annotations?.summary, `${r.alert} has a summary`)
+  }
+  const alerts = rules.map((r) => r.alert)
+  for (const a of [
+    'RtsaLagGrowing',
+    'RtsaNoCommit',
+    'RtsaFencedCommits',
+    'RtsaDeadLetterRateJump',
+    'RtsaProcessorDown',
+    'RtsaDatabaseDown',
+    'RtsaDeadLetterRelayFailing',
+  ])
+    assert.ok(alerts.includes(a), a)
+  const readme = read('README.md')
+  for (const a of alerts) assert.ok(readme.includes(`\`${a}\``), `README's monitoring section lists ${a}`)
+})
+
+test('metrics follow Prometheus conventions: counters end in _total, timestamps in _timestamp_seconds', () => {
+  const code = sourceText()
+  for (const m of code.matchAll(/new Counter\(\{\s*name: '([a-z_:]+)'/g))
+    assert.match(m[1]!, /_total$/, `counter ${m[1]}`)
+  for (const m of code.matchAll(/name: '([a-z_:]+)',\s*help: '[^']*unix seconds/gi))
+    assert.match(m[1]!, /_timestamp_seconds$/, `timestamp ${m[1]}`)
+  for (const name of ['rtsa_pipeline_accepted_records', 'rtsa_pipeline_rejected_records'])
+    assert.ok(!code.includes(`'${name}'`), `${name} is a count: a counter with _total`)
+  assert.match(read('src/processor/metrics.ts'), /collectDefaultMetrics\(\{ register: registry \}\)/)
+  assert.match(read('src/api/telemetry.ts'), /collectDefaultMetrics\(\{ register: registry \}\)/)
 })

@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { recentActivity } from '../../store/read/activity.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { readPipeline } from '../pipeline.ts'
+import { moveCounterTo } from '../telemetry.ts'
 
 const RECENT_MS = 5 * 60_000
 
@@ -30,10 +31,10 @@ async function refreshGauges(ctx: ApiContext): Promise<void> {
     setOrReset(p.lastCommitAge, pipeline.last_commit_age_seconds)
     setOrReset(p.watermarkDelay, pipeline.watermark_delay_seconds)
     setOrReset(p.eventsPerSecond, pipeline.events_per_second)
-    p.accepted.set(pipeline.accepted)
-    p.late.set(pipeline.late)
-    p.duplicate.set(pipeline.duplicate)
-    p.rejected.set(pipeline.rejected)
+    moveCounterTo(p.accepted, pipeline.accepted)
+    moveCounterTo(p.late, pipeline.late)
+    moveCounterTo(p.duplicate, pipeline.duplicate)
+    moveCounterTo(p.rejected, pipeline.rejected)
     p.streams.set(pipeline.streams)
     p.activeViewers.set(pipeline.active_viewers)
   } catch {
