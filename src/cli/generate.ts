@@ -3,7 +3,7 @@
  * file). Flags mirror the env vars of src/generator/config.ts and win over them.
  */
 import { randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { createReadStream, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
@@ -11,6 +11,7 @@ import { kafkaOf, topicPolicyOf } from '../config/kafka.ts'
 import { RtsaError } from '../errors/catalogue.ts'
 import { generatorSettings, loadGeneratorConfig } from '../generator/config.ts'
 import { openKafkaProducer } from '../generator/producer.ts'
+import { progressLine, progressWriter } from '../generator/progress.ts'
 import { JsonLinesSink, replayLines } from '../generator/replay.ts'
 import { type RecordSink, runGenerator } from '../generator/run.ts'
 import { KafkaAdmin, waitForKafka } from '../kafka/client.ts'
@@ -248,16 +249,34 @@ export async function produceCommand(args: string[]): Promise<number> {
   })
   const { sink, close, target } = await kafkaSink(parsed.env, log)
   log(`replaying ${file} to ${target}`)
+  // Progress by bytes of the file read (a known total), or by records from stdin.
+  const total = file === '-' ? undefined : statSync(file).size
+  const started = Date.now()
+  const progress = progressWriter({
+    tty: process.stderr.isTTY === true,
+    write: (t) => process.stderr.write(t),
+    prefix: 'rtsa produce: ',
+    plainEveryMs: loadGeneratorConfig(parsed.env).progressEvery,
+  })
+  const bytesRead = () => (input as { bytesRead?: number }).bytesRead ?? 0
   try {
     const lines = createInterface({ input, crlfDelay: Infinity })
     let shown = 0
     const result = await replayLines(lines, sink, {
+      onProgress: (_lines, sent) =>
+        progress.update(Date.now(), () => {
+          const elapsedMs = Date.now() - started
+          return total === undefined
+            ? progressLine({ done: sent, unit: 'records', elapsedMs })
+            : `${progressLine({ done: bytesRead(), total, unit: 'bytes', elapsedMs })}; ${sent} records sent, acked ${sink.stats.acked}`
+        }),
       sendInvalid: parsed.values['send-invalid'] === true,
       onBadLine: (b) => {
         if (++shown <= 100) log(`${file}:${b.line}: ${b.reason}: ${b.detail}`)
         else if (shown === 101) log('more bad lines follow; only the count is reported')
       },
     })
+    progress.finish()
     const d = sink.stats
     log(
       `done: ${result.lines} lines, ${result.sent} sent, ${result.bad} bad, acked ${d.acked}, failed ${d.failed}`,

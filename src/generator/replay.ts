@@ -48,7 +48,13 @@ function wrapperOf(o: Record<string, unknown>): { key: string | null; value: str
 export async function replayLines(
   lines: AsyncIterable<string> | Iterable<string>,
   sink: Pick<RecordSink, 'add' | 'flush'>,
-  options: { sendInvalid?: boolean; maxReported?: number; onBadLine?: (bad: BadLine) => void } = {},
+  options: {
+    sendInvalid?: boolean
+    maxReported?: number
+    onBadLine?: (bad: BadLine) => void
+    /** Called after each line with the lines read and records sent so far (cheap; throttle in it). */
+    onProgress?: (lines: number, sent: number) => void
+  } = {},
 ): Promise<ReplayResult> {
   const maxReported = options.maxReported ?? 100
   const badLines: BadLine[] = []
@@ -62,6 +68,7 @@ export async function replayLines(
   }
   for await (const raw of lines) {
     n++
+    options.onProgress?.(n, sent)
     const text = raw.trim()
     if (text === '') continue
     let parsed: unknown

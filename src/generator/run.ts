@@ -17,6 +17,7 @@ import { type FaultKind, type FaultRates, RecordSource } from './faults.ts'
 import { DEFAULT_TUNING, EventModel, type ModelPlan, planModel } from './model.ts'
 import { generateInWorker } from './parallel.ts'
 import type { DeliveryStats } from './producer.ts'
+import { progressLine } from './progress.ts'
 
 /** Where records go: a {@link BatchingProducer}, or a file writer with the same shape. */
 export interface RecordSink {
@@ -234,8 +235,19 @@ export async function runGenerator(options: RunOptions): Promise<RunSummary> {
     // Live mode: records due longer ago than this were not sent in time (the machine or
     // the broker cannot keep up with EVENTS_PER_SEC).
     const lagMs = mode === 'live' && p.lastEmitMs !== null ? t - p.lastEmitMs : 0
+    // With COUNT the end is known: done/total and an ETA.
+    const counted =
+      c.count === undefined
+        ? `${p.records} records (${rate.toFixed(0)}/s now, ${avg.toFixed(0)}/s avg)`
+        : progressLine({
+            done: p.records,
+            total: c.count,
+            unit: 'records',
+            elapsedMs: t - startedMs,
+            ratePerSec: rate,
+          })
     log(
-      `${p.records} records (${rate.toFixed(0)}/s now, ${avg.toFixed(0)}/s avg), acked ${d.acked}, failed ${d.failed}, ` +
+      `${counted}, acked ${d.acked}, failed ${d.failed}, ` +
         `audience ${p.audience}, live streams ${p.liveStreams}, event time ${at}` +
         (lagMs > 2000 ? `, BEHIND wall time by ${(lagMs / 1000).toFixed(1)} s` : ''),
     )

@@ -26,6 +26,37 @@ const event = (i: number, stream: string) =>
   })
 
 describe('rtsa produce --file (real broker)', () => {
+  it('reports progress while it works: bytes of the file, percent, rate, records sent', async (t) => {
+    const topic = await freshTopic(t, 1)
+    const file = tempFile(
+      t,
+      Array.from({ length: 200 }, (_, i) => event(i, 'stream_p')),
+    )
+    const written: string[] = []
+    const original = process.stderr.write.bind(process.stderr)
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk))
+      return true
+    }) as typeof process.stderr.write
+    let code: number
+    try {
+      code = await produceCommand([
+        '--file',
+        file,
+        '--bootstrap',
+        kafkaBootstrap().join(','),
+        '--topic',
+        topic,
+      ])
+    } finally {
+      process.stderr.write = original
+    }
+    assert.equal(code, 0, written.join(''))
+    const out = written.join('')
+    assert.match(out, /rtsa produce: [\d,]+\/[\d,]+ bytes \(\d+%\), [\d,]+\/s.*records sent/)
+    assert.match(out, /done: 200 lines, 200 sent/)
+  })
+
   it('sends every line in file order per key, across partitions, concurrent batches', async (t) => {
     const topic = await freshTopic(t, 3)
     const streams = ['stream_a', 'stream_b', 'stream_c', 'stream_d']
