@@ -107,6 +107,13 @@ const commands: Record<string, CommandDef> = {
     example: 'rtsa status --json',
     run: ({ values }) => statusCommand(values, log),
   },
+  config: {
+    summary: 'the effective settings of each service, with their source; secrets masked',
+    positionals: { usage: '[process|serve|generate|up]...', allowed: ['process', 'serve', 'generate', 'up'] },
+    flags: JSON_FLAG,
+    example: 'KAFKA_SASL_PASSWORD=... rtsa config process',
+    run: async ({ values, positionals }) => (await import('./config.ts')).configCommand(positionals, values),
+  },
   logs: {
     summary: 'follow the logs of the parts',
     positionals: { usage: `[${PARTS.join('|')}]...`, allowed: PARTS },

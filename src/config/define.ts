@@ -15,6 +15,8 @@ export interface Setting<T> {
   readonly doc: string
   /** A password or token: `rtsa config` and logs show it masked. */
   readonly secret?: boolean
+  /** The default as documentation shows it, when it depends on the machine (a host name, a pid). */
+  readonly shown?: string
 }
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -151,4 +153,9 @@ export function envNamesOf(spec: Record<string, Setting<unknown>>): string[] {
 /** The canonical env var of each setting of a spec (for help texts). */
 export function canonicalEnvOf(spec: Record<string, Setting<unknown>>): string[] {
   return Object.values(spec).map((s) => s.env[0]!)
+}
+
+/** The same setting with the default shown as `shown` in documentation (a machine-dependent default). */
+export function shownAs<T>(s: Setting<T>, shown: string): Setting<T> {
+  return { ...s, shown }
 }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { bytes, duration, integer, kafkaName, loadConfig, text } from '../config/define.ts'
+import { bytes, duration, integer, kafkaName, loadConfig, shownAs, text } from '../config/define.ts'
 import {
   commonSettings,
   engineSettings,
@@ -23,13 +23,13 @@ export const processorSettings = {
   batchMaxRecords: integer(1, 1_000_000)(
     'BATCH_MAX_RECORDS',
     20_000,
-    'A batch closes at this many records...',
+    'A processor batch closes at this many records (or BATCH_MAX_WAIT, or BATCH_MAX_BYTES).',
   ),
-  batchMaxWait: duration('BATCH_MAX_WAIT', 200, '...or after this long, so results stay fresh.'),
+  batchMaxWait: duration('BATCH_MAX_WAIT', 200, 'A batch closes after this long, so results stay fresh.'),
   batchMaxBytes: bytes(
     'BATCH_MAX_BYTES',
     16 * 1024 * 1024,
-    '...or at this many bytes of keys and values (a larger record makes a batch alone). Bounds the memory of a batch and of its dead letters.',
+    'A batch closes at this many bytes of keys and values (a larger record makes a batch alone). Bounds the memory of a batch and of its dead letters.',
   ),
   sessionTimeout: duration(
     'KAFKA_SESSION_TIMEOUT',
@@ -52,10 +52,9 @@ export const processorSettings = {
     'Port of the processor metrics and health endpoint (0: none).',
   ),
   metricsHost: text('METRICS_HOST', '127.0.0.1', 'Interface of the metrics endpoint.'),
-  instanceId: text(
-    'PROCESSOR_ID',
-    `${hostname()}-${process.pid}`,
-    'Name of this instance in checkpoints and logs.',
+  instanceId: shownAs(
+    text('PROCESSOR_ID', `${hostname()}-${process.pid}`, 'Name of this instance in checkpoints and logs.'),
+    '<host name>-<pid>',
   ),
 }
 

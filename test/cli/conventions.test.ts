@@ -121,3 +121,28 @@ test('README shows rtsa --help as it is', () => {
     'README\'s "The command line" differs from rtsa --help',
   )
 })
+
+test('rtsa config: each setting with its value and source, secrets masked, a bad value named (exit 1)', () => {
+  const env = {
+    KAFKA_SASL_PASSWORD: 'kafka-secret-value',
+    DATABASE_URL: 'postgres://u:db-secret-value@db:5432/realtime',
+    WINDOW: '2 minutes',
+  }
+  const r = rtsa(['config', 'process', '--json'], env)
+  assert.equal(r.code, 0, r.err)
+  assert.doesNotMatch(r.out, /kafka-secret-value|db-secret-value/)
+  const rows = (JSON.parse(r.out) as { process: { name: string; value: string; source: string }[] }).process
+  const row = (n: string) => rows.find((x) => x.name === n)
+  assert.deepEqual(row('KAFKA_SASL_PASSWORD'), {
+    name: 'KAFKA_SASL_PASSWORD',
+    value: '********',
+    source: 'env KAFKA_SASL_PASSWORD',
+    secret: true,
+  })
+  assert.equal(row('WINDOW')?.value, '2 minutes')
+  assert.equal(row('WATERMARK')?.source, 'default')
+  assert.equal(row('WATERMARK')?.value, '10 minutes')
+  const bad = rtsa(['config', 'process'], { WATERMARK: 'banana' })
+  assert.equal(bad.code, 1)
+  assert.match(bad.out, /WATERMARK +"banana" +\(env WATERMARK\) +INVALID: expected a duration/)
+})
