@@ -194,7 +194,33 @@ export async function generateCommand(args: string[]): Promise<number> {
   log(`writing to ${target}; reproduce this run with --seed ${seed}`)
   const { signal, dispose } = abortOnSignals(log)
   try {
-    const summary = await runGenerator({ config: { ...c, seed }, sink, signal, log, parallel: true })
+    // On a terminal one progress line is redrawn twice a second; elsewhere a line per PROGRESS_INTERVAL.
+    const tty = process.stderr.isTTY === true
+    const redraw = progressWriter({
+      tty: true,
+      write: (t) => process.stderr.write(t),
+      prefix: 'rtsa generate: ',
+      plainEveryMs: 0,
+      ttyEveryMs: 0,
+    })
+    const summary = await runGenerator({
+      config: { ...c, seed },
+      sink,
+      signal,
+      log,
+      parallel: true,
+      ...(tty
+        ? {
+            progress: {
+              everyMs: 500,
+              write: (line: string, final: boolean) => {
+                redraw.update(Date.now(), () => line)
+                if (final) redraw.finish()
+              },
+            },
+          }
+        : {}),
+    })
     const d = summary.delivery
     const faults = Object.entries(summary.faults)
       .filter(([, n]) => n > 0)

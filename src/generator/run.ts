@@ -57,6 +57,11 @@ export interface RunOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
   /** Simulate mode: run the model in a worker thread (about twice the rate on 2+ cores). */
   readonly parallel?: boolean
+  /**
+   * Where progress lines go, and how often (default: `log`, every PROGRESS_INTERVAL). A
+   * terminal redraws one line more often; `final` marks the last one.
+   */
+  readonly progress?: { readonly everyMs: number; readonly write: (line: string, final: boolean) => void }
 }
 
 export interface RunSummary {
@@ -226,7 +231,7 @@ export async function runGenerator(options: RunOptions): Promise<RunSummary> {
   let lastReportRecords = 0
   const report = (force: boolean) => {
     const t = now()
-    if (!force && t - lastReport < c.progressEvery) return
+    if (!force && t - lastReport < (options.progress?.everyMs ?? c.progressEvery)) return
     const d = sink.stats
     const p = progress
     const rate = ((p.records - lastReportRecords) * 1000) / Math.max(1, t - lastReport)
@@ -246,7 +251,7 @@ export async function runGenerator(options: RunOptions): Promise<RunSummary> {
             elapsedMs: t - startedMs,
             ratePerSec: rate,
           })
-    log(
+    ;(options.progress === undefined ? log : (line: string) => options.progress?.write(line, force))(
       `${counted}, acked ${d.acked}, failed ${d.failed}, ` +
         `audience ${p.audience}, live streams ${p.liveStreams}, event time ${at}` +
         (lagMs > 2000 ? `, BEHIND wall time by ${(lagMs / 1000).toFixed(1)} s` : ''),
