@@ -159,3 +159,8 @@ export function canonicalEnvOf(spec: Record<string, Setting<unknown>>): string[]
 export function shownAs<T>(s: Setting<T>, shown: string): Setting<T> {
   return { ...s, shown }
 }
+
+/** A retention: a duration, or `off` (null: keep forever). */
+export const retention = setting('a duration such as "30 days", or off (keep forever)', (raw) =>
+  raw.trim().toLowerCase() === 'off' ? null : parseDuration(raw),
+)

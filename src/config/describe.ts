@@ -39,6 +39,7 @@ function bytesText(n: number): string {
 /** A value as a person writes it: durations and sizes with units, lists with commas. */
 export function valueText(s: Setting<unknown>, value: unknown): string {
   if (value === undefined) return 'unset'
+  if (value === null) return 'off'
   if (typeof value === 'number' && s.expect.startsWith('a duration')) return durationText(value)
   if (typeof value === 'number' && s.expect.startsWith('a size')) return bytesText(value)
   if (Array.isArray(value)) return value.join(',')

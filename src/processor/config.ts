@@ -1,5 +1,14 @@
 import { hostname } from 'node:os'
-import { bytes, duration, integer, kafkaName, loadConfig, shownAs, text } from '../config/define.ts'
+import {
+  bytes,
+  duration,
+  integer,
+  kafkaName,
+  loadConfig,
+  retention,
+  shownAs,
+  text,
+} from '../config/define.ts'
 import {
   commonSettings,
   engineSettings,
@@ -45,6 +54,26 @@ export const processorSettings = {
     'COMMIT_STALL_TIMEOUT',
     30_000,
     'A processor that cannot commit or claim for this long (its database is unreachable, hangs or refuses) gives its partitions up and leaves the group, so a healthy instance takes them; it rejoins once the database answers. Also bounds each database call.',
+  ),
+  metricsRetention: retention(
+    'METRICS_RETENTION',
+    30 * 86_400_000,
+    'Window rows (stream_metrics_minute) older than this are deleted; off: keep forever.',
+  ),
+  deadLetterRetention: retention(
+    'DEAD_LETTER_RETENTION',
+    7 * 86_400_000,
+    'Dead letters older than this are deleted once relayed to the dead-letter topic; off: keep forever.',
+  ),
+  stateRetention: retention(
+    'STATE_RETENTION',
+    30 * 86_400_000,
+    'A stream with no record for this long leaves stream_state (its counters start again if it comes back); off: keep forever.',
+  ),
+  retentionInterval: duration(
+    'RETENTION_INTERVAL',
+    600_000,
+    'How often a processor expires old rows (one instance of the group at a time).',
   ),
   metricsPort: integer(0, 65535)(
     'METRICS_PORT',

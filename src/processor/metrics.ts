@@ -106,8 +106,15 @@ export function createProcessorMetrics() {
     help: 'Times this instance gave its partitions up because it could not commit for COMMIT_STALL_TIMEOUT',
     registers: [registry],
   })
+  const expired = new Counter({
+    name: 'rtsa_processor_expired_rows_total',
+    help: 'Rows deleted by retention (METRICS_RETENTION, DEAD_LETTER_RETENTION, STATE_RETENTION), by table',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  })
   return {
     registry,
+    expired,
     stalls,
     dlqRelayed,
     dlqTruncated,

@@ -23,6 +23,7 @@ import { startProcessorHttp } from './http.ts'
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts'
 import type { Broker, BrokerSession, CheckpointStore } from './ports.ts'
 import { Processor } from './processor.ts'
+import { startRetention } from './retention.ts'
 
 /** The broker port over Kafka: a group member, the admin client and the DLQ relay of each connection. */
 export function kafkaBroker(
@@ -165,6 +166,17 @@ export async function runProcessor(config: ProcessorConfig): Promise<number> {
     process.exit(1)
   })
   processor.start()
+  const retention = startRetention({
+    pool,
+    retention: {
+      metrics: config.metricsRetention,
+      deadLetters: config.deadLetterRetention,
+      state: config.stateRetention,
+    },
+    everyMs: config.retentionInterval,
+    log,
+    metrics,
+  })
   const server =
     config.metricsPort === 0
       ? undefined
@@ -184,6 +196,7 @@ export async function runProcessor(config: ProcessorConfig): Promise<number> {
     log.error({ err: messageOf(error) }, 'stopping failed')
   }
   server?.close()
+  await retention.stop()
   await pool.end()
   log.info('processor stopped')
   return 0

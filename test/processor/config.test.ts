@@ -34,3 +34,21 @@ test('MAX_CLOCK_SKEW defaults to 5 minutes and must be shorter than WATERMARK', 
     )
   }
 })
+
+test('retention: durations, off keeps forever, defaults 30 days / 7 days / 30 days, a bad value named', () => {
+  const d = loadProcessorConfig({})
+  assert.deepEqual(
+    [d.metricsRetention, d.deadLetterRetention, d.stateRetention],
+    [30 * 86_400_000, 7 * 86_400_000, 30 * 86_400_000],
+  )
+  const c = loadProcessorConfig({
+    METRICS_RETENTION: '1 day',
+    DEAD_LETTER_RETENTION: 'off',
+    STATE_RETENTION: 'OFF',
+  })
+  assert.deepEqual([c.metricsRetention, c.deadLetterRetention, c.stateRetention], [86_400_000, null, null])
+  assert.throws(
+    () => loadProcessorConfig({ METRICS_RETENTION: 'forever' }),
+    /METRICS_RETENTION="forever" is invalid: expected a duration such as "30 days", or off/,
+  )
+})

@@ -1,0 +1,134 @@
+/**
+ * Retention on a simulated week with a one-day retention: window rows by their window's
+ * start, dead letters by when they were written and only once relayed, streams by their
+ * last write; `off` keeps everything; a second round finds nothing; concurrent rounds
+ * (two processors) delete each row once.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type pg from 'pg'
+import pino from 'pino'
+import { createProcessorMetrics } from '../../src/processor/metrics.ts'
+import { startRetention } from '../../src/processor/retention.ts'
+import { migrate } from '../../src/store/migrations.ts'
+import { createPool } from '../../src/store/pool.ts'
+import { expireOldRows } from '../../src/store/retention.ts'
+import { defer, freshDatabase } from '../helpers/services.ts'
+import { waitFor } from '../processor/fixtures.ts'
+
+const DAY = 86_400_000
+const START = Date.UTC(2026, 10, 1)
+const NOW = START + 7 * DAY
+const ONE_DAY = { metrics: DAY, deadLetters: DAY, state: DAY }
+
+async function seedWeek(pool: pg.Pool): Promise<void> {
+  // Hourly windows of two streams over 7 days: 336 rows.
+  await pool.query(
+    `insert into stream_metrics_minute
+       (window_start, window_end, stream_id, active_viewers, peak_viewers, unique_viewers, viewer_joins,
+        viewer_leaves, chat_messages, unique_chatters, donations_usd, donations_cents, donation_count,
+        events, is_final, partition)
+     select t, t + interval '1 minute', s, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, true, 0
+       from generate_series($1::timestamptz, $2::timestamptz - interval '1 hour', interval '1 hour') t,
+            unnest(array['s_a', 's_b']) s`,
+    [new Date(START).toISOString(), new Date(NOW).toISOString()],
+  )
+  // A dead letter a day; the relay has published the first four.
+  for (let day = 0; day < 7; day++) {
+    await pool.query(
+      `insert into dead_letters (topic, partition, "offset", value, reason, detail, created_at)
+       values ('t', 0, $1, '\\x00', 'not_json', 'd', $2)`,
+      [day, new Date(START + day * DAY + 3_600_000).toISOString()],
+    )
+  }
+  const { rows } = await pool.query<{ id: string }>('select id from dead_letters order by id')
+  await pool.query(`insert into dlq_progress (topic, partition, last_id) values ('t', 0, $1)`, [rows[3]!.id])
+  // Streams last written 10 days, 3 days and 2 hours before the end.
+  for (const [id, ago] of [
+    ['old', 10 * DAY],
+    ['idle', 3 * DAY],
+    ['busy', 2 * 3_600_000],
+  ] as const) {
+    await pool.query(
+      `insert into stream_state (stream_id, active_viewers, partition, updated_at) values ($1, 0, 0, $2)`,
+      [id, new Date(NOW - ago).toISOString()],
+    )
+  }
+}
+
+async function counts(pool: pg.Pool) {
+  const one = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]!.n)
+  return {
+    windows: await one('select count(*) as n from stream_metrics_minute'),
+    oldestWindow: (await pool.query<{ t: Date }>('select min(window_start) as t from stream_metrics_minute'))
+      .rows[0]!.t,
+    deadLetters: (
+      await pool.query<{ offset: string }>('select "offset" from dead_letters order by id')
+    ).rows.map((r) => Number(r.offset)),
+    streams: (
+      await pool.query<{ stream_id: string }>('select stream_id from stream_state order by 1')
+    ).rows.map((r) => r.stream_id),
+  }
+}
+
+async function weekOf(t: Parameters<typeof defer>[0]): Promise<pg.Pool> {
+  const pool = createPool(await freshDatabase(t), { max: 4 })
+  defer(t, () => pool.end())
+  await migrate(pool)
+  await seedWeek(pool)
+  return pool
+}
+
+test('a week, one day kept: the last day of windows, relayed old dead letters go, idle streams go', async (t) => {
+  const pool = await weekOf(t)
+  const expired = await expireOldRows(pool, ONE_DAY, NOW)
+  assert.deepEqual(expired, { windows: 288, deadLetters: 4, streams: 2 })
+  const after = await counts(pool)
+  assert.equal(after.windows, 48)
+  assert.equal(after.oldestWindow.getTime(), NOW - DAY)
+  // Days 4 and 5 are old but not yet published: the outbox keeps them. Day 6 is young.
+  assert.deepEqual(after.deadLetters, [4, 5, 6])
+  assert.deepEqual(after.streams, ['busy'])
+  assert.deepEqual(await expireOldRows(pool, ONE_DAY, NOW), { windows: 0, deadLetters: 0, streams: 0 })
+})
+
+test('off keeps everything', async (t) => {
+  const pool = await weekOf(t)
+  const before = await counts(pool)
+  assert.deepEqual(await expireOldRows(pool, { metrics: null, deadLetters: null, state: null }, NOW), {
+    windows: 0,
+    deadLetters: 0,
+    streams: 0,
+  })
+  assert.deepEqual(await counts(pool), before)
+})
+
+test('two processors expiring at once delete each row once (one round at a time)', async (t) => {
+  const pool = await weekOf(t)
+  const rounds = await Promise.all([expireOldRows(pool, ONE_DAY, NOW), expireOldRows(pool, ONE_DAY, NOW)])
+  const done = rounds.filter((r) => r !== undefined)
+  assert.ok(done.length >= 1)
+  const total = done.reduce((n, r) => n + r!.windows + r!.deadLetters + r!.streams, 0)
+  assert.equal(total, 288 + 4 + 2)
+  assert.equal((await counts(pool)).windows, 48)
+})
+
+test("the processor's loop expires every RETENTION_INTERVAL and counts what it deleted", async (t) => {
+  const pool = await weekOf(t)
+  const metrics = createProcessorMetrics()
+  const loop = startRetention({
+    pool,
+    retention: ONE_DAY,
+    everyMs: 50,
+    log: pino({ level: 'silent' }),
+    metrics,
+    now: () => NOW,
+  })
+  defer(t, () => loop.stop())
+  await waitFor('the loop to expire the week', async () => (await counts(pool)).windows === 48, 10_000)
+  await loop.stop()
+  const text = await metrics.registry.metrics()
+  assert.match(text, /^rtsa_processor_expired_rows_total\{table="stream_metrics_minute"\} 288$/m)
+  assert.match(text, /^rtsa_processor_expired_rows_total\{table="dead_letters"\} 4$/m)
+  assert.match(text, /^rtsa_processor_expired_rows_total\{table="stream_state"\} 2$/m)
+})
