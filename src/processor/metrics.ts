@@ -112,9 +112,15 @@ export function createProcessorMetrics() {
     labelNames: ['table'] as const,
     registers: [registry],
   })
+  const expiredDays = new Counter({
+    name: 'rtsa_processor_expired_day_partitions_total',
+    help: 'Day partitions of stream_metrics_minute dropped whole by METRICS_RETENTION',
+    registers: [registry],
+  })
   return {
     registry,
     expired,
+    expiredDays,
     stalls,
     dlqRelayed,
     dlqTruncated,

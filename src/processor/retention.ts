@@ -32,6 +32,7 @@ export function startRetention(o: {
       const expired = await expireOldRows(o.pool, o.retention, now())
       if (expired === undefined) return
       o.metrics.expired.inc({ table: 'stream_metrics_minute' }, expired.windows)
+      o.metrics.expiredDays.inc(expired.windowDays)
       o.metrics.expired.inc({ table: 'dead_letters' }, expired.deadLetters)
       o.metrics.expired.inc({ table: 'stream_state' }, expired.streams)
       if (expired.windows + expired.deadLetters + expired.streams > 0)

@@ -14,6 +14,7 @@ import type {
   WindowRow,
 } from '../engine/types.ts'
 import { COMMIT_CHANNEL, encodeCommitNotice } from './commit-notice.ts'
+import { ensureDayPartitions } from './day-partitions.ts'
 import { inTransaction } from './pool.ts'
 
 /** What a new owner of a partition resumes from. */
@@ -168,7 +169,14 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
         BigInt(String(row.next_offset)) >= batch.nextOffset
       return done ? 'committed' : 'fenced'
     }
-    if (batch.windows.length > 0) await upsertWindows(client, batch.partition, batch.windows)
+    if (batch.windows.length > 0) {
+      await ensureDayPartitions(
+        pool,
+        client,
+        batch.windows.map((w) => w.windowStart),
+      )
+      await upsertWindows(client, batch.partition, batch.windows)
+    }
     if (batch.removedWindows.length > 0) await deleteWindows(client, batch.removedWindows)
     // Counts of streams the engine does not hold first: they count only on rows that
     // existed before this batch's records (a stream counts from its first accepted record).

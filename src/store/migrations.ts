@@ -130,6 +130,44 @@ alter table partition_checkpoints alter column next_offset drop not null;
 update partition_checkpoints set next_offset = null where next_offset < 0;
 `,
   },
+  {
+    version: 5,
+    name: 'stream_metrics_minute partitioned by day (retention drops a day instead of deleting rows)',
+    // The rows move to the new table; grants on the old one are carried over. Rows of days
+    // without a partition (raw inserts, far-dated event times) land in the default one.
+    sql: `
+alter table stream_metrics_minute rename to stream_metrics_minute_v4;
+alter index stream_metrics_minute_pkey rename to stream_metrics_minute_v4_pkey;
+alter index stream_metrics_minute_stream_idx rename to stream_metrics_minute_v4_stream_idx;
+alter index stream_metrics_minute_start_idx rename to stream_metrics_minute_v4_start_idx;
+create table stream_metrics_minute (like stream_metrics_minute_v4 including defaults including constraints)
+  partition by range (window_start);
+alter table stream_metrics_minute add primary key (window_start, stream_id);
+create index stream_metrics_minute_stream_idx on stream_metrics_minute (stream_id, window_start desc);
+create index stream_metrics_minute_start_idx on stream_metrics_minute (window_start desc);
+create table stream_metrics_minute_default partition of stream_metrics_minute default;
+do $$
+declare
+  d date;
+  g record;
+begin
+  for d in select distinct (window_start at time zone 'UTC')::date from stream_metrics_minute_v4 loop
+    execute format(
+      'create table %I partition of stream_metrics_minute for values from (%L) to (%L)',
+      'stream_metrics_minute_p' || to_char(d, 'YYYYMMDD'),
+      (d::timestamp at time zone 'UTC'), ((d + 1)::timestamp at time zone 'UTC'));
+  end loop;
+  for g in select grantee, privilege_type from information_schema.role_table_grants
+            where table_schema = current_schema() and table_name = 'stream_metrics_minute_v4'
+              and grantee <> current_user loop
+    execute format('grant %s on stream_metrics_minute to %s', g.privilege_type,
+      case when g.grantee = 'PUBLIC' then 'public' else quote_ident(g.grantee) end);
+  end loop;
+end $$;
+insert into stream_metrics_minute select * from stream_metrics_minute_v4;
+drop table stream_metrics_minute_v4;
+`,
+  },
 ]
 
 // An arbitrary constant: the advisory lock key of rtsa's schema migrations.

@@ -6,6 +6,7 @@
  * at a time (an advisory lock: the others skip the round).
  */
 import type pg from 'pg'
+import { dropDaysBefore } from './day-partitions.ts'
 
 export interface Retention {
   /** Milliseconds to keep, or null: keep forever. */
@@ -15,6 +16,9 @@ export interface Retention {
 }
 
 export interface Expired {
+  /** Day partitions of stream_metrics_minute dropped whole. */
+  readonly windowDays: number
+  /** Window rows deleted one by one (the default partition, and the part of the cutoff's day before it). */
   readonly windows: number
   readonly deadLetters: number
   readonly streams: number
@@ -60,6 +64,8 @@ export async function expireOldRows(
     if (rows[0]?.got !== true) return undefined
     try {
       const cutoff = (ms: number) => new Date(now - ms).toISOString()
+      const windowDays =
+        retention.metrics === null ? 0 : await dropDaysBefore(client, now - retention.metrics)
       const windows =
         retention.metrics === null
           ? 0
@@ -93,7 +99,7 @@ export async function expireOldRows(
                   limit $2))`,
               [cutoff(retention.state)],
             )
-      return { windows, deadLetters, streams }
+      return { windowDays, windows, deadLetters, streams }
     } finally {
       await client.query('select pg_advisory_unlock($1)', [EXPIRY_LOCK.toString()])
     }

@@ -78,7 +78,27 @@ test('migration 4: a checkpoint stored as -1 ("never committed") becomes NULL', 
   await pool.query(
     `insert into partition_checkpoints (topic, partition, next_offset, epoch, owner) values ('t', 0, -1, 1, 'x'), ('t', 1, 7, 1, 'x')`,
   )
-  assert.deepEqual(await migrate(pool), [4])
+  // Rows of two days and a read-only role's grant on the table before partitioning.
+  await pool.query(
+    `insert into stream_metrics_minute (window_start, window_end, stream_id, active_viewers, peak_viewers,
+       unique_viewers, viewer_joins, viewer_leaves, chat_messages, unique_chatters, donations_usd,
+       donations_cents, donation_count, events, is_final, partition)
+     values ('2026-11-01T10:00:00Z', '2026-11-01T10:01:00Z', 's', 1, 1, 1, 0, 0, 3, 1, 0, 0, 0, 4, true, 0),
+            ('2026-11-02T10:00:00Z', '2026-11-02T10:01:00Z', 's', 2, 2, 2, 0, 0, 5, 1, 0, 0, 0, 6, false, 0)`,
+  )
+  await pool.query('grant select on stream_metrics_minute to public')
+  assert.deepEqual(await migrate(pool), [4, 5])
+  const moved = await pool.query<{ p: string; chat: number }>(
+    'select tableoid::regclass::text as p, chat_messages as chat from stream_metrics_minute order by window_start',
+  )
+  assert.deepEqual(moved.rows, [
+    { p: 'stream_metrics_minute_p20261101', chat: 3 },
+    { p: 'stream_metrics_minute_p20261102', chat: 5 },
+  ])
+  const grant = await pool.query(
+    "select 1 from information_schema.role_table_grants where table_name = 'stream_metrics_minute' and grantee = 'PUBLIC'",
+  )
+  assert.equal(grant.rowCount, 1, 'the grant survives the conversion')
   const rows = await pool.query('select partition, next_offset from partition_checkpoints order by partition')
   assert.deepEqual(rows.rows, [
     { partition: 0, next_offset: null },

@@ -1,6 +1,6 @@
 /**
  * Retention on a simulated week with a one-day retention: window rows by their window's
- * start, dead letters by when they were written and only once relayed, streams by their
+ * start (a day's partition dropped whole; rows of the default partition one by one), dead letters by when they were written and only once relayed, streams by their
  * last write; `off` keeps everything; a second round finds nothing; concurrent rounds
  * (two processors) delete each row once.
  */
@@ -10,6 +10,7 @@ import type pg from 'pg'
 import pino from 'pino'
 import { createProcessorMetrics } from '../../src/processor/metrics.ts'
 import { startRetention } from '../../src/processor/retention.ts'
+import { dayPartitions, ensureDayPartitions, partitionNameOf } from '../../src/store/day-partitions.ts'
 import { migrate } from '../../src/store/migrations.ts'
 import { createPool } from '../../src/store/pool.ts'
 import { expireOldRows } from '../../src/store/retention.ts'
@@ -71,31 +72,65 @@ async function counts(pool: pg.Pool) {
   }
 }
 
-async function weekOf(t: Parameters<typeof defer>[0]): Promise<pg.Pool> {
+/** A migrated database with a week of rows; `partitioned`: the days' partitions made first (as commits make them). */
+async function weekOf(t: Parameters<typeof defer>[0], partitioned = true): Promise<pg.Pool> {
   const pool = createPool(await freshDatabase(t), { max: 4 })
   defer(t, () => pool.end())
   await migrate(pool)
+  if (partitioned) {
+    const client = await pool.connect()
+    try {
+      await client.query('begin')
+      await ensureDayPartitions(
+        pool,
+        client,
+        Array.from({ length: 7 }, (_, d) => START + d * DAY),
+      )
+      await client.query('commit')
+    } finally {
+      client.release()
+    }
+  }
   await seedWeek(pool)
   return pool
 }
 
-test('a week, one day kept: the last day of windows, relayed old dead letters go, idle streams go', async (t) => {
+test('a week, one day kept: six day partitions dropped whole, relayed old dead letters go, idle streams go', async (t) => {
   const pool = await weekOf(t)
+  const where = await pool.query<{ p: string; n: string }>(
+    'select tableoid::regclass::text as p, count(*) as n from stream_metrics_minute group by 1 order by 1',
+  )
+  assert.equal(where.rows.length, 7, 'each day in its own partition')
+  assert.equal(where.rows[0]!.p, partitionNameOf(START / DAY))
   const expired = await expireOldRows(pool, ONE_DAY, NOW)
-  assert.deepEqual(expired, { windows: 288, deadLetters: 4, streams: 2 })
+  assert.deepEqual(expired, { windowDays: 6, windows: 0, deadLetters: 4, streams: 2 })
+  assert.deepEqual([...(await dayPartitions(pool)).keys()], [START / DAY + 6])
   const after = await counts(pool)
   assert.equal(after.windows, 48)
   assert.equal(after.oldestWindow.getTime(), NOW - DAY)
   // Days 4 and 5 are old but not yet published: the outbox keeps them. Day 6 is young.
   assert.deepEqual(after.deadLetters, [4, 5, 6])
   assert.deepEqual(after.streams, ['busy'])
-  assert.deepEqual(await expireOldRows(pool, ONE_DAY, NOW), { windows: 0, deadLetters: 0, streams: 0 })
+  assert.deepEqual(await expireOldRows(pool, ONE_DAY, NOW), {
+    windowDays: 0,
+    windows: 0,
+    deadLetters: 0,
+    streams: 0,
+  })
+})
+
+test('rows in the default partition (days without one) are expired row by row', async (t) => {
+  const pool = await weekOf(t, false)
+  const expired = await expireOldRows(pool, ONE_DAY, NOW)
+  assert.deepEqual(expired, { windowDays: 0, windows: 288, deadLetters: 4, streams: 2 })
+  assert.equal((await counts(pool)).windows, 48)
 })
 
 test('off keeps everything', async (t) => {
   const pool = await weekOf(t)
   const before = await counts(pool)
   assert.deepEqual(await expireOldRows(pool, { metrics: null, deadLetters: null, state: null }, NOW), {
+    windowDays: 0,
     windows: 0,
     deadLetters: 0,
     streams: 0,
@@ -108,8 +143,8 @@ test('two processors expiring at once delete each row once (one round at a time)
   const rounds = await Promise.all([expireOldRows(pool, ONE_DAY, NOW), expireOldRows(pool, ONE_DAY, NOW)])
   const done = rounds.filter((r) => r !== undefined)
   assert.ok(done.length >= 1)
-  const total = done.reduce((n, r) => n + r!.windows + r!.deadLetters + r!.streams, 0)
-  assert.equal(total, 288 + 4 + 2)
+  const total = done.reduce((n, r) => n + r!.windowDays + r!.deadLetters + r!.streams, 0)
+  assert.equal(total, 6 + 4 + 2)
   assert.equal((await counts(pool)).windows, 48)
 })
 
@@ -128,7 +163,7 @@ test("the processor's loop expires every RETENTION_INTERVAL and counts what it d
   await waitFor('the loop to expire the week', async () => (await counts(pool)).windows === 48, 10_000)
   await loop.stop()
   const text = await metrics.registry.metrics()
-  assert.match(text, /^rtsa_processor_expired_rows_total\{table="stream_metrics_minute"\} 288$/m)
+  assert.match(text, /^rtsa_processor_expired_day_partitions_total 6$/m)
   assert.match(text, /^rtsa_processor_expired_rows_total\{table="dead_letters"\} 4$/m)
   assert.match(text, /^rtsa_processor_expired_rows_total\{table="stream_state"\} 2$/m)
 })
