@@ -110,3 +110,15 @@ test('settings that cannot work are refused, every problem named at once', () =>
   assert.throws(() => load({ KAFKA_REPLICATION_FACTOR: '0' }), /KAFKA_REPLICATION_FACTOR="0" is invalid/)
   assert.throws(() => load({ KAFKA_CREATE_TOPICS: 'maybe' }), /KAFKA_CREATE_TOPICS="maybe" is invalid/)
 })
+
+test('a setting file that is huge, a folder or empty is refused naming the setting', () => {
+  const big = file('big.pem', `${PEM_CERT}${'x'.repeat(1024 * 1024 + 1)}`)
+  const empty = file('empty.pem', '  \n')
+  const base = { KAFKA_BOOTSTRAP: 'k:9094', KAFKA_SECURITY_PROTOCOL: 'SSL' }
+  assert.match(
+    problemsOf({ ...base, KAFKA_SSL_CA_FILE: big }),
+    /KAFKA_SSL_CA_FILE=.* bytes, more than a certificate or secret/,
+  )
+  assert.match(problemsOf({ ...base, KAFKA_SSL_CA_FILE: dir }), /KAFKA_SSL_CA_FILE=.* is not a file/)
+  assert.match(problemsOf({ ...base, KAFKA_SSL_CA_FILE: empty }), /KAFKA_SSL_CA_FILE=.* is empty/)
+})
