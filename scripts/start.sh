@@ -43,6 +43,7 @@ if [ ! -f .env ]; then
   umask 077
   {
     echo "# Written by scripts/start.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); see .env.example"
+    echo "COMPOSE_PROJECT_NAME=rtsa"
     for name in POSTGRES_PASSWORD RTSA_WRITER_PASSWORD RTSA_READER_PASSWORD GRAFANA_ADMIN_PASSWORD; do
       echo "$name=${!name:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
     done
