@@ -98,8 +98,11 @@ test('/live: snapshot on connect, update within a second of NOTIFY rtsa_commits,
   assert.ok(Array.isArray(snap.totals))
   assert.equal((snap.pipeline as Record<string, unknown>).lag, 40)
 
-  // Once the API listens, commit like the processor does.
+  // Once the API listens, commit like the processor does. The LISTEN connection's start
+  // sends a resync update of every stream (coalesced, up to coalesceMs later): take it
+  // first, or a write made before it is flushed would show up in it.
   await listenerReady(pool)
+  await sse.next('update', 3000)
   await putWindow(pool, {
     stream: 'stream_a',
     start: minuteStart(0, now()),
@@ -121,7 +124,6 @@ test('/live: snapshot on connect, update within a second of NOTIFY rtsa_commits,
     committedAt: new Date().toISOString(),
   }
   await notifier.query(`select pg_notify('rtsa_commits', $1)`, [JSON.stringify(payload)])
-  // (The LISTEN connection's start sends a resync update first: skip to ours.)
   const update = await sse.next('update', 3000, (d) =>
     (d.windows as Array<{ active_viewers: number }>).some((x) => x.active_viewers === 77),
   )
