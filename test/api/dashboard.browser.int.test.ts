@@ -71,6 +71,13 @@ test('dashboard: renders the data, follows commits live, shows a lost connection
     })
   }
   await putCheckpoint(pool, { partition: 2, next: 900, end: 905, ageMs: 500 })
+  // A big donation minute: the donations axis must fit labels like "$80,000".
+  await putWindow(pool, {
+    stream: 'stream_1001',
+    start: minuteStart(3),
+    activeViewers: 400,
+    cents: 8_000_000,
+  })
 
   const app = await buildApp({ pool, clock: now, config: {}, live: { coalesceMs: 200, pipelineMs: 1000 } })
   defer(t, () => app.close())
@@ -93,6 +100,22 @@ test('dashboard: renders the data, follows commits live, shows a lost connection
   assert.equal(await page.textContent('#top tbody tr:first-child td.stream'), 'stream_1001')
   assert.equal(await page.textContent('#p-late'), String(2 + 0 + 1 + 2 + 3 + 4 + 5))
   assert.equal(await page.textContent('#p-lag'), '45')
+  // The donations axis is as wide as its widest label (a fixed width cut "$80,000" to "‹80,000").
+  await page.waitForSelector('#chart-money .u-over')
+  const fit = (await page.evaluate(`(() => {
+    const over = document.querySelector('#chart-money .u-over')
+    const ctx = document.createElement('canvas').getContext('2d')
+    ctx.font = '11px system-ui, sans-serif'
+    return { left: parseFloat(over.style.left), need: ctx.measureText('$80,000').width }
+  })()`)) as { left: number; need: number }
+  // uPlot draws a label right-aligned after the tick (10 px) and its gap (5 px).
+  assert.ok(fit.left >= fit.need + 17, `y axis ${fit.left} px for a label of ${fit.need} px`)
+  // The viewers figures say which instant they describe.
+  assert.match(
+    (await page.getAttribute('#top tbody tr:first-child td.strong', 'title')) ?? '',
+    /^as of the last event, /,
+  )
+  assert.match((await page.textContent('#top thead')) ?? '', /viewers at last event/)
 
   // A commit: stream_a jumps to 900 viewers.
   await putWindow(pool, { stream: 'stream_a', start: minuteStart(0, now()), activeViewers: 900, chat: 3 })

@@ -118,7 +118,7 @@ function render() {
   renderPipeline()
 }
 
-/** Streams ordered by viewers now (state), newest window as fallback. */
+/** Streams ordered by viewers as of their last event (state), newest window as fallback. */
 function topStreams() {
   const latest = new Map()
   for (const w of store.windows.values()) {
@@ -279,7 +279,7 @@ function renderTable(top) {
       cell(String(i + 1), 'rank'),
       name,
       statusTd,
-      cell(nf.format(s.viewers), 'num strong'),
+      viewersCell(s),
       cell(s.latest ? nf.format(s.latest.peak_viewers) : '–', 'num'),
       cell(last ? nf.format(last.chat_messages) : '0', 'num'),
       cell(usd.format((money.get(s.id) || 0) / 100), 'num'),
@@ -289,6 +289,14 @@ function renderTable(top) {
     return tr
   })
   body.replaceChildren(...rows)
+}
+
+/** The viewers figure says which instant it describes: the stream's last event, not now. */
+function viewersCell(s) {
+  const td = cell(nf.format(s.viewers), 'num strong')
+  const at = s.state ? s.state.last_event_ts : s.latest ? s.latest.window_start : null
+  td.title = at ? `as of the last event, ${ago(at)}` : 'as of the newest window'
+  return td
 }
 
 function renderPipeline() {

@@ -12,14 +12,27 @@ export function chartSize(el) {
 
 const hhmm = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hour12: false })
 
+const AXIS_FONT = '11px system-ui, sans-serif'
+
 export function axisStyle() {
   return {
     stroke: '#8b95a7',
     grid: { stroke: 'rgba(139,149,167,0.12)', width: 1 },
     ticks: { stroke: 'rgba(139,149,167,0.25)', width: 1 },
-    font: '11px system-ui, sans-serif',
+    font: AXIS_FONT,
   }
 }
+
+// A y axis as wide as its widest label ("$80,000" was cut to "‹80,000" by a fixed width):
+// the labels' width in the axis font, plus the tick (10 px), its gap (5 px) and a margin.
+const measurer = document.createElement('canvas').getContext('2d')
+export function labelsWidth(values) {
+  measurer.font = AXIS_FONT
+  let widest = 0
+  for (const v of values || []) widest = Math.max(widest, measurer.measureText(String(v)).width)
+  return widest
+}
+const yAxisSize = (_u, values) => Math.max(40, Math.ceil(labelsWidth(values)) + 22)
 
 export function ensureChart(key, el, series, opts) {
   const signature = series.map((s) => s.label).join('|')
@@ -36,7 +49,7 @@ export function ensureChart(key, el, series, opts) {
         series: [{}, ...series],
         axes: [
           { ...axisStyle(), values: (_u, splits) => splits.map((s) => hhmm.format(new Date(s * 1000))) },
-          { ...axisStyle(), size: 56, ...(opts.yAxis || {}) },
+          { ...axisStyle(), size: yAxisSize, ...(opts.yAxis || {}) },
         ],
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
         legend: { live: true },
