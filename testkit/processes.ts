@@ -41,11 +41,16 @@ export function spawnProcessor(
   name: string,
   nodeArgs: readonly string[] = [],
 ): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [...nodeArgs, resolve(ROOT, 'src/cli/main.ts'), 'process'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PROCESSOR_ID: name },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return rtsaChild([...nodeArgs, resolve(ROOT, 'src/cli/main.ts'), 'process'], {
+    ...process.env,
+    ...env,
+    PROCESSOR_ID: name,
   })
+}
+
+/** `node <args>` in the repository, its stdout and stderr collected for `output()`. */
+function rtsaChild(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const collect = (d: Buffer) => {
     output += d.toString()
@@ -74,16 +79,5 @@ export function spawnRtsa(
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(KAFKA_|PG|DATABASE_URL$|BOOTSTRAP$)/.test(k)),
   )
-  const child = spawn(process.execPath, [resolve(ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { ...base, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  const collect = (d: Buffer) => {
-    output += d.toString()
-  }
-  child.stdout?.on('data', collect)
-  child.stderr?.on('data', collect)
-  return Object.assign(child, { output: () => output })
+  return rtsaChild([resolve(ROOT, 'src/cli/main.ts'), ...args], { ...base, LOG_LEVEL: 'warn', ...env })
 }
