@@ -220,6 +220,19 @@ export class FaultRig {
     }
   }
 
+  /** The partitions processor `i` owns now (its /health), or [] when it does not answer. */
+  async owned(i: number): Promise<number[]> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.metricsPorts[i]}/health`, {
+        signal: AbortSignal.timeout(5000),
+      })
+      const body = (await res.json()) as { partitions?: number[] }
+      return body.partitions ?? []
+    } catch {
+      return []
+    }
+  }
+
   /** Sum of committed offsets (the processors' progress). */
   async committed(): Promise<number> {
     const r = await this.pool.query<{ n: number | null }>(
