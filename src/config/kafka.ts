@@ -20,6 +20,16 @@ export interface KafkaSecurityConfig {
   readonly kafkaSslKeyFile: string | undefined
 }
 
+/** Settings given that the protocol ignores: one problem naming them (a typo'd protocol, usually). */
+function unusedBy(
+  problems: string[],
+  settings: ReadonlyArray<readonly [string, unknown]>,
+  why: string,
+): void {
+  const set = settings.filter(([, v]) => v !== undefined).map(([n]) => n)
+  if (set.length > 0) problems.push(`${set.join(', ')} set but ${why}`)
+}
+
 function pemProblem(setting: string, text: string, kind: 'CERTIFICATE' | 'PRIVATE KEY'): string | undefined {
   const ok = kind === 'CERTIFICATE' ? /-----BEGIN CERTIFICATE-----/ : /-----BEGIN [A-Z ]*PRIVATE KEY-----/
   return ok.test(text)
@@ -63,18 +73,16 @@ export function kafkaConnectionOf(
         `KAFKA_SECURITY_PROTOCOL=${protocol} needs KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE`,
       )
   } else {
-    const set = (
+    unusedBy(
+      problems,
       [
         ['KAFKA_SASL_MECHANISM', c.kafkaSaslMechanism],
         ['KAFKA_SASL_USERNAME', c.kafkaSaslUsername],
         ['KAFKA_SASL_PASSWORD', c.kafkaSaslPassword],
         ['KAFKA_SASL_PASSWORD_FILE', c.kafkaSaslPasswordFile],
-      ] as const
-    ).filter(([, v]) => v !== undefined)
-    if (set.length > 0)
-      problems.push(
-        `${set.map(([n]) => n).join(', ')} set but KAFKA_SECURITY_PROTOCOL=${protocol} does not use SASL (SASL_SSL or SASL_PLAINTEXT does)`,
-      )
+      ],
+      `KAFKA_SECURITY_PROTOCOL=${protocol} does not use SASL (SASL_SSL or SASL_PLAINTEXT does)`,
+    )
   }
   let ca: string | undefined
   let cert: string | undefined
@@ -96,17 +104,15 @@ export function kafkaConnectionOf(
       if (pk !== undefined) problems.push(pk)
     }
   } else {
-    const set = (
+    unusedBy(
+      problems,
       [
         ['KAFKA_SSL_CA_FILE', c.kafkaSslCaFile],
         ['KAFKA_SSL_CERT_FILE', c.kafkaSslCertFile],
         ['KAFKA_SSL_KEY_FILE', c.kafkaSslKeyFile],
-      ] as const
-    ).filter(([, v]) => v !== undefined)
-    if (set.length > 0)
-      problems.push(
-        `${set.map(([n]) => n).join(', ')} set but KAFKA_SECURITY_PROTOCOL=${protocol} does not use TLS (SSL or SASL_SSL does)`,
-      )
+      ],
+      `KAFKA_SECURITY_PROTOCOL=${protocol} does not use TLS (SSL or SASL_SSL does)`,
+    )
   }
   failOnProblems(problems)
   return {

@@ -66,39 +66,28 @@ export async function expireOldRows(
       const cutoff = (ms: number) => new Date(now - ms).toISOString()
       const windowDays =
         retention.metrics === null ? 0 : await dropDaysBefore(client, now - retention.metrics)
-      const windows =
-        retention.metrics === null
-          ? 0
-          : await deleteInBatches(
-              client,
-              `delete from stream_metrics_minute where ctid = any(array(
-                 select ctid from stream_metrics_minute where window_start < $1 limit $2))`,
-              [cutoff(retention.metrics)],
-            )
+      // One statement per table: it deletes at most $2 rows older than $1.
+      const expire = (ms: number | null, sql: string) =>
+        ms === null ? Promise.resolve(0) : deleteInBatches(client, sql, [cutoff(ms)])
+      const windows = await expire(
+        retention.metrics,
+        `delete from stream_metrics_minute where ctid = any(array(
+           select ctid from stream_metrics_minute where window_start < $1 limit $2))`,
+      )
       // Only what the relay has published: an unpublished dead letter is the outbox's.
-      const deadLetters =
-        retention.deadLetters === null
-          ? 0
-          : await deleteInBatches(
-              client,
-              `delete from dead_letters where id = any(array(
-                 select d.id from dead_letters d
-                   join dlq_progress p on p.topic = d.topic and p.partition = d.partition
-                  where d.created_at < $1 and d.id <= p.last_id
-                  limit $2))`,
-              [cutoff(retention.deadLetters)],
-            )
-      const streams =
-        retention.state === null
-          ? 0
-          : await deleteInBatches(
-              client,
-              `delete from stream_state where stream_id = any(array(
-                 select stream_id from stream_state
-                  where updated_at < $1
-                  limit $2))`,
-              [cutoff(retention.state)],
-            )
+      const deadLetters = await expire(
+        retention.deadLetters,
+        `delete from dead_letters where id = any(array(
+           select d.id from dead_letters d
+             join dlq_progress p on p.topic = d.topic and p.partition = d.partition
+            where d.created_at < $1 and d.id <= p.last_id
+            limit $2))`,
+      )
+      const streams = await expire(
+        retention.state,
+        `delete from stream_state where stream_id = any(array(
+           select stream_id from stream_state where updated_at < $1 limit $2))`,
+      )
       return { windowDays, windows, deadLetters, streams }
     } finally {
       await client.query('select pg_advisory_unlock($1)', [EXPIRY_LOCK.toString()])
