@@ -29,6 +29,14 @@ function setting<T>(
 }
 
 export const duration = setting('a duration such as "10 minutes", "30s" or "250ms"', parseDuration)
+export const durations = setting('durations, comma-separated, such as "1 minute,1 hour,1 day"', (raw) => {
+  const items = raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')
+  const ms = items.map(parseDuration)
+  return items.length > 0 && ms.every((v) => v !== undefined) ? (ms as number[]) : undefined
+})
 export const bytes = setting('a size such as "64MB" or "1GiB"', parseBytes)
 export const hostPorts = setting('host:port[,host:port...]', parseHostPorts)
 /** Like `text`, for passwords and tokens (masked wherever settings are shown). */

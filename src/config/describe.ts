@@ -42,6 +42,8 @@ export function valueText(s: Setting<unknown>, value: unknown): string {
   if (value === null) return 'off'
   if (typeof value === 'number' && s.expect.startsWith('a duration')) return durationText(value)
   if (typeof value === 'number' && s.expect.startsWith('a size')) return bytesText(value)
+  if (Array.isArray(value) && s.expect.startsWith('durations'))
+    return value.map((v) => durationText(v)).join(',')
   if (Array.isArray(value)) return value.join(',')
   if (typeof value === 'function') return '(a point in time)'
   return String(value)

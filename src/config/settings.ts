@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { RtsaError } from '../errors/catalogue.ts'
 import { credentialsFileOf, loadLocalCredentials, localUrlOf } from '../infra/postgres/credentials.ts'
 import { SASL_MECHANISMS, SECURITY_PROTOCOLS } from '../kafka/connection.ts'
-import { boolean, duration, hostPorts, integer, oneOf, port, secret, text } from './define.ts'
+import { boolean, duration, durations, hostPorts, integer, oneOf, port, secret, text } from './define.ts'
 import { readSettingFile } from './files.ts'
 
 /**
@@ -79,7 +79,12 @@ export function bootstrapOf(c: { kafkaBootstrap: string[] | undefined; kafkaPort
 }
 
 export const engineSettings = {
-  window: duration('WINDOW', 60_000, 'Tumbling window length.'),
+  window: duration('WINDOW', 60_000, 'Tumbling window length of stream_metrics_minute (the base window).'),
+  windows: durations(
+    'WINDOWS',
+    [60_000, 3_600_000, 86_400_000],
+    'Window lengths computed at once, each exact (stream_metrics_rollup holds those longer than WINDOW). Each a whole multiple of WINDOW.',
+  ),
   watermark: duration(
     'WATERMARK',
     600_000,
@@ -102,12 +107,34 @@ export const engineSettings = {
  * largest allowed skew moves the watermark to `kafka time + MAX_CLOCK_SKEW - WATERMARK`,
  * which must stay behind the present or on-time records would be late.
  */
-export function engineSettingsProblems(c: { watermark: number; maxClockSkew: number }): string[] {
-  if (c.maxClockSkew < c.watermark) return []
-  return [
-    `MAX_CLOCK_SKEW (${c.maxClockSkew} ms) must be shorter than WATERMARK (${c.watermark} ms): ` +
-      'a record dated that far ahead would make on-time records late',
-  ]
+export function engineSettingsProblems(c: {
+  watermark: number
+  maxClockSkew: number
+  window: number
+  windows: readonly number[]
+}): string[] {
+  const problems: string[] = []
+  if (c.maxClockSkew >= c.watermark)
+    problems.push(
+      `MAX_CLOCK_SKEW (${c.maxClockSkew} ms) must be shorter than WATERMARK (${c.watermark} ms): ` +
+        'a record dated that far ahead would make on-time records late',
+    )
+  for (const ms of c.windows) {
+    if (ms > c.window && ms % 1000 !== 0)
+      problems.push(
+        `WINDOWS: ${ms} ms is not a whole number of seconds (the rollup table keys windows by seconds)`,
+      )
+    if (ms < c.window || ms % c.window !== 0)
+      problems.push(
+        `WINDOWS: ${ms} ms is not a whole multiple of WINDOW (${c.window} ms); every window must be made of whole base windows`,
+      )
+  }
+  return problems
+}
+
+/** The longer windows of WINDOWS (those beyond WINDOW), ascending and without repeats: the engine's rollupMs. */
+export function rollupWindowsOf(c: { window: number; windows: readonly number[] }): number[] {
+  return [...new Set(c.windows.filter((ms) => ms > c.window))].sort((a, b) => a - b)
 }
 
 /** Throws one CONFIG_INVALID naming every problem (as `loadConfig` does for single values). */

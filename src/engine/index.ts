@@ -25,6 +25,7 @@ export type {
   InputRecord,
   PartitionEngine,
   PartitionEngineOptions,
+  RollupKey,
   SnapshotChanges,
   SnapshotPiece,
   StreamCounts,

@@ -31,15 +31,19 @@ import { RtsaError } from '../errors/catalogue.ts'
 import type { RejectReason, StreamEvent } from '../events/types.ts'
 import { Dedup } from './dedup.ts'
 import { EventKey } from './ids.ts'
+import { applyDelta, newRollupAcc, type RollupAcc, type RollupDelta, type RollupOut } from './rollup.ts'
+import { closeWindows } from './rollup-pass.ts'
 import {
   BASE,
   baseKey,
   decodeBase,
   decodeHead,
   decodeHeader,
+  decodeRollup,
   encodeBase,
   encodeHead,
   encodeHeader,
+  encodeRollup,
   HEAD,
   HEAD_V2,
   HEADER,
@@ -54,6 +58,8 @@ import {
   openLog,
   openStreamedLog,
   packPieces,
+  ROLLUP,
+  rollupKey,
   unpackPieces,
 } from './snapshot.ts'
 import { type Ctx, Stream } from './stream.ts'
@@ -107,6 +113,16 @@ class Partition implements PartitionEngine {
   private readonly chunks = new Map<number, Chunk>()
   private readonly newChunks: number[] = []
   private readonly droppedChunks: number[] = []
+  /** Rollup pieces (the longer windows' deltas of one fold), deleted once every window they add to is final. */
+  private readonly rollupPieces = new Map<number, { maxEnd: number; data: Buffer | null }>()
+  private readonly newRollups: number[] = []
+  /**
+   * The open longer windows of forgotten streams, per resolution: a stream idle but for them
+   * is forgotten all the same (its head and users go); they are closed by the folds, or
+   * taken back when the stream returns.
+   */
+  private readonly parked = new Map<string, Map<number, RollupAcc>[]>()
+  private readonly droppedRollups: number[] = []
   private allDirty = false
   /** Keep log chunks in memory after snapshotChanges() handed them out (needed by snapshot()). */
   private readonly retainLog: boolean
@@ -146,7 +162,22 @@ class Partition implements PartitionEngine {
         throw new RtsaError('CONFIG_INVALID', `engine setting ${name} must be a positive whole number of ms`)
       }
     }
-    this.config = settings
+    const rollupMs = [...(config.rollupMs ?? [])]
+    for (let i = 0; i < rollupMs.length; i++) {
+      const ms = rollupMs[i]!
+      if (
+        !Number.isSafeInteger(ms) ||
+        ms <= config.windowMs ||
+        ms % config.windowMs !== 0 ||
+        (i > 0 && ms <= rollupMs[i - 1]!)
+      ) {
+        throw new RtsaError(
+          'CONFIG_INVALID',
+          `engine setting rollupMs must be whole multiples of windowMs (${config.windowMs}), longer than it, in ascending order; got ${rollupMs.join(', ')}`,
+        )
+      }
+    }
+    this.config = { ...settings, rollupMs }
     const skew = config.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS
     if (!Number.isSafeInteger(skew) || skew < 0) {
       throw new RtsaError('CONFIG_INVALID', 'engine setting maxClockSkewMs must be a whole number of ms >= 0')
@@ -160,6 +191,7 @@ class Partition implements PartitionEngine {
       foldIdx: Number.NEGATIVE_INFINITY,
       pool: new Pending(),
       times: new UserTimes(),
+      rollups: rollupMs.map((ms) => ({ ms, startIdx: Number.NEGATIVE_INFINITY })),
     }
     this.dedup = new Dedup(config.windowMs)
   }
@@ -295,6 +327,11 @@ class Partition implements PartitionEngine {
     if (s === undefined) {
       s = new Stream(id, this.ctx)
       this.streams.set(id, s)
+      const parked = this.parked.get(id)
+      if (parked !== undefined) {
+        for (let k = 0; k < parked.length; k++) for (const [j, a] of parked[k]!) s.rollups[k]!.set(j, a)
+        this.parked.delete(id)
+      }
       if (this.forgotten.delete(id)) {
         // Back before its pieces were deleted: write its head again and delete its base
         // (it has none), so no stale piece of the earlier life is left behind.
@@ -366,6 +403,7 @@ class Partition implements PartitionEngine {
   private endBatch(): BatchResult {
     const windows: WindowRow[] = []
     const removed: WindowKey[] = []
+    const out: RollupOut = { rows: [], removed: [], deltas: [] }
     const wm = this.watermark()
     const w = this.config.windowMs
     // Before folding: the newest record of a stream may be about to fall below the frontier.
@@ -374,16 +412,22 @@ class Partition implements PartitionEngine {
       const foldIdx = Math.floor(wm / w)
       if (foldIdx > this.ctx.foldIdx) {
         for (const s of this.active) {
-          s.fold(foldIdx, windows, removed)
+          s.fold(foldIdx, windows, removed, out)
           this.changed.add(s)
         }
+        for (const [id, maps] of this.parked) {
+          for (let k = 0; k < maps.length; k++)
+            closeWindows(id, maps[k]!, this.ctx.rollups[k]!.ms, foldIdx * w, out)
+          if (maps.every((m) => m.size === 0)) this.parked.delete(id)
+        }
         this.ctx.foldIdx = foldIdx
+        this.storeRollups(out.deltas, foldIdx * w)
         for (const s of this.active) {
           if (!s.hasLiveState()) {
             this.active.delete(s)
             s.inActive = false
             this.maybeIdle.push(s)
-          }
+          } else if (!s.hasBaseState()) this.maybeIdle.push(s) // only open longer windows: it may be parked
         }
         const frontier = foldIdx * w
         for (const [seq, c] of this.chunks) {
@@ -396,9 +440,9 @@ class Partition implements PartitionEngine {
       this.dedup.evict(wm)
       const horizon = Math.floor(this.maxTs / w)
       for (const s of this.dirty) {
-        s.provisional(horizon, windows, removed)
+        s.provisional(horizon, this.maxTs, windows, removed, out)
         this.changed.add(s)
-        if (s.dirtyFrom === Number.POSITIVE_INFINITY) {
+        if (!s.isDirty()) {
           this.dirty.delete(s)
           s.inDirty = false
           this.maybeIdle.push(s)
@@ -423,6 +467,8 @@ class Partition implements PartitionEngine {
       partition: this.partition,
       windows,
       removedWindows: removed,
+      rollups: out.rows,
+      removedRollups: out.removed,
       states,
       counts,
       deadLetters: this.letters,
@@ -438,6 +484,22 @@ class Partition implements PartitionEngine {
     return result
   }
 
+  /** Keeps one fold's deltas as a rollup piece, and drops the pieces whose windows are all final at `frontier`. */
+  private storeRollups(deltas: readonly RollupDelta[], frontier: number): void {
+    for (const [seq, p] of this.rollupPieces) {
+      if (p.maxEnd <= frontier) {
+        this.rollupPieces.delete(seq)
+        this.droppedRollups.push(seq)
+      }
+    }
+    if (deltas.length === 0) return
+    let maxEnd = Number.NEGATIVE_INFINITY
+    for (const d of deltas) maxEnd = Math.max(maxEnd, (d.idx + 1) * d.ms)
+    const seq = this.seq++
+    this.rollupPieces.set(seq, { maxEnd, data: encodeRollup(seq, maxEnd, deltas) })
+    this.newRollups.push(seq)
+  }
+
   /** Forgets the streams that went idle (their rows are written; their pieces go at the next snapshotChanges()). */
   private forgetIdle(): void {
     for (const s of this.maybeIdle) {
@@ -449,6 +511,7 @@ class Partition implements PartitionEngine {
       }
       this.changed.delete(s)
       this.forgotten.add(s.id)
+      if (s.rollups.some((m) => m.size > 0)) this.parked.set(s.id, s.rollups)
     }
     this.maybeIdle = []
   }
@@ -463,6 +526,7 @@ class Partition implements PartitionEngine {
       foldIdx: this.ctx.foldIdx,
       next: this.next,
       seq: this.seq,
+      rollups: this.ctx.rollups,
     })
     return { key: HEADER_KEY, data }
   }
@@ -477,6 +541,11 @@ class Partition implements PartitionEngine {
       if (c.data === null)
         throw new RtsaError('INTERNAL', 'snapshot() needs an engine created with retainLog')
       yield { key: logKey(seq), data: c.data }
+    }
+    for (const [seq, p] of this.rollupPieces) {
+      if (p.data === null)
+        throw new RtsaError('INTERNAL', 'snapshot() needs an engine created with retainLog')
+      yield { key: rollupKey(seq), data: p.data }
     }
   }
 
@@ -496,6 +565,7 @@ class Partition implements PartitionEngine {
       put.push(...this.allPieces())
       this.allDirty = false
       for (const c of this.chunks.values()) this.release(c)
+      if (!this.retainLog) for (const p of this.rollupPieces.values()) p.data = null
       for (const s of this.streams.values()) {
         s.headDirty = false
         s.baseDirty = false
@@ -519,6 +589,14 @@ class Partition implements PartitionEngine {
         }
       }
       for (const seq of this.droppedChunks) del.push(logKey(seq))
+      for (const seq of this.newRollups) {
+        const p = this.rollupPieces.get(seq)
+        if (p?.data) {
+          put.push({ key: rollupKey(seq), data: p.data })
+          if (!this.retainLog) p.data = null
+        }
+      }
+      for (const seq of this.droppedRollups) del.push(rollupKey(seq))
     }
     // Not in allPieces() either way: a store restored from a buffer may still hold them.
     for (const id of this.forgotten) del.push(headKey(id), baseKey(id))
@@ -526,6 +604,8 @@ class Partition implements PartitionEngine {
     this.changed.clear()
     this.newChunks.length = 0
     this.droppedChunks.length = 0
+    this.newRollups.length = 0
+    this.droppedRollups.length = 0
     return { put, delete: del }
   }
 
@@ -533,6 +613,7 @@ class Partition implements PartitionEngine {
   restore(pieces: Iterable<SnapshotPiece>, fromBuffer: boolean): void {
     const bases: { streamId: string; users: [string, number][] }[] = []
     const logs: { chunk: LogChunk; data: Buffer }[] = []
+    const rollups: { seq: number; maxEnd: number; deltas: RollupDelta[]; data: Buffer }[] = []
     let sawHeader = false
     for (const p of pieces) {
       const { kind, r } = open(p.data)
@@ -561,6 +642,18 @@ class Partition implements PartitionEngine {
         this.ctx.foldIdx = h.foldIdx
         this.lastOffset = h.next === null ? null : h.next - 1n
         this.seq = h.seq
+        // A resolution the state was not built with starts at its first window at or after
+        // the fold frontier: everything from there on is still held, earlier is gone.
+        const frontier = h.foldIdx * this.config.windowMs
+        for (const res of this.ctx.rollups) {
+          const stored = h.rollups.find((x) => x.ms === res.ms)
+          res.startIdx =
+            stored !== undefined
+              ? stored.startIdx
+              : Number.isFinite(frontier)
+                ? Math.ceil(frontier / res.ms)
+                : Number.NEGATIVE_INFINITY
+        }
         sawHeader = true
       } else if (kind === HEAD || kind === HEAD_V2) {
         const s = decodeHead(r, kind, (id) => new Stream(id, this.ctx))
@@ -571,6 +664,7 @@ class Partition implements PartitionEngine {
       } else if (kind === BASE) bases.push(decodeBase(r))
       else if (kind === LOG_STREAMED) logs.push({ chunk: openStreamedLog(r), data: p.data })
       else if (kind === LOG) logs.push({ chunk: openLog(r), data: p.data })
+      else if (kind === ROLLUP) rollups.push({ ...decodeRollup(r), data: p.data })
       else
         throw new RtsaError('SNAPSHOT_INCOMPATIBLE', `unknown engine snapshot piece kind ${kind} (${p.key})`)
     }
@@ -604,10 +698,12 @@ class Partition implements PartitionEngine {
         if (ev.ts >= frontier) this.stream(ev.streamId).apply(ev, key)
       })
     }
+    this.restoreRollups(rollups, fromBuffer)
     const wm = this.watermark()
     if (wm !== null) this.dedup.evict(wm)
     for (const s of this.streams.values()) {
       s.clean()
+      this.markRollupsDirty(s)
       if (s.hasLiveState()) {
         s.inActive = true
         this.active.add(s)
@@ -620,6 +716,51 @@ class Partition implements PartitionEngine {
       this.maybeIdle.push(s)
     }
     this.allDirty = fromBuffer
+  }
+
+  /** Replays the stored rollup pieces, in fold order, into the open longer windows. */
+  private restoreRollups(
+    pieces: { seq: number; maxEnd: number; deltas: RollupDelta[]; data: Buffer }[],
+    fromBuffer: boolean,
+  ): void {
+    const frontier = this.ctx.foldIdx * this.config.windowMs
+    pieces.sort((a, b) => a.seq - b.seq)
+    for (const p of pieces) {
+      this.rollupPieces.set(p.seq, { maxEnd: p.maxEnd, data: this.retainLog || fromBuffer ? p.data : null })
+      for (const d of p.deltas) {
+        const k = this.ctx.rollups.findIndex((x) => x.ms === d.ms)
+        const res = this.ctx.rollups[k]
+        // Another WINDOWS dropped the resolution, or the window is final (emitted) already.
+        if (res === undefined || d.idx < res.startIdx || (d.idx + 1) * d.ms <= frontier) continue
+        // A stream without a head was forgotten with open longer windows: they stay parked.
+        const s = this.streams.get(d.streamId)
+        let maps = s?.rollups ?? this.parked.get(d.streamId)
+        if (maps === undefined) {
+          maps = this.ctx.rollups.map(() => new Map())
+          this.parked.set(d.streamId, maps)
+        }
+        const open = maps[k]!
+        let a = open.get(d.idx)
+        if (a === undefined) {
+          a = newRollupAcc()
+          open.set(d.idx, a)
+        }
+        applyDelta(a, d)
+      }
+    }
+  }
+
+  /**
+   * After a restore the longer windows' provisional rows are emitted again once, from the
+   * frontier to the stream's last window: which of them were waiting is not stored.
+   */
+  private markRollupsDirty(s: Stream): void {
+    if (this.ctx.rollups.length === 0) return
+    let last = Number.NEGATIVE_INFINITY
+    for (const idx of s.windows.keys()) if (idx > last) last = idx
+    if (last === Number.NEGATIVE_INFINITY) return
+    s.ldFrom = Number.isFinite(this.ctx.foldIdx) ? this.ctx.foldIdx : Math.min(...s.windows.keys())
+    s.ldTo = last
   }
 
   stats(): EngineStats {

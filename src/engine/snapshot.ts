@@ -8,6 +8,8 @@
  *   'b:<stream>'   users present just before the fold frontier          when the frontier moves
  *   'l:<seq>'      the accepted records of one batch (a log chunk)      written once, deleted once
  *                                                                       all its records are folded
+ *   'r:<seq>'      what one fold added to the open longer windows       written once, deleted once
+ *                  (rollup.ts: sums, peaks, new viewer/chatter ids)     all those windows are final
  *
  * Restoring = the bases, then the log chunks' records at or above the frontier
  * replayed into the streams (and all of them into de-duplication). Every piece starts
@@ -19,6 +21,7 @@ import type { EventType, StreamEvent } from '../events/types.ts'
 import { EVENT_TYPES } from '../events/types.ts'
 import { Reader, Writer } from './codec.ts'
 import { type EventKey, unpackId } from './ids.ts'
+import { type Resolution, type RollupDelta, readDeltas, writeDeltas } from './rollup.ts'
 import type { Stream } from './stream.ts'
 import type { EngineConfig, SnapshotPiece } from './types.ts'
 import { BASE_LAST } from './viewers.ts'
@@ -34,6 +37,8 @@ export const BASE = 3
 export const LOG = 4
 /** A log chunk written record by record as they are accepted ({@link LogWriter}). */
 export const LOG_STREAMED = 5
+/** The longer windows' deltas of one fold (rollup.ts). */
+export const ROLLUP = 7
 const PACK = 9
 
 export const HEADER_KEY = 'partition'
@@ -41,6 +46,7 @@ export const headKey = (streamId: string): string => `h:${streamId}`
 export const baseKey = (streamId: string): string => `b:${streamId}`
 /** Zero-padded so that keys sort in batch order. */
 export const logKey = (seq: number): string => `l:${String(seq).padStart(12, '0')}`
+export const rollupKey = (seq: number): string => `r:${String(seq).padStart(12, '0')}`
 
 function start(kind: number, size?: number): Writer {
   const w = new Writer(size)
@@ -70,6 +76,8 @@ export interface Header {
   readonly foldIdx: number
   readonly next: bigint | null
   readonly seq: number
+  /** The longer resolutions the state holds, with their first window (absent in headers of earlier builds). */
+  readonly rollups: readonly Resolution[]
 }
 
 export function encodeHeader(h: Header): Buffer {
@@ -83,6 +91,11 @@ export function encodeHeader(h: Header): Buffer {
   w.u8(h.next === null ? 0 : 1)
   if (h.next !== null) w.i64(h.next)
   w.uint(h.seq)
+  w.uint(h.rollups.length)
+  for (const res of h.rollups) {
+    w.f64(res.ms)
+    w.f64(res.startIdx)
+  }
   return w.done()
 }
 
@@ -92,7 +105,20 @@ export function decodeHeader(r: Reader): Header {
   const maxTs = r.f64()
   const foldIdx = r.f64()
   const next = r.u8() === 1 ? r.i64() : null
-  return { config, partition, maxTs, foldIdx, next, seq: r.uint() }
+  const seq = r.uint()
+  const rollups: Resolution[] = []
+  if (!r.atEnd) for (let n = r.uint(); n > 0; n--) rollups.push({ ms: r.f64(), startIdx: r.f64() })
+  return { config, partition, maxTs, foldIdx, next, seq, rollups }
+}
+
+export function encodeRollup(seq: number, maxEnd: number, deltas: readonly RollupDelta[]): Buffer {
+  const w = start(ROLLUP)
+  writeDeltas(w, seq, maxEnd, deltas)
+  return w.done()
+}
+
+export function decodeRollup(r: Reader): { seq: number; maxEnd: number; deltas: RollupDelta[] } {
+  return readDeltas(r)
 }
 
 export function encodeHead(s: Stream): Buffer {

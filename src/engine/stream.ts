@@ -18,6 +18,8 @@
 import { RtsaError } from '../errors/catalogue.ts'
 import type { StreamEvent } from '../events/types.ts'
 import type { EventKey } from './ids.ts'
+import type { Resolution, RollupAcc, RollupOut } from './rollup.ts'
+import { type FinalBase, foldRollups, provisionalRollups } from './rollup-pass.ts'
 import type { StreamStateRow, WindowKey, WindowRow } from './types.ts'
 import {
   appendUser,
@@ -58,6 +60,8 @@ export interface Ctx {
   readonly pool: Pending
   /** The timestamps of the partition's users. */
   readonly times: UserTimes
+  /** The longer resolutions (WINDOWS after the first), shortest first. */
+  readonly rollups: readonly Resolution[]
 }
 
 export class Stream {
@@ -86,6 +90,11 @@ export class Stream {
   /** Window range changed since provisional rows were last emitted. */
   dirtyFrom = Number.POSITIVE_INFINITY
   dirtyTo = Number.NEGATIVE_INFINITY
+  /** The open longer windows' folded parts, per resolution of ctx.rollups (rollup.ts). */
+  readonly rollups: Map<number, RollupAcc>[]
+  /** Base window range changed since the longer windows' provisional rows were last emitted. */
+  ldFrom = Number.POSITIVE_INFINITY
+  ldTo = Number.NEGATIVE_INFINITY
   /** The dirty range read from a snapshot, set again after the restore replay (see clean()). */
   savedDirty: [number, number] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]
   /** Partition bookkeeping without set lookups per record: batch last named in, set memberships. */
@@ -102,6 +111,7 @@ export class Stream {
   constructor(id: string, ctx: Ctx) {
     this.id = id
     this.ctx = ctx
+    this.rollups = ctx.rollups.map(() => new Map())
   }
 
   private acc(idx: number): WindowAcc {
@@ -116,6 +126,10 @@ export class Stream {
   private touch(idx: number): void {
     if (idx < this.dirtyFrom) this.dirtyFrom = idx
     if (idx > this.dirtyTo) this.dirtyTo = idx
+    if (this.rollups.length > 0) {
+      if (idx < this.ldFrom) this.ldFrom = idx
+      if (idx > this.ldTo) this.ldTo = idx
+    }
   }
 
   /** Applies an accepted record (counters are the caller's); `key` holds its event id. */
@@ -316,19 +330,26 @@ export class Stream {
     this.baseDirty = false
   }
 
-  /** True while the stream holds anything above the fold frontier. */
+  /** True while the stream holds anything above the fold frontier (open longer windows included: folds must visit them). */
   hasLiveState(): boolean {
+    return this.hasBaseState() || this.rollups.some((m) => m.size > 0)
+  }
+
+  /** True while the stream holds users, base windows or pending stops. */
+  hasBaseState(): boolean {
     return this.users.size > 0 || this.windows.size > 0 || this.stops.ts.length > 0
+  }
+
+  /** Changes not yet emitted as provisional rows (base or longer windows). */
+  isDirty(): boolean {
+    return this.dirtyFrom !== Number.POSITIVE_INFINITY || this.ldFrom !== Number.POSITIVE_INFINITY
   }
 
   /**
    * Walks the windows from F to `toIdx` (inclusive), calling `visit` for each window
    * that has an accumulator or present users; returns users entering `toIdx + 1`.
    */
-  private walk(
-    toIdx: number,
-    visit: (idx: number, acc: WindowAcc | undefined, entering: number) => void,
-  ): number {
+  walk(toIdx: number, visit: (idx: number, acc: WindowAcc | undefined, entering: number) => void): number {
     const keys = [...this.windows.keys()].sort((x, y) => x - y)
     let k = 0
     let entering = this.baseCount
@@ -350,22 +371,29 @@ export class Stream {
   }
 
   /** Emits the final rows of the windows before `newFoldIdx` and folds everything before it. */
-  fold(newFoldIdx: number, rows: WindowRow[], removed: WindowKey[]): void {
+  fold(newFoldIdx: number, rows: WindowRow[], removed: WindowKey[], out: RollupOut): void {
     const w = this.ctx.windowMs
+    const withRollups = this.rollups.length > 0
+    const finals: FinalBase[] = []
+    const removedIdx: number[] = []
     const entering = this.walk(newFoldIdx - 1, (idx, acc, ent) => {
       const row = windowRow(this.id, idx, w, acc, ent, true)
       if (row !== null) {
         rows.push(row)
+        if (withRollups) finals.push({ row, acc })
         if (this.emitted.delete(idx)) this.headDirty = true
       }
     })
     for (const idx of this.emitted) {
       if (idx < newFoldIdx) {
         removed.push({ streamId: this.id, windowStart: idx * w })
+        removedIdx.push(idx)
         this.emitted.delete(idx)
         this.headDirty = true
       }
     }
+    // Before the users are trimmed: the longer windows need who was present in [F, F').
+    if (withRollups) foldRollups(this, finals, removedIdx, newFoldIdx, out)
     // Husks (see isEmptyAcc) go too: whether one is left depends on the order records came
     // in, and a stream must go idle at the same batch however it got there.
     for (const [idx, acc] of this.windows) if (idx < newFoldIdx || isEmptyAcc(acc)) this.windows.delete(idx)
@@ -420,7 +448,18 @@ export class Stream {
    * Emits provisional rows for the changed windows up to `horizonIdx` (the window of
    * the partition's newest record); changes beyond it wait until the horizon reaches them.
    */
-  provisional(horizonIdx: number, rows: WindowRow[], removed: WindowKey[]): void {
+  provisional(
+    horizonIdx: number,
+    maxTs: number,
+    rows: WindowRow[],
+    removed: WindowKey[],
+    out: RollupOut,
+  ): void {
+    this.baseProvisional(horizonIdx, rows, removed)
+    if (this.rollups.length > 0) provisionalRollups(this, maxTs, out)
+  }
+
+  private baseProvisional(horizonIdx: number, rows: WindowRow[], removed: WindowKey[]): void {
     if (this.dirtyTo < this.ctx.foldIdx) {
       this.headDirty = true
       this.dirtyFrom = Number.POSITIVE_INFINITY
@@ -501,6 +540,7 @@ export class Stream {
    * back gives the same rows (its stored row keeps `live` and the counters).
    */
   idle(): boolean {
+    // (Open longer windows do not keep a stream: the partition parks them, see forgetIdle.)
     if (this.inDirty || this.emitted.size > 0 || this.users.size > 0 || this.stops.ts.length > 0) return false
     for (const acc of this.windows.values()) if (!isEmptyAcc(acc)) return false
     return true

@@ -109,6 +109,11 @@ export interface EngineConfig {
    * decides the records read from then on.
    */
   readonly maxClockSkewMs?: number
+  /**
+   * The longer windows computed beside `windowMs` (WINDOWS after the first), ascending,
+   * each a whole multiple of `windowMs`; rows in {@link BatchResult.rollups}. Default none.
+   */
+  readonly rollupMs?: readonly number[]
 }
 
 /** MAX_CLOCK_SKEW's default: 5 minutes. */
@@ -123,6 +128,13 @@ export interface DecodedRecord {
   readonly event: StreamEvent
   readonly key?: Buffer | null
   readonly value?: Buffer
+}
+
+/** Identifies one row of a longer resolution: its stream, start and length. */
+export interface RollupKey {
+  readonly streamId: string
+  readonly windowStart: number
+  readonly windowMs: number
 }
 
 /** Identifies one row of `stream_metrics_minute`. */
@@ -155,6 +167,16 @@ export interface BatchResult {
   readonly windows: readonly WindowRow[]
   /** Windows emitted earlier as provisional rows that turned out to have no row at all: delete them. */
   readonly removedWindows: readonly WindowKey[]
+  /**
+   * Rows of the longer windows (`config.rollupMs`; the resolution is `windowEnd - windowStart`),
+   * under the same contract as `windows`: final exactly once, provisional many times before.
+   */
+  readonly rollups: readonly WindowRow[]
+  /**
+   * Longer windows that have no row (delete them). May name a window never emitted:
+   * deleting it is then a no-op.
+   */
+  readonly removedRollups: readonly RollupKey[]
   /** State rows of the streams the engine holds that this batch's records named (accepted or not). */
   readonly states: readonly StreamStateRow[]
   /** Counters of streams the engine holds no state of that this batch's records named (see {@link StreamCounts}). */

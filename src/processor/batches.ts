@@ -103,6 +103,8 @@ function batchOf(
     endOffset: host.ends.get(slot.partition) ?? null,
     windows: result.windows,
     removedWindows: result.removedWindows,
+    rollups: result.rollups,
+    removedRollups: result.removedRollups,
     states: result.states,
     counts: result.counts,
     deadLetters: result.deadLetters,

@@ -60,6 +60,11 @@ export const processorSettings = {
     30 * 86_400_000,
     'Window rows (stream_metrics_minute) older than this are deleted; off: keep forever.',
   ),
+  rollupRetention: retention(
+    'ROLLUP_RETENTION',
+    400 * 86_400_000,
+    'Rows of the longer windows (stream_metrics_rollup: hours, days) older than this are deleted; off: keep forever.',
+  ),
   deadLetterRetention: retention(
     'DEAD_LETTER_RETENTION',
     7 * 86_400_000,

@@ -1,3 +1,4 @@
+import { rollupWindowsOf } from '../config/settings.ts'
 import { createPartitionEngine } from '../engine/index.ts'
 import type { PartitionEngine, SnapshotPiece } from '../engine/types.ts'
 import { decodeEvent } from '../events/decode.ts'
@@ -6,15 +7,16 @@ import type { ProcessorConfig } from './config.ts'
 /** Builds the engine of `partition` from its stored pieces (none for a new partition). */
 export type EngineFactory = (partition: number, pieces: readonly SnapshotPiece[]) => PartitionEngine
 
-/** The engine factory for the processor's settings (WINDOW, WATERMARK, VIEWER_TIMEOUT). */
+/** The engine factory for the processor's settings (WINDOW, WINDOWS, WATERMARK, VIEWER_TIMEOUT). */
 export function createEngineFactory(
-  config: Pick<ProcessorConfig, 'window' | 'watermark' | 'viewerTimeout' | 'maxClockSkew'>,
+  config: Pick<ProcessorConfig, 'window' | 'windows' | 'watermark' | 'viewerTimeout' | 'maxClockSkew'>,
 ): EngineFactory {
   const engineConfig = {
     windowMs: config.window,
     watermarkMs: config.watermark,
     viewerTimeoutMs: config.viewerTimeout,
     maxClockSkewMs: config.maxClockSkew,
+    rollupMs: rollupWindowsOf(config),
   }
   return (partition, pieces) =>
     createPartitionEngine(engineConfig, partition, {

@@ -33,9 +33,10 @@ export function startRetention(o: {
       if (expired === undefined) return
       o.metrics.expired.inc({ table: 'stream_metrics_minute' }, expired.windows)
       o.metrics.expiredDays.inc(expired.windowDays)
+      o.metrics.expired.inc({ table: 'stream_metrics_rollup' }, expired.rollups)
       o.metrics.expired.inc({ table: 'dead_letters' }, expired.deadLetters)
       o.metrics.expired.inc({ table: 'stream_state' }, expired.streams)
-      if (expired.windows + expired.deadLetters + expired.streams > 0)
+      if (expired.windows + expired.rollups + expired.deadLetters + expired.streams > 0)
         o.log.info({ expired }, 'expired old rows')
     } catch (error) {
       o.log.warn({ err: messageOf(error) }, 'expiring old rows failed; trying again at the next interval')
@@ -47,7 +48,11 @@ export function startRetention(o: {
     })
     return running
   }
-  const off = o.retention.metrics === null && o.retention.deadLetters === null && o.retention.state === null
+  const off =
+    o.retention.metrics === null &&
+    (o.retention.rollups ?? null) === null &&
+    o.retention.deadLetters === null &&
+    o.retention.state === null
   const timer = off ? undefined : setInterval(() => void runOnce(), o.everyMs)
   timer?.unref()
   return {

@@ -171,6 +171,7 @@ export async function runProcessor(config: ProcessorConfig): Promise<number> {
     retention: {
       metrics: config.metricsRetention,
       deadLetters: config.deadLetterRetention,
+      rollups: config.rollupRetention,
       state: config.stateRetention,
     },
     everyMs: config.retentionInterval,

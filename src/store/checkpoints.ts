@@ -6,6 +6,7 @@
 import type pg from 'pg'
 import type {
   DeadLetter,
+  RollupKey,
   SnapshotChanges,
   SnapshotPiece,
   StreamCounts,
@@ -41,6 +42,9 @@ export interface BatchCommit {
   readonly windows: readonly WindowRow[]
   /** Provisional windows that turned out to have no row. */
   readonly removedWindows: readonly WindowKey[]
+  /** Rows of the longer windows (WINDOWS), and those that have no row. */
+  readonly rollups: readonly WindowRow[]
+  readonly removedRollups: readonly RollupKey[]
   readonly states: readonly StreamStateRow[]
   /** Counter increments of streams the engine does not hold (existing rows only). */
   readonly counts: readonly StreamCounts[]
@@ -178,6 +182,8 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
       await upsertWindows(client, batch.partition, batch.windows)
     }
     if (batch.removedWindows.length > 0) await deleteWindows(client, batch.removedWindows)
+    if (batch.rollups.length > 0) await upsertWindows(client, batch.partition, batch.rollups, 'rollup')
+    if (batch.removedRollups.length > 0) await deleteRollups(client, batch.removedRollups)
     // Counts of streams the engine does not hold first: they count only on rows that
     // existed before this batch's records (a stream counts from its first accepted record).
     if (batch.counts.length > 0) await addStreamCounts(client, batch.partition, batch.counts)
@@ -204,18 +210,33 @@ function notification(batch: BatchCommit): string {
 }
 
 // Rows go in as parallel arrays through unnest(): one round trip per table per batch.
-async function upsertWindows(client: pg.PoolClient, partition: number, rows: readonly WindowRow[]) {
+async function upsertWindows(
+  client: pg.PoolClient,
+  partition: number,
+  rows: readonly WindowRow[],
+  table: 'minute' | 'rollup' = 'minute',
+) {
   const col = <K extends keyof WindowRow>(k: K) => rows.map((r) => r[k])
+  // The rollup table has the same columns, keyed by the window's length too.
+  const [name, lengthCol, lengthVal, key] =
+    table === 'minute'
+      ? ['stream_metrics_minute', '', '', 'window_start, stream_id']
+      : [
+          'stream_metrics_rollup',
+          'window_seconds, ',
+          '((we - ws) / 1000)::int, ',
+          'window_seconds, stream_id, window_start',
+        ]
   await client.query(
-    `insert into stream_metrics_minute (window_start, window_end, stream_id, active_viewers, peak_viewers,
+    `insert into ${name} (${lengthCol}window_start, window_end, stream_id, active_viewers, peak_viewers,
        unique_viewers, viewer_joins, viewer_leaves, chat_messages, unique_chatters, donations_usd,
        donations_cents, donation_count, events, is_final, partition, updated_at)
-     select to_timestamp(ws / 1000.0), to_timestamp(we / 1000.0), sid, av, pv, uv, vj, vl, cm, uc, dc / 100.0,
+     select ${lengthVal}to_timestamp(ws / 1000.0), to_timestamp(we / 1000.0), sid, av, pv, uv, vj, vl, cm, uc, dc / 100.0,
             dc, dn, ev, fin, $15, now()
        from unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[],
                    $9::int[], $10::int[], $11::bigint[], $12::int[], $13::int[], $14::boolean[])
             as t(ws, we, sid, av, pv, uv, vj, vl, cm, uc, dc, dn, ev, fin)
-     on conflict (window_start, stream_id) do update set
+     on conflict (${key}) do update set
        window_end = excluded.window_end, active_viewers = excluded.active_viewers,
        peak_viewers = excluded.peak_viewers, unique_viewers = excluded.unique_viewers,
        viewer_joins = excluded.viewer_joins, viewer_leaves = excluded.viewer_leaves,
@@ -223,7 +244,7 @@ async function upsertWindows(client: pg.PoolClient, partition: number, rows: rea
        donations_usd = excluded.donations_usd, donations_cents = excluded.donations_cents,
        donation_count = excluded.donation_count, events = excluded.events, is_final = excluded.is_final,
        partition = excluded.partition, updated_at = excluded.updated_at
-     where not stream_metrics_minute.is_final`,
+     where not ${name}.is_final`,
     [
       col('windowStart'),
       col('windowEnd'),
@@ -358,6 +379,16 @@ async function deleteWindows(client: pg.PoolClient, keys: readonly WindowKey[]) 
       using unnest($1::bigint[], $2::text[]) as k(ws, sid)
       where m.window_start = to_timestamp(k.ws / 1000.0) and m.stream_id = k.sid and not m.is_final`,
     [keys.map((k) => k.windowStart), keys.map((k) => k.streamId)],
+  )
+}
+
+async function deleteRollups(client: pg.PoolClient, keys: readonly RollupKey[]) {
+  await client.query(
+    `delete from stream_metrics_rollup m
+      using unnest($1::int[], $2::bigint[], $3::text[]) as k(secs, ws, sid)
+      where m.window_seconds = k.secs and m.window_start = to_timestamp(k.ws / 1000.0)
+        and m.stream_id = k.sid and not m.is_final`,
+    [keys.map((k) => k.windowMs / 1000), keys.map((k) => k.windowStart), keys.map((k) => k.streamId)],
   )
 }
 

@@ -168,6 +168,36 @@ insert into stream_metrics_minute select * from stream_metrics_minute_v4;
 drop table stream_metrics_minute_v4;
 `,
   },
+  {
+    version: 6,
+    name: 'stream_metrics_rollup: the longer windows of WINDOWS (1 hour, 1 day), exact',
+    // The columns of stream_metrics_minute, keyed by the window length too. A few rows per
+    // stream and day: expiry deletes them (ROLLUP_RETENTION) instead of dropping partitions.
+    sql: `
+create table if not exists stream_metrics_rollup (
+  window_seconds integer not null,
+  window_start timestamptz not null,
+  window_end timestamptz not null,
+  stream_id text not null,
+  active_viewers integer not null,
+  peak_viewers integer not null,
+  unique_viewers integer not null,
+  viewer_joins integer not null,
+  viewer_leaves integer not null,
+  chat_messages integer not null,
+  unique_chatters integer not null,
+  donations_usd double precision not null,
+  donations_cents bigint not null,
+  donation_count integer not null,
+  events integer not null,
+  is_final boolean not null,
+  partition integer not null,
+  updated_at timestamptz not null default now(),
+  primary key (window_seconds, stream_id, window_start)
+);
+create index if not exists stream_metrics_rollup_start_idx on stream_metrics_rollup (window_seconds, window_start desc);
+`,
+  },
 ]
 
 // An arbitrary constant: the advisory lock key of rtsa's schema migrations.

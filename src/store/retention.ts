@@ -1,5 +1,6 @@
 /**
- * Expiry of old rows: window rows older than METRICS_RETENTION, dead letters older than
+ * Expiry of old rows: window rows older than METRICS_RETENTION, longer windows' rows older
+ * than ROLLUP_RETENTION, dead letters older than
  * DEAD_LETTER_RETENTION that the relay has published, streams without a record for
  * STATE_RETENTION. In small batches, each its own short transaction with a lock timeout,
  * so expiry never holds a lock a commit or an API read waits on for long; one instance
@@ -11,6 +12,8 @@ import { dropDaysBefore } from './day-partitions.ts'
 export interface Retention {
   /** Milliseconds to keep, or null: keep forever. */
   readonly metrics: number | null
+  /** stream_metrics_rollup (undefined: keep forever, as off). */
+  readonly rollups?: number | null
   readonly deadLetters: number | null
   readonly state: number | null
 }
@@ -20,6 +23,7 @@ export interface Expired {
   readonly windowDays: number
   /** Window rows deleted one by one (the default partition, and the part of the cutoff's day before it). */
   readonly windows: number
+  readonly rollups: number
   readonly deadLetters: number
   readonly streams: number
 }
@@ -74,6 +78,12 @@ export async function expireOldRows(
         `delete from stream_metrics_minute where ctid = any(array(
            select ctid from stream_metrics_minute where window_start < $1 limit $2))`,
       )
+      // A window ends up to a day after it starts: the cutoff is on its end.
+      const rollups = await expire(
+        retention.rollups ?? null,
+        `delete from stream_metrics_rollup where ctid = any(array(
+           select ctid from stream_metrics_rollup where window_end < $1 limit $2))`,
+      )
       // Only what the relay has published: an unpublished dead letter is the outbox's.
       const deadLetters = await expire(
         retention.deadLetters,
@@ -88,7 +98,7 @@ export async function expireOldRows(
         `delete from stream_state where stream_id = any(array(
            select stream_id from stream_state where updated_at < $1 limit $2))`,
       )
-      return { windowDays, windows, deadLetters, streams }
+      return { windowDays, windows, rollups, deadLetters, streams }
     } finally {
       await client.query('select pg_advisory_unlock($1)', [EXPIRY_LOCK.toString()])
     }

@@ -75,6 +75,8 @@ test('processor commits (real store code + NOTIFY) reach the API and /live', asy
       endOffset: 150n,
       windows,
       removedWindows: removed.map((w) => ({ streamId: w.streamId, windowStart: w.windowStart })),
+      rollups: [],
+      removedRollups: [],
       states,
       counts: [],
       outcomes: {},

@@ -102,6 +102,22 @@ export class Run {
       want.rows.filter((r) => r.windowStart <= horizon),
       'all rows up to the newest window',
     )
+    // Every longer window is the oracle's row for a window of that length (docs/semantics.md section 10).
+    for (const ms of this.config.rollupMs ?? []) {
+      const longer = oracle({ ...this.config, windowMs: ms }, this.partition, input, testDecode)
+      const got = this.tables.rollupRows(ms)
+      assert.deepEqual(
+        got.filter((r) => r.isFinal),
+        longer.rows.filter((r) => r.isFinal),
+        `final rows of the ${ms} ms windows`,
+      )
+      const h = Math.floor(maxTs / ms) * ms
+      assert.deepEqual(
+        got,
+        longer.rows.filter((r) => r.windowStart <= h),
+        `all rows of the ${ms} ms windows up to the newest one`,
+      )
+    }
     const states = [...this.tables.states.values()].sort((a, b) => (a.streamId < b.streamId ? -1 : 1))
     assert.deepEqual(states, want.states, 'state rows')
   }

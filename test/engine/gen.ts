@@ -11,10 +11,11 @@ import type { EngineConfig, InputRecord } from '../../src/engine/types.ts'
 import type { EventType, StreamEvent } from '../../src/events/types.ts'
 
 export const CONFIGS: readonly EngineConfig[] = [
-  { windowMs: 10, watermarkMs: 25, viewerTimeoutMs: 15, maxClockSkewMs: 8 },
-  { windowMs: 10, watermarkMs: 0, viewerTimeoutMs: 7, maxClockSkewMs: 0 },
-  { windowMs: 5, watermarkMs: 12, viewerTimeoutMs: 30, maxClockSkewMs: 5 },
-  { windowMs: 7, watermarkMs: 20, viewerTimeoutMs: 10, maxClockSkewMs: 6 },
+  // Longer windows (rollupMs) of 2 to 15 base windows, so that their boundaries fall often too.
+  { windowMs: 10, watermarkMs: 25, viewerTimeoutMs: 15, maxClockSkewMs: 8, rollupMs: [30, 60] },
+  { windowMs: 10, watermarkMs: 0, viewerTimeoutMs: 7, maxClockSkewMs: 0, rollupMs: [20] },
+  { windowMs: 5, watermarkMs: 12, viewerTimeoutMs: 30, maxClockSkewMs: 5, rollupMs: [15, 75] },
+  { windowMs: 7, watermarkMs: 20, viewerTimeoutMs: 10, maxClockSkewMs: 6, rollupMs: [21, 70] },
   { windowMs: 4, watermarkMs: 10, viewerTimeoutMs: 21, maxClockSkewMs: 3 },
 ]
 

@@ -76,28 +76,54 @@ export interface StateTotals {
 export const rowKey = (r: { streamId: string; windowStart: number }): string =>
   `${r.streamId}@${r.windowStart}`
 
-/** The tables as the processor keeps them, plus checks of the emission contract. */
-export class TableModel {
+/** The emission contract of one table of window rows (the base windows, or the longer ones). */
+class RowTable {
   readonly rows = new Map<string, WindowRow>()
-  readonly states = new Map<string, StateTotals>()
   readonly finalSeen = new Set<string>()
 
-  apply(res: BatchResult): void {
+  apply(
+    windows: readonly WindowRow[],
+    removedKeys: readonly string[],
+    keyOf: (r: WindowRow) => string,
+  ): void {
     const keys = new Set<string>()
-    for (const r of res.windows) {
-      const k = rowKey(r)
+    for (const r of windows) {
+      const k = keyOf(r)
       if (keys.has(k)) throw new Error(`row ${k} emitted twice in one batch`)
       keys.add(k)
       if (this.finalSeen.has(k)) throw new Error(`row ${k} emitted again after it was final`)
       if (r.isFinal) this.finalSeen.add(k)
       this.rows.set(k, r)
     }
-    for (const key of res.removedWindows) {
-      const k = rowKey(key)
+    const removed = new Set<string>()
+    for (const k of removedKeys) {
       if (this.finalSeen.has(k)) throw new Error(`final row ${k} removed`)
       if (keys.has(k)) throw new Error(`row ${k} both emitted and removed`)
+      if (removed.has(k)) throw new Error(`row ${k} removed twice in one batch`)
+      removed.add(k)
       this.rows.delete(k)
     }
+  }
+}
+
+const rollupRowKey = (r: { streamId: string; windowStart: number; windowMs: number }): string =>
+  `${r.windowMs}:${r.streamId}@${r.windowStart}`
+
+/** The tables as the processor keeps them, plus checks of the emission contract. */
+export class TableModel {
+  private readonly base = new RowTable()
+  private readonly longer = new RowTable()
+  readonly states = new Map<string, StateTotals>()
+
+  get rows(): Map<string, WindowRow> {
+    return this.base.rows
+  }
+
+  apply(res: BatchResult): void {
+    this.base.apply(res.windows, res.removedWindows.map(rowKey), rowKey)
+    this.longer.apply(res.rollups, res.removedRollups.map(rollupRowKey), (r) =>
+      rollupRowKey({ ...r, windowMs: r.windowEnd - r.windowStart }),
+    )
     // As checkpoints.ts writes them: loose counts first (existing rows of this partition only), then the rows.
     for (const c of res.counts) {
       const prev = this.states.get(c.streamId)
@@ -133,6 +159,11 @@ export class TableModel {
 
   allRows(): WindowRow[] {
     return sortRows([...this.rows.values()])
+  }
+
+  /** The rows of the longer windows of length `ms`. */
+  rollupRows(ms: number): WindowRow[] {
+    return sortRows([...this.longer.rows.values()].filter((r) => r.windowEnd - r.windowStart === ms))
   }
 }
 

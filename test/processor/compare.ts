@@ -4,11 +4,13 @@
  * that hold the real pipeline to the oracle.
  */
 import type pg from 'pg'
-import type { Decoder, EngineConfig, InputRecord } from '../../src/engine/types.ts'
+import type { Decoder, EngineConfig, InputRecord, WindowRow } from '../../src/engine/types.ts'
 import { oracle } from '../engine/oracle.ts'
 
 export interface ComparableTables {
   readonly windows: string[]
+  /** `stream_metrics_rollup`: the longer windows, by length (seconds) first. */
+  readonly rollups: string[]
   /** `stream_state` without updated_at. */
   readonly states: string[]
   /** `[partition, offset, reason]` of every dead letter. */
@@ -38,6 +40,7 @@ export function expectedTables(
   poisoned: (r: InputRecord) => boolean = () => false,
 ): ComparableTables & { notApplied: number } {
   const windows: string[] = []
+  const rollups: string[] = []
   const states: string[] = []
   const dead: string[] = []
   for (const [partition, all] of partitions) {
@@ -45,26 +48,11 @@ export function expectedTables(
     for (const r of all)
       if (poisoned(r)) dead.push(JSON.stringify([partition, Number(r.offset), 'processing_error']))
     const o = oracle(config, partition, records, decode)
-    for (const r of o.rows) {
-      windows.push(
-        JSON.stringify([
-          r.streamId,
-          r.windowStart,
-          r.windowEnd,
-          r.activeViewers,
-          r.peakViewers,
-          r.uniqueViewers,
-          r.viewerJoins,
-          r.viewerLeaves,
-          r.chatMessages,
-          r.uniqueChatters,
-          r.donationsCents,
-          r.donationCount,
-          r.events,
-          r.isFinal,
-          partition,
-        ]),
-      )
+    for (const r of o.rows) windows.push(rowLine(r, partition))
+    // A longer window is the oracle's window of that length (docs/semantics.md section 10).
+    for (const ms of config.rollupMs ?? []) {
+      for (const r of oracle({ ...config, windowMs: ms }, partition, records, decode).rows)
+        rollups.push(`${ms / 1000} ${rowLine(r, partition)}`)
     }
     for (const s of o.states) {
       states.push(
@@ -88,22 +76,41 @@ export function expectedTables(
   }
   return {
     windows: windows.sort(byRowKey),
+    rollups: rollups.sort(),
     states: states.sort(),
     dead: dead.sort(byPosition),
     notApplied: dead.length,
   }
 }
 
+function rowLine(r: WindowRow, partition: number): string {
+  return JSON.stringify([
+    r.streamId,
+    r.windowStart,
+    r.windowEnd,
+    r.activeViewers,
+    r.peakViewers,
+    r.uniqueViewers,
+    r.viewerJoins,
+    r.viewerLeaves,
+    r.chatMessages,
+    r.uniqueChatters,
+    r.donationsCents,
+    r.donationCount,
+    r.events,
+    r.isFinal,
+    partition,
+  ])
+}
+
 /** The processor's tables in the form of {@link expectedTables}. */
 export async function storedTables(pool: pg.Pool): Promise<ComparableTables> {
   const ms = (d: Date | null) => (d === null ? null : d.getTime())
-  const windows = (
-    await pool.query('select * from stream_metrics_minute order by stream_id, window_start')
-  ).rows.map((r) =>
+  const line = (r: Record<string, unknown>) =>
     JSON.stringify([
       r.stream_id,
-      ms(r.window_start),
-      ms(r.window_end),
+      ms(r.window_start as Date),
+      ms(r.window_end as Date),
       r.active_viewers,
       r.peak_viewers,
       r.unique_viewers,
@@ -111,12 +118,18 @@ export async function storedTables(pool: pg.Pool): Promise<ComparableTables> {
       r.viewer_leaves,
       r.chat_messages,
       r.unique_chatters,
-      r.donations_cents,
+      // bigint comes back as text.
+      Number(r.donations_cents),
       r.donation_count,
       r.events,
       r.is_final,
       r.partition,
-    ]),
+    ])
+  const windows = (
+    await pool.query('select * from stream_metrics_minute order by stream_id, window_start')
+  ).rows.map(line)
+  const rollups = (await pool.query('select * from stream_metrics_rollup')).rows.map(
+    (r) => `${r.window_seconds} ${line(r)}`,
   )
   const states = (await pool.query('select * from stream_state order by stream_id')).rows.map((s) =>
     JSON.stringify([
@@ -135,5 +148,5 @@ export async function storedTables(pool: pg.Pool): Promise<ComparableTables> {
   const dead = (
     await pool.query('select partition, "offset", reason from dead_letters order by partition, "offset"')
   ).rows.map((d) => JSON.stringify([d.partition, d.offset, d.reason]))
-  return { windows: windows.sort(byRowKey), states: states.sort(), dead }
+  return { windows: windows.sort(byRowKey), rollups: rollups.sort(), states: states.sort(), dead }
 }

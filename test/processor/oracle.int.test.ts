@@ -21,7 +21,13 @@ import {
   waitFor,
 } from './fixtures.ts'
 
-const CONFIG = { windowMs: 60_000, watermarkMs: 600_000, viewerTimeoutMs: 300_000 }
+// WINDOWS at its default: the hourly and daily windows too.
+const CONFIG = {
+  windowMs: 60_000,
+  watermarkMs: 600_000,
+  viewerTimeoutMs: 300_000,
+  rollupMs: [3_600_000, 86_400_000],
+}
 
 test('the processor writes exactly what the oracle computes, and dead-letters every other record', async (t) => {
   const bootstrap = kafkaBootstrap()
@@ -57,6 +63,8 @@ test('the processor writes exactly what the oracle computes, and dead-letters ev
     )
   }
   assert.deepEqual(got.windows, want.windows)
+  assert.ok(want.rollups.length >= 16, 'hourly and daily rows of every stream')
+  assert.deepEqual(got.rollups, want.rollups)
   assert.deepEqual(got.states, want.states)
   assert.deepEqual(got.dead, want.dead)
 })

@@ -32,6 +32,8 @@ function batch(epoch: number, nextOffset: bigint, overrides: Partial<typeof wind
     endOffset: 100n,
     windows: [{ ...window, ...overrides }],
     removedWindows: [],
+    rollups: [],
+    removedRollups: [],
     states: [
       {
         streamId: 's1',

@@ -14,6 +14,7 @@ const SHIPPED: Readonly<Record<number, string>> = {
   3: 'ef01bcfac056e76e',
   4: 'a5a7f9ce86825e2e',
   5: '38745f0549f0d707',
+  6: '6f65caabef31002e',
 }
 
 test('shipped migrations are unchanged, and versions run 1, 2, 3, ... without gaps', () => {

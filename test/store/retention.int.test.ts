@@ -20,7 +20,7 @@ import { waitFor } from '../processor/fixtures.ts'
 const DAY = 86_400_000
 const START = Date.UTC(2026, 10, 1)
 const NOW = START + 7 * DAY
-const ONE_DAY = { metrics: DAY, deadLetters: DAY, state: DAY }
+const ONE_DAY = { metrics: DAY, rollups: DAY, deadLetters: DAY, state: DAY }
 
 async function seedWeek(pool: pg.Pool): Promise<void> {
   // Hourly windows of two streams over 7 days: 336 rows.
@@ -32,6 +32,16 @@ async function seedWeek(pool: pg.Pool): Promise<void> {
      select t, t + interval '1 minute', s, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, true, 0
        from generate_series($1::timestamptz, $2::timestamptz - interval '1 hour', interval '1 hour') t,
             unnest(array['s_a', 's_b']) s`,
+    [new Date(START).toISOString(), new Date(NOW).toISOString()],
+  )
+  // An hourly and a daily row of one stream for each day.
+  await pool.query(
+    `insert into stream_metrics_rollup (window_seconds, window_start, window_end, stream_id, active_viewers,
+        peak_viewers, unique_viewers, viewer_joins, viewer_leaves, chat_messages, unique_chatters, donations_usd,
+        donations_cents, donation_count, events, is_final, partition)
+     select secs, t, t + make_interval(secs => secs), 's_a', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, true, 0
+       from generate_series($1::timestamptz, $2::timestamptz - interval '1 day', interval '1 day') t,
+            unnest(array[3600, 86400]) secs`,
     [new Date(START).toISOString(), new Date(NOW).toISOString()],
   )
   // A dead letter a day; the relay has published the first four.
@@ -61,6 +71,7 @@ async function counts(pool: pg.Pool) {
   const one = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]!.n)
   return {
     windows: await one('select count(*) as n from stream_metrics_minute'),
+    rollups: await one('select count(*) as n from stream_metrics_rollup'),
     oldestWindow: (await pool.query<{ t: Date }>('select min(window_start) as t from stream_metrics_minute'))
       .rows[0]!.t,
     deadLetters: (
@@ -103,10 +114,12 @@ test('a week, one day kept: six day partitions dropped whole, relayed old dead l
   assert.equal(where.rows.length, 7, 'each day in its own partition')
   assert.equal(where.rows[0]!.p, partitionNameOf(START / DAY))
   const expired = await expireOldRows(pool, ONE_DAY, NOW)
-  assert.deepEqual(expired, { windowDays: 6, windows: 0, deadLetters: 4, streams: 2 })
+  // Rollups ending before the cutoff go: six hourly rows and five daily ones (the sixth ends at it).
+  assert.deepEqual(expired, { windowDays: 6, windows: 0, rollups: 11, deadLetters: 4, streams: 2 })
   assert.deepEqual([...(await dayPartitions(pool)).keys()], [START / DAY + 6])
   const after = await counts(pool)
   assert.equal(after.windows, 48)
+  assert.equal(after.rollups, 3)
   assert.equal(after.oldestWindow.getTime(), NOW - DAY)
   // Days 4 and 5 are old but not yet published: the outbox keeps them. Day 6 is young.
   assert.deepEqual(after.deadLetters, [4, 5, 6])
@@ -114,6 +127,7 @@ test('a week, one day kept: six day partitions dropped whole, relayed old dead l
   assert.deepEqual(await expireOldRows(pool, ONE_DAY, NOW), {
     windowDays: 0,
     windows: 0,
+    rollups: 0,
     deadLetters: 0,
     streams: 0,
   })
@@ -122,7 +136,7 @@ test('a week, one day kept: six day partitions dropped whole, relayed old dead l
 test('rows in the default partition (days without one) are expired row by row', async (t) => {
   const pool = await weekOf(t, false)
   const expired = await expireOldRows(pool, ONE_DAY, NOW)
-  assert.deepEqual(expired, { windowDays: 0, windows: 288, deadLetters: 4, streams: 2 })
+  assert.deepEqual(expired, { windowDays: 0, windows: 288, rollups: 11, deadLetters: 4, streams: 2 })
   assert.equal((await counts(pool)).windows, 48)
 })
 
@@ -132,6 +146,7 @@ test('off keeps everything', async (t) => {
   assert.deepEqual(await expireOldRows(pool, { metrics: null, deadLetters: null, state: null }, NOW), {
     windowDays: 0,
     windows: 0,
+    rollups: 0,
     deadLetters: 0,
     streams: 0,
   })
@@ -143,8 +158,8 @@ test('two processors expiring at once delete each row once (one round at a time)
   const rounds = await Promise.all([expireOldRows(pool, ONE_DAY, NOW), expireOldRows(pool, ONE_DAY, NOW)])
   const done = rounds.filter((r) => r !== undefined)
   assert.ok(done.length >= 1)
-  const total = done.reduce((n, r) => n + r!.windowDays + r!.deadLetters + r!.streams, 0)
-  assert.equal(total, 6 + 4 + 2)
+  const total = done.reduce((n, r) => n + r!.windowDays + r!.rollups + r!.deadLetters + r!.streams, 0)
+  assert.equal(total, 6 + 11 + 4 + 2)
   assert.equal((await counts(pool)).windows, 48)
 })
 
