@@ -1,6 +1,6 @@
 /**
  * The longer windows' part of a stream's fold and of its provisional pass (see
- * rollup.ts for what is kept, docs/semantics.md section 10 for what the rows mean).
+ * rollup.ts for what is kept, docs/semantics.md section 8 for what the rows mean).
  */
 import {
   addFinalRow,
@@ -8,13 +8,28 @@ import {
   newDelta,
   newRollupAcc,
   presentIn,
+  type Resolution,
   type RollupAcc,
   type RollupDelta,
   type RollupOut,
 } from './rollup.ts'
-import type { Stream } from './stream.ts'
 import type { WindowRow } from './types.ts'
 import { type WindowAcc, windowRow } from './window.ts'
+
+/** What these passes read and change of a stream (stream.ts's Stream; an interface, so the import goes one way). */
+export interface RollupHost {
+  readonly id: string
+  readonly ctx: {
+    readonly windowMs: number
+    readonly foldIdx: number
+    readonly rollups: readonly Resolution[]
+  }
+  readonly users: ReadonlyMap<string, { readonly id: string; readonly iv: readonly number[] }>
+  readonly rollups: Map<number, RollupAcc>[]
+  ldFrom: number
+  ldTo: number
+  walk(toIdx: number, visit: (idx: number, acc: WindowAcc | undefined, entering: number) => void): number
+}
 
 /** A base window's final row, with its accumulator (for its chatters). */
 export interface FinalBase {
@@ -30,7 +45,7 @@ export interface FinalBase {
  * (`removedIdx`: base windows this fold removed), and the deltas to store.
  */
 export function foldRollups(
-  s: Stream,
+  s: RollupHost,
   finals: readonly FinalBase[],
   removedIdx: readonly number[],
   newFoldIdx: number,
@@ -119,7 +134,7 @@ export function closeWindows(
  * (`s.ldFrom..s.ldTo`), up to the window of the partition's newest record (`maxTs`), or
  * removes those left without a base row. Changes beyond wait in the range.
  */
-export function provisionalRollups(s: Stream, maxTs: number, out: RollupOut): void {
+export function provisionalRollups(s: RollupHost, maxTs: number, out: RollupOut): void {
   if (s.ldFrom > s.ldTo) return
   const ctx = s.ctx
   const w = ctx.windowMs
@@ -168,7 +183,7 @@ export function provisionalRollups(s: Stream, maxTs: number, out: RollupOut): vo
 }
 
 function provisionalRow(
-  s: Stream,
+  s: RollupHost,
   j: number,
   ms: number,
   a: RollupAcc | undefined,

@@ -1,7 +1,7 @@
 /**
  * The longer windows of one stream (WINDOWS after the first: 1 hour and 1 day by
  * default), exact in every column of docs/semantics.md section 4, made from the base
- * windows (section 10):
+ * windows (docs/semantics.md section 8):
  *
  *   folded part [S, F)   the final base rows the folds passed, composed into a RollupAcc:
  *                        sums added, the largest peak, the last base window's active

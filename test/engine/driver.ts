@@ -102,7 +102,7 @@ export class Run {
       want.rows.filter((r) => r.windowStart <= horizon),
       'all rows up to the newest window',
     )
-    // Every longer window is the oracle's row for a window of that length (docs/semantics.md section 10).
+    // Every longer window is the oracle's row for a window of that length (docs/semantics.md section 8).
     for (const ms of this.config.rollupMs ?? []) {
       const longer = oracle({ ...this.config, windowMs: ms }, this.partition, input, testDecode)
       const got = this.tables.rollupRows(ms)

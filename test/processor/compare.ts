@@ -49,7 +49,7 @@ export function expectedTables(
       if (poisoned(r)) dead.push(JSON.stringify([partition, Number(r.offset), 'processing_error']))
     const o = oracle(config, partition, records, decode)
     for (const r of o.rows) windows.push(rowLine(r, partition))
-    // A longer window is the oracle's window of that length (docs/semantics.md section 10).
+    // A longer window is the oracle's window of that length (docs/semantics.md section 8).
     for (const ms of config.rollupMs ?? []) {
       for (const r of oracle({ ...config, windowMs: ms }, partition, records, decode).rows)
         rollups.push(`${ms / 1000} ${rowLine(r, partition)}`)
