@@ -19,6 +19,10 @@ const PUBLIC_ROUTES = new Set([
   '/app.js',
   '/live.js',
   '/charts.js',
+  '/history.js',
+  '/stream.js',
+  '/streams/:id',
+  '/streams/:id/',
   '/style.css',
   '/vendor/uplot/:file',
 ])

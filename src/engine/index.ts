@@ -23,6 +23,7 @@ export type {
   EngineConfig,
   EngineStats,
   InputRecord,
+  LiveChange,
   PartitionEngine,
   PartitionEngineOptions,
   RollupKey,

@@ -73,6 +73,7 @@ import {
   type EngineConfig,
   type EngineStats,
   type InputRecord,
+  type LiveChange,
   type PartitionEngine,
   type PartitionEngineOptions,
   type SnapshotChanges,
@@ -137,6 +138,7 @@ class Partition implements PartitionEngine {
   private touched: Stream[] = []
   private batchNo = 1
   private letters: DeadLetter[] = []
+  private liveChanges: LiveChange[] = []
   private counters: BatchCounters = newCounters()
   /** Counters of this batch for streams the engine does not hold (see StreamCounts). */
   private loose = new Map<
@@ -371,6 +373,13 @@ class Partition implements PartitionEngine {
       if (ev.ts > s.lastEventTs) s.lastEventTs = ev.ts
       this.dedup.addChecked(this.key, ev.ts)
       s.apply(ev, this.key)
+      if (ev.eventType === 'stream_start' || ev.eventType === 'stream_stop')
+        this.liveChanges.push({
+          streamId: ev.streamId,
+          ts: ev.ts,
+          eventId: ev.eventId,
+          live: ev.eventType === 'stream_start',
+        })
       if (this.log === null) this.log = new LogWriter(this.seq++, this.batchSize)
       this.log.add(ev, s, this.key)
       if (!s.inActive) {
@@ -469,6 +478,7 @@ class Partition implements PartitionEngine {
       removedWindows: removed,
       rollups: out.rows,
       removedRollups: out.removed,
+      liveChanges: this.liveChanges,
       states,
       counts,
       deadLetters: this.letters,
@@ -479,6 +489,7 @@ class Partition implements PartitionEngine {
     this.touched = []
     this.batchNo++
     this.letters = []
+    this.liveChanges = []
     this.counters = newCounters()
     this.loose = new Map()
     return result

@@ -130,6 +130,14 @@ export interface DecodedRecord {
   readonly value?: Buffer
 }
 
+/** An accepted stream_start (live) or stream_stop (offline). */
+export interface LiveChange {
+  readonly streamId: string
+  readonly ts: number
+  readonly eventId: string
+  readonly live: boolean
+}
+
 /** Identifies one row of a longer resolution: its stream, start and length. */
 export interface RollupKey {
   readonly streamId: string
@@ -177,6 +185,12 @@ export interface BatchResult {
    * deleting it is then a no-op.
    */
   readonly removedRollups: readonly RollupKey[]
+  /**
+   * Every accepted stream_start / stream_stop of the batch, in offset order (insert them
+   * keyed by stream, ts and event id): sorted by (ts, event id) they give a stream's
+   * live and offline periods.
+   */
+  readonly liveChanges: readonly LiveChange[]
   /** State rows of the streams the engine holds that this batch's records named (accepted or not). */
   readonly states: readonly StreamStateRow[]
   /** Counters of streams the engine holds no state of that this batch's records named (see {@link StreamCounts}). */

@@ -105,6 +105,7 @@ function batchOf(
     removedWindows: result.removedWindows,
     rollups: result.rollups,
     removedRollups: result.removedRollups,
+    liveChanges: result.liveChanges,
     states: result.states,
     counts: result.counts,
     deadLetters: result.deadLetters,

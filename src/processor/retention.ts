@@ -34,9 +34,10 @@ export function startRetention(o: {
       o.metrics.expired.inc({ table: 'stream_metrics_minute' }, expired.windows)
       o.metrics.expiredDays.inc(expired.windowDays)
       o.metrics.expired.inc({ table: 'stream_metrics_rollup' }, expired.rollups)
+      o.metrics.expired.inc({ table: 'stream_live_events' }, expired.liveEvents)
       o.metrics.expired.inc({ table: 'dead_letters' }, expired.deadLetters)
       o.metrics.expired.inc({ table: 'stream_state' }, expired.streams)
-      if (expired.windows + expired.rollups + expired.deadLetters + expired.streams > 0)
+      if (expired.windows + expired.rollups + expired.liveEvents + expired.deadLetters + expired.streams > 0)
         o.log.info({ expired }, 'expired old rows')
     } catch (error) {
       o.log.warn({ err: messageOf(error) }, 'expiring old rows failed; trying again at the next interval')

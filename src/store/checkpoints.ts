@@ -6,6 +6,7 @@
 import type pg from 'pg'
 import type {
   DeadLetter,
+  LiveChange,
   RollupKey,
   SnapshotChanges,
   SnapshotPiece,
@@ -42,6 +43,8 @@ export interface BatchCommit {
   readonly windows: readonly WindowRow[]
   /** Provisional windows that turned out to have no row. */
   readonly removedWindows: readonly WindowKey[]
+  /** Accepted stream_start / stream_stop records (stream_live_events). */
+  readonly liveChanges: readonly LiveChange[]
   /** Rows of the longer windows (WINDOWS), and those that have no row. */
   readonly rollups: readonly WindowRow[]
   readonly removedRollups: readonly RollupKey[]
@@ -184,6 +187,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
     if (batch.removedWindows.length > 0) await deleteWindows(client, batch.removedWindows)
     if (batch.rollups.length > 0) await upsertWindows(client, batch.partition, batch.rollups, 'rollup')
     if (batch.removedRollups.length > 0) await deleteRollups(client, batch.removedRollups)
+    if (batch.liveChanges.length > 0) await insertLiveChanges(client, batch.partition, batch.liveChanges)
     // Counts of streams the engine does not hold first: they count only on rows that
     // existed before this batch's records (a stream counts from its first accepted record).
     if (batch.counts.length > 0) await addStreamCounts(client, batch.partition, batch.counts)
@@ -379,6 +383,23 @@ async function deleteWindows(client: pg.PoolClient, keys: readonly WindowKey[]) 
       using unnest($1::bigint[], $2::text[]) as k(ws, sid)
       where m.window_start = to_timestamp(k.ws / 1000.0) and m.stream_id = k.sid and not m.is_final`,
     [keys.map((k) => k.windowStart), keys.map((k) => k.streamId)],
+  )
+}
+
+async function insertLiveChanges(client: pg.PoolClient, partition: number, changes: readonly LiveChange[]) {
+  // Keyed by the record: a batch redone after a crash or a rebalance inserts nothing twice.
+  await client.query(
+    `insert into stream_live_events (stream_id, ts, event_id, live, partition)
+     select sid, to_timestamp(ts / 1000.0), eid, live, $5
+       from unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[]) as t(sid, ts, eid, live)
+     on conflict do nothing`,
+    [
+      changes.map((c) => c.streamId),
+      changes.map((c) => c.ts),
+      changes.map((c) => c.eventId),
+      changes.map((c) => c.live),
+      partition,
+    ],
   )
 }
 

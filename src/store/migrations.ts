@@ -198,6 +198,21 @@ create table if not exists stream_metrics_rollup (
 create index if not exists stream_metrics_rollup_start_idx on stream_metrics_rollup (window_seconds, window_start desc);
 `,
   },
+  {
+    version: 7,
+    name: 'stream_live_events: accepted stream_start / stream_stop records (live and offline periods)',
+    sql: `
+create table if not exists stream_live_events (
+  stream_id text not null,
+  ts timestamptz not null,
+  event_id text not null,
+  live boolean not null,
+  partition integer not null,
+  primary key (stream_id, ts, event_id)
+);
+create index if not exists stream_live_events_ts_idx on stream_live_events (ts);
+`,
+  },
 ]
 
 // An arbitrary constant: the advisory lock key of rtsa's schema migrations.

@@ -24,6 +24,8 @@ export interface Expired {
   /** Window rows deleted one by one (the default partition, and the part of the cutoff's day before it). */
   readonly windows: number
   readonly rollups: number
+  /** stream_live_events rows (under METRICS_RETENTION). */
+  readonly liveEvents: number
   readonly deadLetters: number
   readonly streams: number
 }
@@ -84,6 +86,11 @@ export async function expireOldRows(
         `delete from stream_metrics_rollup where ctid = any(array(
            select ctid from stream_metrics_rollup where window_end < $1 limit $2))`,
       )
+      const liveEvents = await expire(
+        retention.metrics,
+        `delete from stream_live_events where ctid = any(array(
+           select ctid from stream_live_events where ts < $1 limit $2))`,
+      )
       // Only what the relay has published: an unpublished dead letter is the outbox's.
       const deadLetters = await expire(
         retention.deadLetters,
@@ -98,7 +105,7 @@ export async function expireOldRows(
         `delete from stream_state where stream_id = any(array(
            select stream_id from stream_state where updated_at < $1 limit $2))`,
       )
-      return { windowDays, windows, rollups, deadLetters, streams }
+      return { windowDays, windows, rollups, liveEvents, deadLetters, streams }
     } finally {
       await client.query('select pg_advisory_unlock($1)', [EXPIRY_LOCK.toString()])
     }

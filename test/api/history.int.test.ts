@@ -1,49 +1,16 @@
 /**
  * History over long ranges: three days of generated traffic through the real engine
  * (with its hourly and daily windows) and the processor's own commit code, read back by
- * `/metrics/history` and `/metrics/totals` at each resolution and held to the test
- * oracle run with that window length.
+ * `/metrics/history`, `/metrics/totals` and `/streams/periods` at each resolution and held
+ * to the test oracle run with that window length.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createPartitionEngine } from '../../src/engine/index.ts'
-import type { EngineConfig, WindowRow } from '../../src/engine/types.ts'
-import type { StreamEvent } from '../../src/events/types.ts'
-import { claimPartition, commitBatch } from '../../src/store/checkpoints.ts'
-import { records, testDecode } from '../engine/helpers.ts'
+import type { WindowRow } from '../../src/engine/types.ts'
+import { testDecode } from '../engine/helpers.ts'
 import { oracle } from '../engine/oracle.ts'
 import { assertMatchesOpenApi, makeApp, setupDatabase, testClock } from './fixtures.ts'
-
-const M = 60_000
-const H = 60 * M
-const DAY = 24 * H
-const CFG: EngineConfig = { windowMs: M, watermarkMs: 10 * M, viewerTimeoutMs: 5 * M, rollupMs: [H, DAY] }
-const START = Date.UTC(2026, 10, 20)
-const END = START + 3 * DAY
-
-/** Deterministic traffic: viewers come and go in sessions of 10 to 70 minutes, with heartbeats and chat. */
-function traffic(): StreamEvent[] {
-  let seed = 7
-  const rand = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
-    return seed / 2 ** 31
-  }
-  const out: StreamEvent[] = []
-  let n = 0
-  const push = (ts: number, eventType: StreamEvent['eventType'], stream: string, user: string) =>
-    out.push({ eventId: `e${n++}`, ts, eventType, streamId: stream, userId: user })
-  for (const stream of ['s1', 's2']) {
-    for (let t = START; t < END - 2 * H; t += Math.floor(rand() * 20 * M)) {
-      const user = `u${Math.floor(rand() * 30)}`
-      const until = t + 10 * M + Math.floor(rand() * 60 * M)
-      push(t, 'viewer_join', stream, user)
-      for (let h = t + 4 * M; h < until; h += 4 * M)
-        push(h, rand() < 0.2 ? 'chat_message' : 'heartbeat', stream, user)
-      push(until, 'viewer_leave', stream, user)
-    }
-  }
-  return out.sort((a, b) => a.ts - b.ts || (a.eventId < b.eventId ? -1 : 1))
-}
+import { CFG, DAY, END, H, loadTraffic, M, START } from './traffic.ts'
 
 const pick = (r: WindowRow | Record<string, unknown>) => {
   const w = r as Record<string, unknown>
@@ -74,31 +41,7 @@ const pick = (r: WindowRow | Record<string, unknown>) => {
 
 test('/metrics/history and /metrics/totals at 1m, 1h and 1d are the exact rows of each window length', async (t) => {
   const { pool } = await setupDatabase(t)
-  const events = traffic()
-  const input = records(events)
-  const engine = createPartitionEngine(CFG, 0, { decode: testDecode })
-  const claim = await claimPartition(pool, 'stream.events', 0, 'history-test')
-  for (let i = 0; i < input.length; i += 2000) {
-    const res = engine.process(input.slice(i, i + 2000))
-    const outcome = await commitBatch(pool, {
-      topic: 'stream.events',
-      partition: 0,
-      epoch: claim.epoch,
-      nextOffset: res.nextOffset!,
-      watermark: res.watermark,
-      endOffset: null,
-      windows: res.windows,
-      removedWindows: res.removedWindows,
-      rollups: res.rollups,
-      removedRollups: res.removedRollups,
-      states: res.states,
-      counts: res.counts,
-      deadLetters: res.deadLetters,
-      outcomes: {},
-      snapshot: engine.snapshotChanges(),
-    })
-    assert.equal(outcome, 'committed')
-  }
+  const input = await loadTraffic(pool)
   const clock = testClock(END)
   const app = await makeApp(t, pool, { clock: clock.now })
   const get = async (url: string) => {
@@ -159,4 +102,35 @@ test('/metrics/history and /metrics/totals at 1m, 1h and 1d are the exact rows o
   for (const row of totals.rows.filter((r) => r.final_streams === r.streams))
     assert.equal(row.events, byHour.get(row.window_start as string), `events of ${row.window_start}`)
   assert.equal((await get('/metrics/totals?minutes=120')).resolution, '1m')
+
+  // Live and offline periods from the stream_start / stream_stop records: 06:00 to 23:00 each day.
+  const periods = (await get(`/streams/periods?stream_id=s1&from=${from}`)) as unknown as {
+    periods: { from: string; until: string | null; live: boolean }[]
+  }
+  const at = (d: number, h: number) => new Date(START + d * DAY + h * H).toISOString()
+  assert.deepEqual(periods.periods, [
+    { from: at(0, 6), until: at(0, 23), live: true },
+    { from: at(0, 23), until: at(1, 6), live: false },
+    { from: at(1, 6), until: at(1, 23), live: true },
+    { from: at(1, 23), until: at(2, 6), live: false },
+    { from: at(2, 6), until: at(2, 23), live: true },
+    { from: at(2, 23), until: null, live: false },
+  ])
+  // A range starting at a change has no empty period before it.
+  const atChange = (await get(
+    `/streams/periods?stream_id=s1&from=${at(1, 23)}&to=${at(2, 0)}`,
+  )) as unknown as {
+    periods: { from: string; until: string | null; live: boolean }[]
+  }
+  assert.deepEqual(atChange.periods, [{ from: at(1, 23), until: null, live: false }])
+  // A range that starts inside a period opens with it.
+  const inside = (await get(
+    `/streams/periods?stream_id=s1&from=${at(1, 12)}&to=${at(1, 23)}`,
+  )) as unknown as {
+    periods: { from: string; until: string | null; live: boolean }[]
+  }
+  assert.deepEqual(inside.periods, [
+    { from: at(1, 12), until: at(1, 23), live: true },
+    { from: at(1, 23), until: null, live: false },
+  ])
 })

@@ -77,6 +77,7 @@ test('processor commits (real store code + NOTIFY) reach the API and /live', asy
       removedWindows: removed.map((w) => ({ streamId: w.streamId, windowStart: w.windowStart })),
       rollups: [],
       removedRollups: [],
+      liveChanges: [],
       states,
       counts: [],
       outcomes: {},

@@ -34,6 +34,7 @@ function batch(epoch: number, nextOffset: bigint, overrides: Partial<typeof wind
     removedWindows: [],
     rollups: [],
     removedRollups: [],
+    liveChanges: [],
     states: [
       {
         streamId: 's1',

@@ -44,6 +44,13 @@ async function seedWeek(pool: pg.Pool): Promise<void> {
             unnest(array[3600, 86400]) secs`,
     [new Date(START).toISOString(), new Date(NOW).toISOString()],
   )
+  // A stream start at noon each day.
+  await pool.query(
+    `insert into stream_live_events (stream_id, ts, event_id, live, partition)
+     select 's_a', t + interval '12 hours', 'e' || extract(day from t), true, 0
+       from generate_series($1::timestamptz, $2::timestamptz - interval '1 day', interval '1 day') t`,
+    [new Date(START).toISOString(), new Date(NOW).toISOString()],
+  )
   // A dead letter a day; the relay has published the first four.
   for (let day = 0; day < 7; day++) {
     await pool.query(
@@ -115,7 +122,14 @@ test('a week, one day kept: six day partitions dropped whole, relayed old dead l
   assert.equal(where.rows[0]!.p, partitionNameOf(START / DAY))
   const expired = await expireOldRows(pool, ONE_DAY, NOW)
   // Rollups ending before the cutoff go: six hourly rows and five daily ones (the sixth ends at it).
-  assert.deepEqual(expired, { windowDays: 6, windows: 0, rollups: 11, deadLetters: 4, streams: 2 })
+  assert.deepEqual(expired, {
+    windowDays: 6,
+    windows: 0,
+    rollups: 11,
+    liveEvents: 6,
+    deadLetters: 4,
+    streams: 2,
+  })
   assert.deepEqual([...(await dayPartitions(pool)).keys()], [START / DAY + 6])
   const after = await counts(pool)
   assert.equal(after.windows, 48)
@@ -128,6 +142,7 @@ test('a week, one day kept: six day partitions dropped whole, relayed old dead l
     windowDays: 0,
     windows: 0,
     rollups: 0,
+    liveEvents: 0,
     deadLetters: 0,
     streams: 0,
   })
@@ -136,7 +151,14 @@ test('a week, one day kept: six day partitions dropped whole, relayed old dead l
 test('rows in the default partition (days without one) are expired row by row', async (t) => {
   const pool = await weekOf(t, false)
   const expired = await expireOldRows(pool, ONE_DAY, NOW)
-  assert.deepEqual(expired, { windowDays: 0, windows: 288, rollups: 11, deadLetters: 4, streams: 2 })
+  assert.deepEqual(expired, {
+    windowDays: 0,
+    windows: 288,
+    rollups: 11,
+    liveEvents: 6,
+    deadLetters: 4,
+    streams: 2,
+  })
   assert.equal((await counts(pool)).windows, 48)
 })
 
@@ -147,6 +169,7 @@ test('off keeps everything', async (t) => {
     windowDays: 0,
     windows: 0,
     rollups: 0,
+    liveEvents: 0,
     deadLetters: 0,
     streams: 0,
   })
@@ -158,8 +181,11 @@ test('two processors expiring at once delete each row once (one round at a time)
   const rounds = await Promise.all([expireOldRows(pool, ONE_DAY, NOW), expireOldRows(pool, ONE_DAY, NOW)])
   const done = rounds.filter((r) => r !== undefined)
   assert.ok(done.length >= 1)
-  const total = done.reduce((n, r) => n + r!.windowDays + r!.rollups + r!.deadLetters + r!.streams, 0)
-  assert.equal(total, 6 + 11 + 4 + 2)
+  const total = done.reduce(
+    (n, r) => n + r!.windowDays + r!.rollups + r!.liveEvents + r!.deadLetters + r!.streams,
+    0,
+  )
+  assert.equal(total, 6 + 11 + 6 + 4 + 2)
   assert.equal((await counts(pool)).windows, 48)
 })
 

@@ -3,6 +3,7 @@
 // current by its updates, and redraws at most once per animation frame.
 /* global uPlot */
 import { ensureChart, showEmpty } from './charts.js'
+import { getJson, RESOLUTION_TEXT, rangePicker, timeAxis } from './history.js'
 import { MINUTES, startLive } from './live.js'
 
 const TOP_SERIES = 5
@@ -273,8 +274,12 @@ function renderTable(top) {
     badge.textContent = status
     const statusTd = document.createElement('td')
     statusTd.append(badge)
-    const name = cell(s.id, 'stream')
+    const name = cell('', 'stream')
+    const link = document.createElement('a')
+    link.href = `/streams/${encodeURIComponent(s.id)}`
+    link.textContent = s.id
     name.title = s.id
+    name.append(link)
     tr.append(
       cell(String(i + 1), 'rank'),
       name,
@@ -333,6 +338,42 @@ function tick() {
 }
 setInterval(tick, 1000)
 tick()
+
+// ---------- history (all streams, a range the picker chooses) ----------
+
+const historyRange = rangePicker($('history-range'), () => loadHistory())
+
+async function loadHistory() {
+  const range = historyRange()
+  const el = $('chart-history')
+  let t
+  try {
+    t = await getJson(`/metrics/totals?minutes=${range.minutes}&resolution=auto`)
+  } catch (e) {
+    $('history-note').textContent = String(e.message || e)
+    return
+  }
+  $('history-note').textContent = `${RESOLUTION_TEXT[t.resolution]}, exact`
+  if (t.rows.length === 0) {
+    showEmpty(el, 'history', 'No windows in this range.')
+    $('history-sums').textContent = ''
+    return
+  }
+  const x = t.rows.map((r) => Date.parse(r.window_start) / 1000)
+  ensureChart(
+    'history',
+    el,
+    [{ label: 'viewers at window end', stroke: '#4cc9f0', width: 2, points: { show: false } }],
+    { xAxis: timeAxis(t.resolution), signature: t.resolution },
+  ).setData([x, t.rows.map((r) => r.active_viewers)])
+  const sum = (k) => t.rows.reduce((n, r) => n + r[k], 0)
+  $('history-sums').textContent =
+    `Over the range: ${nf.format(sum('events'))} events, ${nf.format(sum('viewer_joins'))} joins, ` +
+    `${nf.format(sum('chat_messages'))} chat messages, ${usd.format(sum('donations_cents') / 100)} in ` +
+    `${nf.format(sum('donation_count'))} donations.`
+}
+loadHistory()
+setInterval(loadHistory, 30_000)
 
 startLive((event, data) => {
   if (event === 'snapshot') applySnapshot(data)

@@ -35,7 +35,8 @@ export function labelsWidth(values) {
 const yAxisSize = (_u, values) => Math.max(40, Math.ceil(labelsWidth(values)) + 22)
 
 export function ensureChart(key, el, series, opts) {
-  const signature = series.map((s) => s.label).join('|')
+  // A new x axis (another resolution) makes a new chart too.
+  const signature = `${series.map((s) => s.label).join('|')}#${opts.signature || ''}`
   let c = charts[key]
   if (c && c.signature !== signature) {
     c.plot.destroy()
@@ -48,7 +49,11 @@ export function ensureChart(key, el, series, opts) {
         ...chartSize(el),
         series: [{}, ...series],
         axes: [
-          { ...axisStyle(), values: (_u, splits) => splits.map((s) => hhmm.format(new Date(s * 1000))) },
+          {
+            ...axisStyle(),
+            values: (_u, splits) => splits.map((s) => hhmm.format(new Date(s * 1000))),
+            ...(opts.xAxis || {}),
+          },
           { ...axisStyle(), size: yAxisSize, ...(opts.yAxis || {}) },
         ],
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },

@@ -1,12 +1,14 @@
 /**
- * The dashboard: `/` (index.html), its ES modules (`/app.js`, `/live.js`, `/charts.js`)
- * and `/style.css` from src/api/public, and
+ * The dashboard: `/` (index.html), a page per stream (`/streams/<id>`, stream.html), their
+ * ES modules (`/app.js`, `/live.js`, `/charts.js`, `/history.js`, `/stream.js`) and
+ * `/style.css` from src/api/public, and
  * uPlot from node_modules/uplot/dist under `/vendor/uplot/` (no CDN: works offline).
  */
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { RtsaError } from '../../errors/catalogue.ts'
 import type { Api } from '../context.ts'
@@ -20,6 +22,8 @@ const OWN: Record<string, { file: string; type: string }> = {
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/live.js': { file: 'live.js', type: 'text/javascript; charset=utf-8' },
   '/charts.js': { file: 'charts.js', type: 'text/javascript; charset=utf-8' },
+  '/history.js': { file: 'history.js', type: 'text/javascript; charset=utf-8' },
+  '/stream.js': { file: 'stream.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 }
 // A Map, not an object: a name such as `constructor` or `__proto__` must find nothing.
@@ -36,6 +40,23 @@ export function dashboardRoutes(app: Api): void {
       return reply.type(type).header('cache-control', 'no-cache').send(body)
     })
   }
+  // The page of one stream: the same file for every id (the page reads the id from its URL).
+  // `/streams/top` and `/streams/periods` are API routes: a stream of either name has its
+  // page at `/streams/<name>/` instead.
+  const streamPage = async (_request: unknown, reply: FastifyReply) => {
+    const body = await readFile(join(PUBLIC, 'stream.html'))
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(body)
+  }
+  app.get(
+    '/streams/:id',
+    { schema: { hide: true, params: Type.Object({ id: Type.String({ maxLength: 1000 }) }) } },
+    streamPage,
+  )
+  app.get(
+    '/streams/:id/',
+    { schema: { hide: true, params: Type.Object({ id: Type.String({ maxLength: 1000 }) }) } },
+    streamPage,
+  )
   app.get(
     '/vendor/uplot/:file',
     { schema: { hide: true, params: Type.Object({ file: Type.String() }) } },

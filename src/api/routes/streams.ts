@@ -1,5 +1,6 @@
 /** `/state`, `/streams`, `/streams/top`: per-stream views. */
 import { Type } from 'typebox'
+import { livePeriods } from '../../store/read/periods.ts'
 import {
   recentStreams,
   streamStates,
@@ -10,7 +11,16 @@ import {
 import { cachedReply } from '../cache.ts'
 import type { Api, ApiContext } from '../context.ts'
 import { count, formatCents, iso, toStateRow } from '../rows.ts'
-import { errorResponses, IsoTime, Money, Query, StateRowRef, StreamId } from '../schemas.ts'
+import {
+  errorResponses,
+  IsoTime,
+  Money,
+  NullableIsoTime,
+  Query,
+  RequestTime,
+  StateRowRef,
+  StreamId,
+} from '../schemas.ts'
 
 const MINUTE = 60_000
 const measures = Object.keys(TOP_MEASURES) as TopMeasure[]
@@ -38,8 +48,64 @@ const RecentStream = Type.Object({
   live: Type.Union([Type.Boolean(), Type.Null()]),
 })
 
+const Period = Type.Object({
+  from: IsoTime,
+  until: NullableIsoTime,
+  live: Type.Boolean({ description: 'live (after a stream_start) or offline (after a stream_stop)' }),
+})
+
 /** Registers the per-stream endpoints. */
 export function streamRoutes(app: Api, ctx: ApiContext): void {
+  app.get(
+    '/streams/periods',
+    {
+      schema: {
+        operationId: 'getStreamPeriods',
+        summary: "A stream's live and offline periods",
+        description:
+          'From its stream_start / stream_stop records in event-time order, over the last `minutes` or ' +
+          '`from`..`to`. The first period starts at `from` when the stream was already live or offline ' +
+          'then; `until` null: still so.',
+        tags: ['streams'],
+        querystring: Query({
+          stream_id: StreamId,
+          minutes: Type.Integer({ minimum: 1, maximum: 43_200, default: 1440 }),
+          from: Type.Optional(RequestTime),
+          to: Type.Optional(RequestTime),
+        }),
+        response: {
+          200: Type.Object({
+            stream_id: Type.String(),
+            since: IsoTime,
+            until: IsoTime,
+            truncated: Type.Boolean({
+              description: 'more than 5,000 starts and stops: the rest are left out',
+            }),
+            periods: Type.Array(Period),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) =>
+      cachedReply(ctx.cache, request, reply, async () => {
+        const q = request.query
+        const to = q.to === undefined ? new Date(ctx.now()) : new Date(q.to)
+        const from = q.from === undefined ? new Date(to.getTime() - q.minutes * MINUTE) : new Date(q.from)
+        const { periods, truncated } =
+          to < from
+            ? { periods: [], truncated: false }
+            : await livePeriods(ctx.pool, { streamId: q.stream_id, from, to, limit: 5000 })
+        return {
+          stream_id: q.stream_id,
+          since: iso(from),
+          until: iso(to),
+          truncated,
+          periods: periods.map((p) => ({ from: iso(p.from), until: iso(p.until), live: p.live })),
+        }
+      }),
+  )
+
   app.get(
     '/state',
     {
