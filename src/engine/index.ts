@@ -16,6 +16,7 @@
 export { createPartitionEngine } from './partition.ts'
 export type {
   BatchCounters,
+  BatchOptions,
   BatchResult,
   DeadLetter,
   DecodedRecord,

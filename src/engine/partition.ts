@@ -46,6 +46,7 @@ import {
   encodeRollup,
   HEAD,
   HEAD_V2,
+  HEAD_V3,
   HEADER,
   HEADER_KEY,
   headKey,
@@ -65,6 +66,7 @@ import {
 import { type Ctx, Stream } from './stream.ts'
 import {
   type BatchCounters,
+  type BatchOptions,
   type BatchResult,
   DEFAULT_MAX_CLOCK_SKEW_MS,
   type DeadLetter,
@@ -145,6 +147,10 @@ class Partition implements PartitionEngine {
     string,
     { late: number; duplicate: number; rejected: number; watermark: number | null }
   >()
+  /** Streams whose state row waits for a batch that writes provisional output. */
+  private readonly pendingStates = new Set<Stream>()
+  /** A batch left provisional or state rows for a later one (see hasPendingOutput). */
+  private deferred = false
   /** Streams that may have gone idle in this batch (checked at its end). */
   private maybeIdle: Stream[] = []
   /** Ids of streams forgotten since the last snapshotChanges(): their pieces are deleted. */
@@ -198,6 +204,10 @@ class Partition implements PartitionEngine {
     this.dedup = new Dedup(config.windowMs)
   }
 
+  hasPendingOutput(): boolean {
+    return this.deferred
+  }
+
   watermark(): number | null {
     return this.maxTs === Number.NEGATIVE_INFINITY ? null : this.maxTs - this.config.watermarkMs
   }
@@ -206,7 +216,7 @@ class Partition implements PartitionEngine {
     return this.next
   }
 
-  process(records: readonly InputRecord[]): BatchResult {
+  process(records: readonly InputRecord[], options: BatchOptions = {}): BatchResult {
     const decode = this.decode
     if (decode === undefined)
       throw new RtsaError('INTERNAL', 'process() needs a decoder: pass options.decode')
@@ -243,15 +253,15 @@ class Partition implements PartitionEngine {
         )
       } else this.step(r.offset, ev, r.key, r.value)
     }
-    return this.endBatch()
+    return this.endBatch(options.provisional ?? true)
   }
 
-  processEvents(records: readonly DecodedRecord[]): BatchResult {
+  processEvents(records: readonly DecodedRecord[], options: BatchOptions = {}): BatchResult {
     for (let i = this.skipApplied(records); i < records.length; i++) {
       const r = records[i]!
       this.step(r.offset, r.event, r.key ?? null, r.value ?? EMPTY)
     }
-    return this.endBatch()
+    return this.endBatch(options.provisional ?? true)
   }
 
   fail(record: InputRecord, detail: string): BatchResult {
@@ -409,7 +419,11 @@ class Partition implements PartitionEngine {
     }
   }
 
-  private endBatch(): BatchResult {
+  /**
+   * Ends a batch: final rows always; provisional rows and state rows only when
+   * `provisional` (else they stay pending, in the state and its snapshot, for a later batch).
+   */
+  private endBatch(provisional = true): BatchResult {
     const windows: WindowRow[] = []
     const removed: WindowKey[] = []
     const out: RollupOut = { rows: [], removed: [], deltas: [] }
@@ -448,7 +462,7 @@ class Partition implements PartitionEngine {
       }
       this.dedup.evict(wm)
       const horizon = Math.floor(this.maxTs / w)
-      for (const s of this.dirty) {
+      for (const s of provisional ? this.dirty : []) {
         s.provisional(horizon, this.maxTs, windows, removed, out)
         this.changed.add(s)
         if (!s.isDirty()) {
@@ -466,9 +480,22 @@ class Partition implements PartitionEngine {
     const states: StreamStateRow[] = []
     for (const s of this.touched) {
       this.changed.add(s)
-      states.push(s.stateRow(this.partition))
-      this.maybeIdle.push(s)
+      if (!s.statePending) {
+        s.statePending = true
+        this.pendingStates.add(s)
+      }
     }
+    if (provisional) {
+      for (const s of this.pendingStates) {
+        states.push(s.stateRow(this.partition))
+        s.statePending = false
+        s.headDirty = true
+        this.changed.add(s)
+        this.maybeIdle.push(s)
+      }
+      this.pendingStates.clear()
+      this.deferred = false
+    } else if (this.touched.length > 0 || this.dirty.size > 0) this.deferred = true
     const counts: StreamCounts[] = []
     for (const [streamId, l] of this.loose) counts.push({ streamId, ...l })
     this.forgetIdle()
@@ -666,7 +693,7 @@ class Partition implements PartitionEngine {
                 : Number.NEGATIVE_INFINITY
         }
         sawHeader = true
-      } else if (kind === HEAD || kind === HEAD_V2) {
+      } else if (kind === HEAD || kind === HEAD_V2 || kind === HEAD_V3) {
         const s = decodeHead(r, kind, (id) => new Stream(id, this.ctx))
         // An earlier build stored streams named only by records it did not apply: they
         // are not held (no accepted record, so no row either); their pieces go.
@@ -715,13 +742,18 @@ class Partition implements PartitionEngine {
     for (const s of this.streams.values()) {
       s.clean()
       this.markRollupsDirty(s)
+      if (s.statePending) {
+        this.pendingStates.add(s)
+        this.deferred = true
+      }
       if (s.hasLiveState()) {
         s.inActive = true
         this.active.add(s)
       }
-      if (s.dirtyFrom !== Number.POSITIVE_INFINITY) {
+      if (s.isDirty()) {
         s.inDirty = true
         this.dirty.add(s)
+        this.deferred = true
       }
       // Stored by a build that kept idle streams: forgotten at the end of the next batch.
       this.maybeIdle.push(s)
@@ -767,10 +799,26 @@ class Partition implements PartitionEngine {
    */
   private markRollupsDirty(s: Stream): void {
     if (this.ctx.rollups.length === 0) return
+    const w = this.config.windowMs
+    let first = Number.POSITIVE_INFINITY
     let last = Number.NEGATIVE_INFINITY
-    for (const idx of s.windows.keys()) if (idx > last) last = idx
+    for (const idx of s.windows.keys()) {
+      first = Math.min(first, idx)
+      last = Math.max(last, idx)
+    }
+    // An open window with only a folded part may never have been emitted (a deferred batch).
+    // Its folded part is below the frontier, so it starts at or before the newest record:
+    // marked up to that record's window, so that nothing waits beyond it.
+    const horizon = Math.floor(this.maxTs / w)
+    s.rollups.forEach((open, k) => {
+      const ms = this.ctx.rollups[k]!.ms
+      for (const j of open.keys()) {
+        first = Math.min(first, (j * ms) / w)
+        last = Math.max(last, Math.min(((j + 1) * ms) / w - 1, horizon))
+      }
+    })
     if (last === Number.NEGATIVE_INFINITY) return
-    s.ldFrom = Number.isFinite(this.ctx.foldIdx) ? this.ctx.foldIdx : Math.min(...s.windows.keys())
+    s.ldFrom = first
     s.ldTo = last
   }
 

@@ -30,8 +30,10 @@ export const SNAPSHOT_VERSION = 1
 export const HEADER = 1
 /** A stream head as written before the counters moved to the table (still read; its counters are skipped). */
 export const HEAD = 2
-/** A stream head without counters: the table holds them ({@link encodeHead}). */
+/** A stream head without counters: the table holds them (still read). */
 export const HEAD_V2 = 6
+/** A stream head with its pending state row: the counters the table does not hold yet ({@link encodeHead}). */
+export const HEAD_V3 = 8
 export const BASE = 3
 /** A log chunk as written before the streaming format (still read). */
 export const LOG = 4
@@ -122,7 +124,7 @@ export function decodeRollup(r: Reader): { seq: number; maxEnd: number; deltas: 
 }
 
 export function encodeHead(s: Stream): Buffer {
-  const w = start(HEAD_V2)
+  const w = start(HEAD_V3)
   w.str(s.id)
   w.u8(s.live === null ? 2 : s.live ? 1 : 0)
   w.f64(s.liveTs)
@@ -135,11 +137,17 @@ export function encodeHead(s: Stream): Buffer {
   for (const idx of [...s.emitted].sort((a, b) => a - b)) w.f64(idx)
   w.f64(s.dirtyFrom)
   w.f64(s.dirtyTo)
+  // A state row not written yet: what it will add (PROVISIONAL_INTERVAL), else zeros.
+  w.u8(s.statePending ? 1 : 0)
+  w.uint(s.accepted)
+  w.uint(s.late)
+  w.uint(s.duplicate)
+  w.uint(s.rejected)
   return w.done()
 }
 
 /**
- * Reads a head piece (kind HEAD or HEAD_V2) into a fresh stream made by `make(id)`. The
+ * Reads a head piece (kind HEAD, HEAD_V2 or HEAD_V3) into a fresh stream made by `make(id)`. The
  * counters of a HEAD piece were totals that the table holds too: they are skipped.
  */
 export function decodeHead(r: Reader, kind: number, make: (id: string) => Stream): Stream {
@@ -155,6 +163,13 @@ export function decodeHead(r: Reader, kind: number, make: (id: string) => Stream
   s.watermarkAtLast = Number.isNaN(wm) ? null : wm
   for (let n = r.uint(); n > 0; n--) s.emitted.add(r.f64())
   s.savedDirty = [r.f64(), r.f64()]
+  if (kind === HEAD_V3) {
+    s.statePending = r.u8() === 1
+    s.accepted = r.uint()
+    s.late = r.uint()
+    s.duplicate = r.uint()
+    s.rejected = r.uint()
+  }
   return s
 }
 

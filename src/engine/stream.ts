@@ -82,6 +82,8 @@ export class Stream {
   liveTs = Number.NEGATIVE_INFINITY
   liveId = ''
   lastEventTs = Number.NEGATIVE_INFINITY
+  /** Its state row waits for a batch that writes provisional output (the counters keep adding up). */
+  statePending = false
   /** Present users at lastEventTs, as of the last computation. */
   activeAtLast = 0
   watermarkAtLast: number | null = null
@@ -541,7 +543,14 @@ export class Stream {
    */
   idle(): boolean {
     // (Open longer windows do not keep a stream: the partition parks them, see forgetIdle.)
-    if (this.inDirty || this.emitted.size > 0 || this.users.size > 0 || this.stops.ts.length > 0) return false
+    if (
+      this.inDirty ||
+      this.statePending ||
+      this.emitted.size > 0 ||
+      this.users.size > 0 ||
+      this.stops.ts.length > 0
+    )
+      return false
     for (const acc of this.windows.values()) if (!isEmptyAcc(acc)) return false
     return true
   }

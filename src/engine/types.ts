@@ -237,9 +237,14 @@ export interface PartitionEngine {
   readonly partition: number
   readonly config: EngineConfig
   /** Decodes (with the injected decoder) and applies the records. */
-  process(records: readonly InputRecord[]): BatchResult
+  process(records: readonly InputRecord[], options?: BatchOptions): BatchResult
   /** Applies already-decoded records (no key or clock-skew check: they are taken as valid). */
-  processEvents(records: readonly DecodedRecord[]): BatchResult
+  processEvents(records: readonly DecodedRecord[], options?: BatchOptions): BatchResult
+  /**
+   * A batch with `provisional: false` left provisional or state rows for a later batch:
+   * `process([])` writes them (the processor's flush when no records come).
+   */
+  hasPendingOutput(): boolean
   /**
    * Dead-letters `record` as `processing_error` with `detail` and moves past it, changing
    * no other state: the processor's way out when processing the record threw (the engine
@@ -257,6 +262,18 @@ export interface PartitionEngine {
    */
   snapshotChanges(): SnapshotChanges
   stats(): EngineStats
+}
+
+/** Options of one batch. */
+export interface BatchOptions {
+  /**
+   * Emit the provisional rows (base and longer windows, removals included) and the state
+   * rows that changed since the last batch that did (default true). False: only final
+   * rows, dead letters and the rest; the pending rows are kept in the state (and its
+   * snapshot) and come with the next batch that emits them, so the rows a table holds
+   * after such a batch are the same as if every batch had emitted (PROVISIONAL_INTERVAL).
+   */
+  readonly provisional?: boolean
 }
 
 /** Options of {@link createPartitionEngine}. */

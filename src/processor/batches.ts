@@ -29,6 +29,8 @@ export interface BatchHost {
   readonly metrics: ProcessorMetrics
   /** The broker's end offset of each partition at the last look (for lag). */
   readonly ends: ReadonlyMap<number, bigint>
+  /** PROVISIONAL_INTERVAL: a partition writes provisional and state rows at most this often. */
+  readonly provisionalIntervalMs: number
   /** A stop was asked for: retries give up sooner (nothing is lost, the next owner redoes it). */
   stopping(): boolean
   /** Forgets the partition of `slot` (another owner, or we give up). */
@@ -60,9 +62,10 @@ export async function processBatch(host: BatchHost, slot: Slot, records: InputRe
   }
   host.metrics.recordsIn.inc({ partition }, records.length)
   const t0 = performance.now()
+  const provisional = provisionalDue(host, slot)
   let out: EngineOutput
   try {
-    out = runBatch(slot.engine!, records)
+    out = runBatch(slot.engine!, records, provisional)
   } catch (error) {
     // Every earlier batch is committed (the caller waited): the committed state is where
     // this batch started.
@@ -70,7 +73,34 @@ export async function processBatch(host: BatchHost, slot: Slot, records: InputRe
     return
   }
   host.metrics.batchSeconds.observe((performance.now() - t0) / 1000)
+  slot.flushSeq = 0
   startCommit(host, slot, batchOf(host, slot, records, out), out.result.counters.accepted)
+}
+
+/**
+ * Whether this batch of the slot writes provisional and state rows: once per
+ * PROVISIONAL_INTERVAL (the engine keeps the rest pending, in its stored state too, so a
+ * crash loses nothing). Final rows are written by every batch.
+ */
+function provisionalDue(host: BatchHost, slot: Slot): boolean {
+  const now = Date.now()
+  if (now - slot.lastProvisionalAt < host.provisionalIntervalMs) return false
+  slot.lastProvisionalAt = now
+  return true
+}
+
+/**
+ * A batch of no records that writes what earlier batches held back, once the slot's
+ * interval is up (the processor calls it for quiet partitions), or at once (`force`: a
+ * clean stop). The caller checked that no commit is in flight.
+ */
+export function flushBatch(host: BatchHost, slot: Slot, force = false): void {
+  if (!force && Date.now() - slot.lastProvisionalAt < host.provisionalIntervalMs) return
+  slot.lastProvisionalAt = Date.now()
+  const out = runBatch(slot.engine!, [], true)
+  if (out.result.nextOffset === null) return
+  slot.flushSeq++
+  void startCommit(host, slot, { ...batchOf(host, slot, [], out), flushSeq: slot.flushSeq }, 0)
 }
 
 function startCommit(host: BatchHost, slot: Slot, batch: BatchCommit, accepted: number): Promise<void> {
@@ -245,8 +275,12 @@ interface EngineOutput {
   readonly snapshot: SnapshotChanges
 }
 
-function runBatch(engine: PartitionEngine, records: readonly InputRecord[]): EngineOutput {
-  const result = engine.process(records)
+function runBatch(
+  engine: PartitionEngine,
+  records: readonly InputRecord[],
+  provisional = true,
+): EngineOutput {
+  const result = engine.process(records, { provisional })
   return { result, snapshot: engine.snapshotChanges() }
 }
 

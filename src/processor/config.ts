@@ -35,6 +35,11 @@ export const processorSettings = {
     'A processor batch closes at this many records (or BATCH_MAX_WAIT, or BATCH_MAX_BYTES).',
   ),
   batchMaxWait: duration('BATCH_MAX_WAIT', 200, 'A batch closes after this long, so results stay fresh.'),
+  provisionalInterval: duration(
+    'PROVISIONAL_INTERVAL',
+    1000,
+    'Provisional window rows and state rows of a partition are written at most this often (final rows at once, exactly once); 0: with every batch.',
+  ),
   batchMaxBytes: bytes(
     'BATCH_MAX_BYTES',
     16 * 1024 * 1024,

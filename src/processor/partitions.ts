@@ -41,6 +41,10 @@ export class Slot {
    * through. A call that hangs (a black-holed database) counts from its start.
    */
   waitingSince: number | undefined
+  /** When (epoch ms) a batch last wrote provisional and state rows (PROVISIONAL_INTERVAL); 0: never. */
+  lastProvisionalAt = 0
+  /** Flush commits made at the current checkpoint offset (BatchCommit.flushSeq). */
+  flushSeq = 0
 
   constructor(partition: number) {
     this.partition = partition

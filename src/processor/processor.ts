@@ -28,7 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { InputRecord } from '../engine/types.ts'
 import { isRtsaError, messageOf, RtsaError } from '../errors/catalogue.ts'
-import { type BatchHost, processBatch } from './batches.ts'
+import { type BatchHost, flushBatch, processBatch } from './batches.ts'
 import type { ProcessorConfig } from './config.ts'
 import type { EngineFactory } from './engine-adapter.ts'
 import type { ProcessorMetrics } from './metrics.ts'
@@ -54,6 +54,7 @@ export interface ProcessorDeps {
     | 'batchMaxRecords'
     | 'batchMaxWait'
     | 'batchMaxBytes'
+    | 'provisionalInterval'
     | 'startingOffsets'
     | 'commitStallTimeout'
   >
@@ -95,6 +96,7 @@ export class Processor {
       log: deps.log,
       metrics: deps.metrics,
       ends: this.#table.ends,
+      provisionalIntervalMs: deps.config.provisionalInterval,
       stopping: () => this.#stopRequested,
       drop: (slot, why) => this.#drop(slot, why),
       // Either we lost it (a rebalance we have not seen yet will say so) or a stale member
@@ -277,6 +279,7 @@ export class Processor {
         const start = cp.nextOffset ?? (await this.#startingOffset(partition))
         if (slot.state !== 'claiming' || !this.#source) return
         slot.epoch = cp.epoch
+        slot.flushSeq = cp.flushSeq
         slot.engine = engine
         slot.start = start
         slot.to('owned')
@@ -337,7 +340,10 @@ export class Processor {
         config.batchMaxWait,
         config.batchMaxBytes,
       )
-      if (records.length === 0) continue
+      if (records.length === 0) {
+        this.#flushDue()
+        continue
+      }
       const byPartition = new Map<number, InputRecord[]>()
       for (const r of records) {
         let list = byPartition.get(r.partition)
@@ -348,7 +354,11 @@ export class Processor {
         list.push(r)
       }
       for (const [partition, list] of byPartition) await this.#processPartition(partition, list)
+      this.#flushDue()
     }
+    await this.#settle()
+    // A clean stop writes what PROVISIONAL_INTERVAL held back: the tables are current.
+    this.#flushDue(true)
     await this.#settle()
     await Promise.all(this.#claims)
   }
@@ -370,6 +380,18 @@ export class Processor {
     const slot = this.#table.get(partition)
     if (slot === undefined || slot !== polled || slot.state !== 'owned') return
     await processBatch(this.#host, slot, records)
+  }
+
+  /**
+   * Writes the provisional and state rows the batches of a quiet partition held back
+   * (PROVISIONAL_INTERVAL) once its interval is up. A partition with a commit in flight
+   * waits for the next round.
+   */
+  #flushDue(force = false): void {
+    for (const slot of this.#table.all()) {
+      if (slot.state === 'owned' && slot.engine?.hasPendingOutput() === true)
+        flushBatch(this.#host, slot, force)
+    }
   }
 
   /** Waits for every commit in flight. */

@@ -29,6 +29,8 @@ export interface PartitionCheckpoint {
   readonly nextOffset: bigint | null
   /** The engine's stored state pieces. */
   readonly pieces: SnapshotPiece[]
+  /** Flush commits (no new records, see BatchCommit.flushSeq) made at `nextOffset`. */
+  readonly flushSeq: number
 }
 
 /** One batch of one partition, as the engine produced it. */
@@ -56,6 +58,12 @@ export interface BatchCommit {
   readonly outcomes: Readonly<Record<string, number>>
   /** Engine state pieces to store and to delete. */
   readonly snapshot: SnapshotChanges
+  /**
+   * 0 (or absent): a batch of records (`nextOffset` moves on). n >= 1: the n-th flush at
+   * the same `nextOffset` (rows held back by PROVISIONAL_INTERVAL, no records): a retry
+   * of a flush that went through is recognised by its number, as a batch is by its offset.
+   */
+  readonly flushSeq?: number
 }
 
 /**
@@ -77,12 +85,12 @@ export async function claimPartition(
 ): Promise<PartitionCheckpoint> {
   return inTransaction(pool, 'begin', async (client) => {
     const row = (
-      await client.query<{ next_offset: number | string | null; epoch: number }>(
+      await client.query<{ next_offset: number | string | null; epoch: number; flush_seq: number | string }>(
         `insert into partition_checkpoints (topic, partition, next_offset, epoch, owner)
          values ($1, $2, null, 1, $3)
          on conflict (topic, partition) do update
            set epoch = partition_checkpoints.epoch + 1, owner = excluded.owner, updated_at = now()
-         returning next_offset, epoch`,
+         returning next_offset, epoch, flush_seq`,
         [topic, partition, owner],
       )
     ).rows[0]!
@@ -98,6 +106,7 @@ export async function claimPartition(
       epoch: Number(row.epoch),
       nextOffset: row.next_offset === null ? null : BigInt(String(row.next_offset)),
       pieces,
+      flushSeq: Number(row.flush_seq),
     }
   })
 }
@@ -148,11 +157,13 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * nothing and reports 'committed'.
  */
 export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'committed' | 'fenced'> {
+  const flushSeq = batch.flushSeq ?? 0
   return inTransaction(pool, 'begin', async (client) => {
     const fence = await client.query(
       `update partition_checkpoints
-          set next_offset = $4, watermark = $5, end_offset = $6, updated_at = now()
-        where topic = $1 and partition = $2 and epoch = $3 and (next_offset is null or next_offset < $4)`,
+          set next_offset = $4, watermark = $5, end_offset = $6, flush_seq = $7, updated_at = now()
+        where topic = $1 and partition = $2 and epoch = $3
+          and (next_offset is null or next_offset < $4 or (next_offset = $4 and flush_seq < $7))`,
       [
         batch.topic,
         batch.partition,
@@ -160,20 +171,26 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
         batch.nextOffset.toString(),
         iso(batch.watermark),
         batch.endOffset?.toString() ?? null,
+        flushSeq,
       ],
     )
     if (fence.rowCount === 0) {
-      const now = await client.query<{ epoch: number; next_offset: number | string | null }>(
-        'select epoch, next_offset from partition_checkpoints where topic = $1 and partition = $2',
+      const now = await client.query<{
+        epoch: number
+        next_offset: number | string | null
+        flush_seq: number | string
+      }>(
+        'select epoch, next_offset, flush_seq from partition_checkpoints where topic = $1 and partition = $2',
         [batch.topic, batch.partition],
       )
       // Nothing was written: committing the empty transaction ends it.
       const row = now.rows[0]
+      const stored = row?.next_offset == null ? null : BigInt(String(row.next_offset))
       const done =
         row !== undefined &&
         Number(row.epoch) === batch.epoch &&
-        row.next_offset !== null &&
-        BigInt(String(row.next_offset)) >= batch.nextOffset
+        stored !== null &&
+        (stored > batch.nextOffset || (stored === batch.nextOffset && Number(row.flush_seq) >= flushSeq))
       return done ? 'committed' : 'fenced'
     }
     if (batch.windows.length > 0) {

@@ -213,6 +213,13 @@ create table if not exists stream_live_events (
 create index if not exists stream_live_events_ts_idx on stream_live_events (ts);
 `,
   },
+  {
+    version: 8,
+    name: 'partition_checkpoints.flush_seq: commits that write held-back rows without new records',
+    sql: `
+alter table partition_checkpoints add column if not exists flush_seq bigint not null default 0;
+`,
+  },
 ]
 
 // An arbitrary constant: the advisory lock key of rtsa's schema migrations.

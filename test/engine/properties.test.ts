@@ -26,6 +26,28 @@ test('engine = oracle, whatever the batch split and restore points', () => {
   )
 })
 
+test('provisional output deferred at random (PROVISIONAL_INTERVAL): the same tables once it is emitted', () => {
+  fc.assert(
+    fc.property(
+      config,
+      partitionInput(0, 40),
+      plan,
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 9 }),
+      (cfg, records, steps, emits) => {
+        const run = new Run(cfg, 0, records)
+        for (let i = 0; !run.done; i++) {
+          const s = steps[i % steps.length]!
+          run.batch(s.size, s.restore, emits[i % emits.length]!)
+          run.check()
+        }
+        run.flush()
+        run.check()
+      },
+    ),
+    { numRuns: RUNS },
+  )
+})
+
 test('engine = oracle after every batch (one record per batch, restores anywhere)', () => {
   fc.assert(
     fc.property(config, partitionInput(0, 35), plan, (cfg, records, steps) => {

@@ -141,6 +141,7 @@ interface Checkpoint {
   epoch: number
   owner: string | null
   next: bigint | null
+  flushSeq: number
   pieces: Map<string, Buffer>
 }
 
@@ -156,6 +157,8 @@ export class FakeCheckpoints implements CheckpointStore {
   down = false
   pings = 0
   commits = 0
+  /** Provisional window rows and state rows written (PROVISIONAL_INTERVAL's measure). */
+  provisionalRows = 0
   releases: number[] = []
 
   constructor(owner = 'test') {
@@ -165,7 +168,7 @@ export class FakeCheckpoints implements CheckpointStore {
   #row(partition: number): Checkpoint {
     let r = this.rows.get(partition)
     if (r === undefined) {
-      r = { epoch: 0, owner: null, next: null, pieces: new Map() }
+      r = { epoch: 0, owner: null, next: null, flushSeq: 0, pieces: new Map() }
       this.rows.set(partition, r)
     }
     return r
@@ -182,6 +185,7 @@ export class FakeCheckpoints implements CheckpointStore {
       epoch: r.epoch,
       nextOffset: r.next,
       pieces: [...r.pieces].map(([key, data]): SnapshotPiece => ({ key, data })),
+      flushSeq: r.flushSeq,
     }
   }
 
@@ -207,8 +211,16 @@ export class FakeCheckpoints implements CheckpointStore {
     }
     const r = this.#row(batch.partition)
     if (r.epoch !== batch.epoch) return 'fenced'
-    if (r.next !== null && r.next >= batch.nextOffset) return 'committed'
+    // As the store: a batch of records moves the offset on; a flush (same offset) has its number.
+    const flush = batch.flushSeq ?? 0
+    if (
+      r.next !== null &&
+      (r.next > batch.nextOffset || (r.next === batch.nextOffset && r.flushSeq >= flush))
+    )
+      return 'committed'
     r.next = batch.nextOffset
+    r.flushSeq = flush
+    this.provisionalRows += batch.windows.filter((w) => !w.isFinal).length + batch.states.length
     this.tables.apply(batch as never)
     for (const d of batch.deadLetters) this.dead.push(`${d.partition}:${d.offset}:${d.reason}`)
     for (const p of batch.snapshot.put) r.pieces.set(p.key, p.data)

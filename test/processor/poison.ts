@@ -16,13 +16,14 @@ export function poisonous(
     const engine: PartitionEngine = {
       partition: real.partition,
       config: real.config,
-      process(records) {
+      process(records, options) {
         const i = records.findIndex(isPoison)
-        if (i < 0) return real.process(records)
-        real.process(records.slice(0, i))
+        if (i < 0) return real.process(records, options)
+        real.process(records.slice(0, i), options)
         throw error(records[i]!)
       },
-      processEvents: (r) => real.processEvents(r),
+      processEvents: (r, o) => real.processEvents(r, o),
+      hasPendingOutput: () => real.hasPendingOutput(),
       fail: (r, d) => real.fail(r, d),
       watermark: () => real.watermark(),
       nextOffset: () => real.nextOffset(),

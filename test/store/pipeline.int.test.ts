@@ -90,7 +90,7 @@ test('migration 4: a checkpoint stored as -1 ("never committed") becomes NULL', 
             ('2026-11-02T10:00:00Z', '2026-11-02T10:01:00Z', 's', 2, 2, 2, 0, 0, 5, 1, 0, 0, 0, 6, false, 0)`,
   )
   await pool.query('grant select on stream_metrics_minute to public')
-  assert.deepEqual(await migrate(pool), [4, 5, 6, 7])
+  assert.deepEqual(await migrate(pool), [4, 5, 6, 7, 8])
   const moved = await pool.query<{ p: string; chat: number }>(
     'select tableoid::regclass::text as p, chat_messages as chat from stream_metrics_minute order by window_start',
   )
