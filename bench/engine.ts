@@ -33,6 +33,8 @@ const PROFILES: Record<string, { streams: number; users: number; eventsPerSec: n
 const profile = PROFILES[TRAFFIC]
 if (profile === undefined) throw new Error(`traffic must be one of ${Object.keys(PROFILES).join(', ')}`)
 const CONFIG: EngineConfig = { windowMs: 60_000, watermarkMs: 600_000, viewerTimeoutMs: 300_000 }
+/** The product's default WINDOWS (1 minute, 1 hour, 1 day): the cost of the longer windows. */
+const WITH_ROLLUPS: EngineConfig = { ...CONFIG, rollupMs: [3_600_000, 86_400_000] }
 const gc = (globalThis as { gc?: () => void }).gc
 /** BENCH_RUNS: timed runs per mode (default 3, the median is reported); 0 measures the state size only. */
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
@@ -124,8 +126,8 @@ function decodeBatch(raw: readonly Raw[]): DecodedRecord[] {
  * decoding (bytes in); otherwise each batch is decoded just before its clock starts,
  * so the events are as fresh in the CPU caches as in the processor.
  */
-function run(input: Input, withDecode: boolean, retainLog = true) {
-  const engine = createPartitionEngine(CONFIG, 0, { decode: decodeEvent, retainLog })
+function run(input: Input, withDecode: boolean, retainLog = true, config = CONFIG) {
+  const engine = createPartitionEngine(config, 0, { decode: decodeEvent, retainLog })
   let rows = 0
   let stored = 0
   let ms = 0
@@ -138,7 +140,7 @@ function run(input: Input, withDecode: boolean, retainLog = true) {
     const t0 = performance.now()
     const c0 = process.cpuUsage()
     const res: BatchResult = withDecode ? engine.process(records) : engine.processEvents(batch)
-    rows += res.windows.length
+    rows += res.windows.length + res.rollups.length
     for (const p of engine.snapshotChanges().put) stored += p.data.length
     const c = process.cpuUsage(c0)
     cpuMs += (c.user + c.system) / 1000
@@ -181,6 +183,19 @@ for (const withDecode of process.env.BENCH_DECODED_ONLY ? [false] : [false, true
     )
 }
 
+// The longer windows' cost: decoded events in, with the default WINDOWS, beside the runs above.
+{
+  const rates: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    const { ms, rows } = run(input, false, true, WITH_ROLLUPS)
+    rates.push(input.length / (ms / 1000))
+    console.log(
+      `rollups run ${i + 1}: ${Math.round(rates[i]!).toLocaleString('en')} records/s (${ms.toFixed(0)} ms wall), ` +
+        `${rows.toLocaleString('en')} rows (1 minute, 1 hour and 1 day windows)`,
+    )
+  }
+}
+
 // State size: heap + external (snapshot log chunks are Buffers) held by one engine at the end.
 if (gc === undefined) console.log('state size: run with `npx node --expose-gc bench/engine.ts` to measure it')
 else {
@@ -190,14 +205,18 @@ else {
     const m = process.memoryUsage()
     return m.heapUsed + m.arrayBuffers
   }
-  for (const retainLog of [true, false]) {
+  for (const [retainLog, config, label] of [
+    [true, CONFIG, 'retainLog true'],
+    [false, CONFIG, 'retainLog false'],
+    [false, WITH_ROLLUPS, 'rollups'],
+  ] as const) {
     const before = used()
-    let held: ReturnType<typeof run> | null = run(input, false, retainLog)
+    let held: ReturnType<typeof run> | null = run(input, false, retainLog, config)
     const after = used()
     const s = held.engine.stats()
     const bytes = after - before
     console.log(
-      `state (retainLog ${retainLog}): ${mb(bytes)} for ${s.presentUsers.toLocaleString('en')} present viewers = ` +
+      `state (${label}): ${mb(bytes)} for ${s.presentUsers.toLocaleString('en')} present viewers = ` +
         `${Math.round(bytes / s.presentUsers).toLocaleString('en')} B/viewer, ` +
         `${Math.round(bytes / s.pendingRecords)} B/pending record ` +
         `(${s.streams} streams, ${s.users.toLocaleString('en')} users kept, ${s.pendingRecords.toLocaleString('en')} ` +

@@ -11,6 +11,7 @@
  *   memory     processor RSS with 10k / 100k / 1M present viewers
  *   recovery   SIGKILL -> restart -> first commit with 1M viewers of state
  *   faults     fault end -> first commit for each fault of the matrix, 2 processors
+ *   writes     PostgreSQL rows and WAL per 1,000 events, PROVISIONAL_INTERVAL 1 s vs 0
  */
 import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
@@ -27,6 +28,7 @@ import { BENCH_NAMES, resultMarkdown, writeResult, writeSummary } from './lib/re
 import { type BenchServers, startServers } from './lib/servers.ts'
 import { memory } from './memory.ts'
 import { recovery } from './recovery.ts'
+import { writes } from './writes.ts'
 
 const BENCHMARKS: Record<string, Benchmark> = {
   engine,
@@ -36,6 +38,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   memory,
   recovery,
   faults: faultsBench,
+  writes,
 }
 export const RESULTS_DIR = resolve(import.meta.dirname, 'results')
 

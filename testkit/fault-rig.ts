@@ -248,7 +248,15 @@ export class FaultRig {
     try {
       const end = (await admin.offsets(this.topic)).reduce((n, p) => n + Number(p.latest), 0)
       const deadline = Date.now() + timeoutMs
-      while ((await this.committed().catch(() => -1)) < end) {
+      // Every record committed, and no partition holding rows back (PROVISIONAL_INTERVAL).
+      const heldBack = async () =>
+        (
+          await this.pool.query<{ n: number }>(
+            'select count(*)::int as n from partition_checkpoints where topic = $1 and held_back',
+            [this.topic],
+          )
+        ).rows[0]!.n > 0
+      while ((await this.committed().catch(() => -1)) < end || (await heldBack().catch(() => true))) {
         if (Date.now() > deadline)
           throw new Error(`not caught up within ${timeoutMs} ms: ${await this.committed()} of ${end}`)
         await sleep(100)

@@ -39,8 +39,10 @@ export const engine: Benchmark = {
           if (traffic === 'large') calibration.push(cal.jsonParsePerSec)
         }
         for (const x of out.matchAll(/^bytes in\s+run \d+: ([\d,]+) records\/s/gm)) m.bytesIn.push(num(x[1]!))
-        for (const x of out.matchAll(/^state \(retainLog (\w+)\): .* = ([\d,]+) B\/viewer.*$/gm)) {
-          if (x[1] === 'false') m.perViewerNoLog.push(num(x[2]!))
+        for (const x of out.matchAll(/^rollups run \d+: ([\d,]+) records\/s/gm)) m.rollups.push(num(x[1]!))
+        for (const x of out.matchAll(/^state \((retainLog \w+|rollups)\): .* = ([\d,]+) B\/viewer.*$/gm)) {
+          if (x[1] === 'retainLog false') m.perViewerNoLog.push(num(x[2]!))
+          else if (x[1] === 'rollups') m.perViewerRollups.push(num(x[2]!))
           else m.perViewer.push(num(x[2]!))
           if (i === 0) notes.push(`${traffic}: ${x[0]}`)
         }
@@ -63,6 +65,23 @@ export const engine: Benchmark = {
           baseline: { name: 'engine alone', runs: m.decoded },
         }),
       )
+      if (m.rollups.length > 0)
+        figures.push(
+          figure(`engine with 1 hour and 1 day windows too, ${label} (one core)`, 'events/s', m.rollups, {
+            baseline: { name: 'minutes only', runs: m.decoded },
+          }),
+        )
+      if (m.perViewerRollups.length > 0)
+        figures.push(
+          figure(
+            `engine state per present viewer, with 1 hour and 1 day windows, ${label}`,
+            'B',
+            m.perViewerRollups,
+            {
+              baseline: { name: 'minutes only, retainLog false', runs: m.perViewerNoLog },
+            },
+          ),
+        )
       if (m.perViewer.length > 0)
         figures.push(figure(`engine state per present viewer, ${label}`, 'B', m.perViewer))
       if (m.perViewerNoLog.length > 0)
@@ -92,6 +111,15 @@ interface Measured {
   bytesIn: number[]
   perViewer: number[]
   perViewerNoLog: number[]
+  rollups: number[]
+  perViewerRollups: number[]
 }
 
-const measured = (): Measured => ({ decoded: [], bytesIn: [], perViewer: [], perViewerNoLog: [] })
+const measured = (): Measured => ({
+  decoded: [],
+  bytesIn: [],
+  perViewer: [],
+  perViewerNoLog: [],
+  rollups: [],
+  perViewerRollups: [],
+})

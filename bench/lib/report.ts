@@ -67,7 +67,7 @@ export function figure(
   }
 }
 
-const NAMES = ['engine', 'catchup', 'freshness', 'api', 'memory', 'recovery', 'faults'] as const
+const NAMES = ['engine', 'catchup', 'freshness', 'api', 'memory', 'recovery', 'faults', 'writes'] as const
 export type BenchName = (typeof NAMES)[number]
 export const BENCH_NAMES: readonly BenchName[] = NAMES
 

@@ -141,6 +141,7 @@ function batchOf(
     deadLetters: result.deadLetters,
     outcomes,
     snapshot,
+    heldBack: slot.engine?.hasPendingOutput() === true,
   }
 }
 

@@ -64,6 +64,11 @@ export interface BatchCommit {
    * of a flush that went through is recognised by its number, as a batch is by its offset.
    */
   readonly flushSeq?: number
+  /**
+   * The engine still holds provisional or state rows back after this batch (written by a
+   * later batch or flush): a reader of the checkpoint knows the tables are not current yet.
+   */
+  readonly heldBack?: boolean
 }
 
 /**
@@ -161,7 +166,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
   return inTransaction(pool, 'begin', async (client) => {
     const fence = await client.query(
       `update partition_checkpoints
-          set next_offset = $4, watermark = $5, end_offset = $6, flush_seq = $7, updated_at = now()
+          set next_offset = $4, watermark = $5, end_offset = $6, flush_seq = $7, held_back = $8, updated_at = now()
         where topic = $1 and partition = $2 and epoch = $3
           and (next_offset is null or next_offset < $4 or (next_offset = $4 and flush_seq < $7))`,
       [
@@ -172,6 +177,7 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
         iso(batch.watermark),
         batch.endOffset?.toString() ?? null,
         flushSeq,
+        batch.heldBack ?? false,
       ],
     )
     if (fence.rowCount === 0) {

@@ -215,9 +215,10 @@ create index if not exists stream_live_events_ts_idx on stream_live_events (ts);
   },
   {
     version: 8,
-    name: 'partition_checkpoints.flush_seq: commits that write held-back rows without new records',
+    name: 'partition_checkpoints.flush_seq, held_back: rows held back by PROVISIONAL_INTERVAL',
     sql: `
 alter table partition_checkpoints add column if not exists flush_seq bigint not null default 0;
+alter table partition_checkpoints add column if not exists held_back boolean not null default false;
 `,
   },
 ]

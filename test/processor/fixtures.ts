@@ -173,8 +173,8 @@ export async function waitCaughtUp(
     while (Date.now() < deadline) {
       const rows = (
         await pool
-          .query<{ partition: number; next_offset: number | null }>(
-            'select partition, next_offset from partition_checkpoints where topic = $1',
+          .query<{ partition: number; next_offset: number | null; held_back: boolean }>(
+            'select partition, next_offset, held_back from partition_checkpoints where topic = $1',
             [topic],
           )
           .catch(() => ({ rows: [] }))
@@ -182,9 +182,17 @@ export async function waitCaughtUp(
       const next = new Map(
         rows.map((r) => [r.partition, r.next_offset === null ? -1n : BigInt(r.next_offset)]),
       )
+      // Caught up: every record committed, and no row held back (PROVISIONAL_INTERVAL).
+      const held = new Set(rows.filter((r) => r.held_back).map((r) => r.partition))
       behind = ends
-        .filter((e) => e.latest > e.earliest && (next.get(e.partition) ?? -1n) < e.latest)
-        .map((e) => `p${e.partition}: ${next.get(e.partition) ?? 'none'}/${e.latest}`)
+        .filter(
+          (e) =>
+            e.latest > e.earliest && ((next.get(e.partition) ?? -1n) < e.latest || held.has(e.partition)),
+        )
+        .map(
+          (e) =>
+            `p${e.partition}: ${next.get(e.partition) ?? 'none'}/${e.latest}${held.has(e.partition) ? ' (rows held back)' : ''}`,
+        )
         .join(', ')
       if (behind === '') return
       await sleep(200)
