@@ -265,9 +265,10 @@ export async function migrate(pool: pg.Pool): Promise<number[]> {
   return applied
 }
 
-/** Deletes metrics, state, checkpoints, snapshots and dead letters (a full reset). Keeps the schema. */
+/** Deletes metrics (every resolution), state, checkpoints, snapshots and dead letters (a full reset). Keeps the schema. */
 export async function wipeData(pool: pg.Pool): Promise<void> {
   await pool.query(
-    'truncate stream_metrics_minute, stream_state, partition_checkpoints, engine_snapshots, dead_letters, dlq_progress, partition_counts',
+    `truncate stream_metrics_minute, stream_metrics_rollup, stream_live_events, stream_state, partition_checkpoints,
+       engine_snapshots, dead_letters, dlq_progress, partition_counts`,
   )
 }

@@ -125,6 +125,10 @@ test('a clean stop resumes without reprocessing; a reset reprocesses everything'
   const { wipeData } = await import('../../src/store/migrations.ts')
   await wipeData(store.pool)
   assert.equal((await readTables(store.pool)).windows.length, 0)
+  for (const table of ['stream_metrics_rollup', 'stream_live_events', 'partition_checkpoints']) {
+    const n = (await store.pool.query(`select count(*)::int as n from ${table}`)).rows[0].n
+    assert.equal(n, 0, `${table} is wiped too`)
+  }
   const fourth = startInProcess(env, store.pool)
   defer(t, () => fourth.stop())
   await waitCaughtUp(store.pool, bootstrap, topic)
