@@ -40,6 +40,10 @@ export const engine: Benchmark = {
         }
         for (const x of out.matchAll(/^bytes in\s+run \d+: ([\d,]+) records\/s/gm)) m.bytesIn.push(num(x[1]!))
         for (const x of out.matchAll(/^rollups run \d+: ([\d,]+) records\/s/gm)) m.rollups.push(num(x[1]!))
+        for (const x of out.matchAll(/^paced minutes run \d+: ([\d,]+) records\/s/gm))
+          m.pacedMinutes.push(num(x[1]!))
+        for (const x of out.matchAll(/^paced rollups run \d+: ([\d,]+) records\/s/gm))
+          m.pacedRollups.push(num(x[1]!))
         for (const x of out.matchAll(/^state \((retainLog \w+|rollups)\): .* = ([\d,]+) B\/viewer.*$/gm)) {
           if (x[1] === 'retainLog false') m.perViewerNoLog.push(num(x[2]!))
           else if (x[1] === 'rollups') m.perViewerRollups.push(num(x[2]!))
@@ -67,9 +71,23 @@ export const engine: Benchmark = {
       )
       if (m.rollups.length > 0)
         figures.push(
-          figure(`engine with 1 hour and 1 day windows too, ${label} (one core)`, 'events/s', m.rollups, {
-            baseline: { name: 'minutes only', runs: m.decoded },
-          }),
+          figure(
+            `engine with 1 hour and 1 day windows too, provisional rows every batch, ${label}`,
+            'events/s',
+            m.rollups,
+            {
+              baseline: { name: 'minutes only', runs: m.decoded },
+            },
+          ),
+        )
+      if (m.pacedRollups.length > 0)
+        figures.push(
+          figure(
+            `engine with 1 hour and 1 day windows too, provisional rows every 20 batches, ${label}`,
+            'events/s',
+            m.pacedRollups,
+            { baseline: { name: 'minutes only, same pace', runs: m.pacedMinutes } },
+          ),
         )
       if (m.perViewerRollups.length > 0)
         figures.push(
@@ -112,6 +130,8 @@ interface Measured {
   perViewer: number[]
   perViewerNoLog: number[]
   rollups: number[]
+  pacedMinutes: number[]
+  pacedRollups: number[]
   perViewerRollups: number[]
 }
 
@@ -121,5 +141,7 @@ const measured = (): Measured => ({
   perViewer: [],
   perViewerNoLog: [],
   rollups: [],
+  pacedMinutes: [],
+  pacedRollups: [],
   perViewerRollups: [],
 })
