@@ -114,7 +114,8 @@ export function createProcessorMetrics() {
   })
   const expiredDays = new Counter({
     name: 'rtsa_processor_expired_day_partitions_total',
-    help: 'Day partitions of stream_metrics_minute dropped whole by METRICS_RETENTION',
+    help: 'Day partitions dropped whole by retention (stream_metrics_minute: METRICS_RETENTION, dead_letters: DEAD_LETTER_RETENTION)',
+    labelNames: ['table'],
     registers: [registry],
   })
   return {

@@ -32,12 +32,22 @@ export function startRetention(o: {
       const expired = await expireOldRows(o.pool, o.retention, now())
       if (expired === undefined) return
       o.metrics.expired.inc({ table: 'stream_metrics_minute' }, expired.windows)
-      o.metrics.expiredDays.inc(expired.windowDays)
+      o.metrics.expiredDays.inc({ table: 'stream_metrics_minute' }, expired.windowDays)
+      o.metrics.expiredDays.inc({ table: 'dead_letters' }, expired.deadLetterDays)
       o.metrics.expired.inc({ table: 'stream_metrics_rollup' }, expired.rollups)
       o.metrics.expired.inc({ table: 'stream_live_events' }, expired.liveEvents)
       o.metrics.expired.inc({ table: 'dead_letters' }, expired.deadLetters)
       o.metrics.expired.inc({ table: 'stream_state' }, expired.streams)
-      if (expired.windows + expired.rollups + expired.liveEvents + expired.deadLetters + expired.streams > 0)
+      if (
+        expired.windowDays +
+          expired.windows +
+          expired.rollups +
+          expired.liveEvents +
+          expired.deadLetterDays +
+          expired.deadLetters +
+          expired.streams >
+        0
+      )
         o.log.info({ expired }, 'expired old rows')
     } catch (error) {
       o.log.warn({ err: messageOf(error) }, 'expiring old rows failed; trying again at the next interval')

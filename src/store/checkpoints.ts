@@ -16,7 +16,7 @@ import type {
   WindowRow,
 } from '../engine/types.ts'
 import { COMMIT_CHANNEL, encodeCommitNotice } from './commit-notice.ts'
-import { ensureDayPartitions } from './day-partitions.ts'
+import { DAY_MS, ensureDayPartitions } from './day-partitions.ts'
 import { inTransaction } from './pool.ts'
 
 /** What a new owner of a partition resumes from. */
@@ -215,6 +215,9 @@ export async function commitBatch(pool: pg.Pool, batch: BatchCommit): Promise<'c
     // existed before this batch's records (a stream counts from its first accepted record).
     if (batch.counts.length > 0) await addStreamCounts(client, batch.partition, batch.counts)
     if (batch.states.length > 0) await upsertStates(client, batch.states)
+    // Today's partition (and tomorrow's: the database's clock may be past midnight already).
+    if (batch.deadLetters.length > 0)
+      await ensureDayPartitions(pool, client, [Date.now(), Date.now() + DAY_MS], 'dead_letters')
     for (const chunk of byteChunks(batch.deadLetters, DEAD_LETTER_CHUNK_BYTES)) {
       await insertDeadLetters(client, batch.topic, chunk)
     }
@@ -385,7 +388,8 @@ async function insertDeadLetters(client: pg.PoolClient, topic: string, rows: rea
      select $1, p, o, k, v, r, d, sid, case when ts is null then null else to_timestamp(ts / 1000.0) end
        from unnest($2::int[], $3::bigint[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::bigint[])
             as t(p, o, k, v, r, d, sid, ts)
-     on conflict (topic, partition, "offset") do nothing`,
+      -- A record's dead letter once (a batch redone after a crash finds it there).
+      where not exists (select 1 from dead_letters x where x.topic = $1 and x.partition = t.p and x."offset" = t.o)`,
     [
       topic,
       rows.map((r) => r.partition),

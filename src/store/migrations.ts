@@ -221,6 +221,50 @@ alter table partition_checkpoints add column if not exists flush_seq bigint not 
 alter table partition_checkpoints add column if not exists held_back boolean not null default false;
 `,
   },
+  {
+    version: 9,
+    name: 'dead_letters partitioned by day of created_at (retention drops a relayed day)',
+    // As migration 5: the rows move to the new table, grants are carried over, ids go on
+    // from the same sequence. A partitioned table's unique keys must hold the partition key,
+    // so (topic, partition, offset) is an index: its one writer (the partition's owner,
+    // fenced by epoch) checks it before inserting.
+    sql: `
+alter table dead_letters rename to dead_letters_v8;
+alter index dead_letters_pkey rename to dead_letters_v8_pkey;
+alter index dead_letters_created_idx rename to dead_letters_v8_created_idx;
+alter index dead_letters_reason_idx rename to dead_letters_v8_reason_idx;
+alter index dead_letters_relay_idx rename to dead_letters_v8_relay_idx;
+create table dead_letters (like dead_letters_v8 including defaults including constraints)
+  partition by range (created_at);
+alter table dead_letters add primary key (id, created_at);
+create index dead_letters_position_idx on dead_letters (topic, partition, "offset");
+create index dead_letters_created_idx on dead_letters (created_at desc);
+create index dead_letters_reason_idx on dead_letters (reason, created_at desc);
+create index dead_letters_relay_idx on dead_letters (topic, partition, id);
+create table dead_letters_default partition of dead_letters default;
+do $$
+declare
+  d date;
+  g record;
+begin
+  for d in select distinct (created_at at time zone 'UTC')::date from dead_letters_v8 loop
+    execute format(
+      'create table %I partition of dead_letters for values from (%L) to (%L)',
+      'dead_letters_p' || to_char(d, 'YYYYMMDD'),
+      (d::timestamp at time zone 'UTC'), ((d + 1)::timestamp at time zone 'UTC'));
+  end loop;
+  for g in select grantee, privilege_type from information_schema.role_table_grants
+            where table_schema = current_schema() and table_name = 'dead_letters_v8'
+              and grantee <> current_user loop
+    execute format('grant %s on dead_letters to %s', g.privilege_type,
+      case when g.grantee = 'PUBLIC' then 'public' else quote_ident(g.grantee) end);
+  end loop;
+end $$;
+insert into dead_letters select * from dead_letters_v8;
+alter sequence dead_letters_id_seq owned by dead_letters.id;
+drop table dead_letters_v8;
+`,
+  },
 ]
 
 // An arbitrary constant: the advisory lock key of rtsa's schema migrations.

@@ -21,6 +21,8 @@ export interface Retention {
 export interface Expired {
   /** Day partitions of stream_metrics_minute dropped whole. */
   readonly windowDays: number
+  /** Day partitions of dead_letters dropped whole (every row of the day relayed). */
+  readonly deadLetterDays: number
   /** Window rows deleted one by one (the default partition, and the part of the cutoff's day before it). */
   readonly windows: number
   readonly rollups: number
@@ -91,6 +93,18 @@ export async function expireOldRows(
         `delete from stream_live_events where ctid = any(array(
            select ctid from stream_live_events where ts < $1 limit $2))`,
       )
+      // A day of dead letters goes whole once the relay has published every row of it.
+      const deadLetterDays =
+        retention.deadLetters === null
+          ? 0
+          : await dropDaysBefore(client, now - retention.deadLetters, 'dead_letters', async (name) => {
+              const r = await client.query<{ pending: boolean }>(
+                `select exists (select 1 from "${name}" d
+                   left join dlq_progress p on p.topic = d.topic and p.partition = d.partition
+                  where d.id > coalesce(p.last_id, 0)) as pending`,
+              )
+              return r.rows[0]?.pending === false
+            })
       // Only what the relay has published: an unpublished dead letter is the outbox's.
       const deadLetters = await expire(
         retention.deadLetters,
@@ -105,7 +119,7 @@ export async function expireOldRows(
         `delete from stream_state where stream_id = any(array(
            select stream_id from stream_state where updated_at < $1 limit $2))`,
       )
-      return { windowDays, windows, rollups, liveEvents, deadLetters, streams }
+      return { windowDays, windows, rollups, liveEvents, deadLetterDays, deadLetters, streams }
     } finally {
       await client.query('select pg_advisory_unlock($1)', [EXPIRY_LOCK.toString()])
     }

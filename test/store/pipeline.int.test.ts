@@ -68,7 +68,7 @@ test('lag: null before a partition commits, end - next after, summed over the pa
   assert.equal((await pipelineFigures(pool)).lag, 0)
 })
 
-test('migration 4: a checkpoint stored as -1 ("never committed") becomes NULL', async (t) => {
+test('migrations 4, 5 and 9: a checkpoint of -1 becomes NULL; minute rows and dead letters move to day partitions', async (t) => {
   const pool = createPool(await freshDatabase(t))
   defer(t, () => pool.end())
   await pool.query(
@@ -90,7 +90,30 @@ test('migration 4: a checkpoint stored as -1 ("never committed") becomes NULL', 
             ('2026-11-02T10:00:00Z', '2026-11-02T10:01:00Z', 's', 2, 2, 2, 0, 0, 5, 1, 0, 0, 0, 6, false, 0)`,
   )
   await pool.query('grant select on stream_metrics_minute to public')
-  assert.deepEqual(await migrate(pool), [4, 5, 6, 7, 8])
+  // Dead letters of a day, before their table is partitioned (migration 9).
+  await pool.query(
+    `insert into dead_letters (topic, partition, "offset", value, reason, detail, created_at)
+     values ('t', 0, 5, '\\x01', 'not_json', 'd', '2026-11-03T08:00:00Z'),
+            ('t', 0, 6, '\\x02', 'late', 'd', '2026-11-03T09:00:00Z')`,
+  )
+  await pool.query('grant select on dead_letters to public')
+  assert.deepEqual(await migrate(pool), [4, 5, 6, 7, 8, 9])
+  const letters = await pool.query<{ p: string; id: string }>(
+    'select tableoid::regclass::text as p, id from dead_letters order by id',
+  )
+  assert.deepEqual(
+    letters.rows.map((r) => r.p),
+    ['dead_letters_p20261103', 'dead_letters_p20261103'],
+  )
+  const next = await pool.query<{ id: string }>(
+    `insert into dead_letters (topic, partition, "offset", value, reason, detail)
+     values ('t', 0, 7, '\\x03', 'late', 'd') returning id`,
+  )
+  assert.ok(Number(next.rows[0]!.id) > Number(letters.rows[1]!.id), 'ids go on from the same sequence')
+  const dlGrant = await pool.query(
+    "select 1 from information_schema.role_table_grants where table_name = 'dead_letters' and grantee = 'PUBLIC'",
+  )
+  assert.equal(dlGrant.rowCount, 1, 'the grant on dead_letters survives its conversion')
   const moved = await pool.query<{ p: string; chat: number }>(
     'select tableoid::regclass::text as p, chat_messages as chat from stream_metrics_minute order by window_start',
   )

@@ -99,11 +99,9 @@ async function weekOf(t: Parameters<typeof defer>[0], partitioned = true): Promi
     const client = await pool.connect()
     try {
       await client.query('begin')
-      await ensureDayPartitions(
-        pool,
-        client,
-        Array.from({ length: 7 }, (_, d) => START + d * DAY),
-      )
+      const days = Array.from({ length: 7 }, (_, d) => START + d * DAY)
+      await ensureDayPartitions(pool, client, days)
+      await ensureDayPartitions(pool, client, days, 'dead_letters')
       await client.query('commit')
     } finally {
       client.release()
@@ -113,7 +111,7 @@ async function weekOf(t: Parameters<typeof defer>[0], partitioned = true): Promi
   return pool
 }
 
-test('a week, one day kept: six day partitions dropped whole, relayed old dead letters go, idle streams go', async (t) => {
+test('a week, one day kept: six day partitions dropped whole, relayed days of dead letters go whole, idle streams go', async (t) => {
   const pool = await weekOf(t)
   const where = await pool.query<{ p: string; n: string }>(
     'select tableoid::regclass::text as p, count(*) as n from stream_metrics_minute group by 1 order by 1',
@@ -122,15 +120,22 @@ test('a week, one day kept: six day partitions dropped whole, relayed old dead l
   assert.equal(where.rows[0]!.p, partitionNameOf(START / DAY))
   const expired = await expireOldRows(pool, ONE_DAY, NOW)
   // Rollups ending before the cutoff go: six hourly rows and five daily ones (the sixth ends at it).
+  // Dead letters: days 0-3 are relayed, so their partitions go whole; days 4 and 5 wait for the relay.
   assert.deepEqual(expired, {
     windowDays: 6,
     windows: 0,
     rollups: 11,
     liveEvents: 6,
-    deadLetters: 4,
+    deadLetterDays: 4,
+    deadLetters: 0,
     streams: 2,
   })
   assert.deepEqual([...(await dayPartitions(pool)).keys()], [START / DAY + 6])
+  assert.deepEqual([...(await dayPartitions(pool, 'dead_letters')).keys()].sort(), [
+    START / DAY + 4,
+    START / DAY + 5,
+    START / DAY + 6,
+  ])
   const after = await counts(pool)
   assert.equal(after.windows, 48)
   assert.equal(after.rollups, 3)
@@ -143,6 +148,7 @@ test('a week, one day kept: six day partitions dropped whole, relayed old dead l
     windows: 0,
     rollups: 0,
     liveEvents: 0,
+    deadLetterDays: 0,
     deadLetters: 0,
     streams: 0,
   })
@@ -156,6 +162,7 @@ test('rows in the default partition (days without one) are expired row by row', 
     windows: 288,
     rollups: 11,
     liveEvents: 6,
+    deadLetterDays: 0,
     deadLetters: 4,
     streams: 2,
   })
@@ -170,6 +177,7 @@ test('off keeps everything', async (t) => {
     windows: 0,
     rollups: 0,
     liveEvents: 0,
+    deadLetterDays: 0,
     deadLetters: 0,
     streams: 0,
   })
@@ -182,7 +190,8 @@ test('two processors expiring at once delete each row once (one round at a time)
   const done = rounds.filter((r) => r !== undefined)
   assert.ok(done.length >= 1)
   const total = done.reduce(
-    (n, r) => n + r!.windowDays + r!.rollups + r!.liveEvents + r!.deadLetters + r!.streams,
+    (n, r) =>
+      n + r!.windowDays + r!.rollups + r!.liveEvents + r!.deadLetterDays + r!.deadLetters + r!.streams,
     0,
   )
   assert.equal(total, 6 + 11 + 6 + 4 + 2)
@@ -204,7 +213,8 @@ test("the processor's loop expires every RETENTION_INTERVAL and counts what it d
   await waitFor('the loop to expire the week', async () => (await counts(pool)).windows === 48, 10_000)
   await loop.stop()
   const text = await metrics.registry.metrics()
-  assert.match(text, /^rtsa_processor_expired_day_partitions_total 6$/m)
-  assert.match(text, /^rtsa_processor_expired_rows_total\{table="dead_letters"\} 4$/m)
+  assert.match(text, /^rtsa_processor_expired_day_partitions_total\{table="stream_metrics_minute"\} 6$/m)
+  assert.match(text, /^rtsa_processor_expired_day_partitions_total\{table="dead_letters"\} 4$/m)
+  assert.match(text, /^rtsa_processor_expired_rows_total\{table="dead_letters"\} 0$/m)
   assert.match(text, /^rtsa_processor_expired_rows_total\{table="stream_state"\} 2$/m)
 })
