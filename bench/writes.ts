@@ -43,10 +43,11 @@ async function written(pool: pg.Pool): Promise<Written> {
 
 /** Bytes per row of a table, its partitions included (heap, indexes, TOAST). */
 async function bytesPerRow(pool: pg.Pool, table: string): Promise<number> {
+  // A table that is not partitioned has no partition tree: its own size then.
   const r = await pool.query<{ bytes: string; n: string }>(
-    `select coalesce(sum(pg_total_relation_size(relid)), 0)::bigint as bytes,
-            (select count(*) from ${table})::bigint as n
-       from pg_partition_tree($1::regclass)`,
+    `select coalesce((select sum(pg_total_relation_size(relid)) from pg_partition_tree($1::regclass)
+                       where isleaf), pg_total_relation_size($1::regclass))::bigint as bytes,
+            (select count(*) from ${table})::bigint as n`,
     [table],
   )
   const n = Number(r.rows[0]!.n)
@@ -97,6 +98,10 @@ async function oneRun(
       await sleep(1500)
       const after = await written(db.pool)
       const events = [...ends.values()].reduce((n, e) => n + Number(e), 0)
+      const rollupRows = Number(
+        (await db.pool.query<{ n: string }>('select count(*)::bigint as n from stream_metrics_rollup'))
+          .rows[0]!.n,
+      )
       const delta: Written = {
         rows: after.rows - before.rows,
         minuteRows: after.minuteRows - before.minuteRows,
@@ -106,7 +111,7 @@ async function oneRun(
       }
       ctx.log(
         `  PROVISIONAL_INTERVAL=${o.interval}: ${fmt(events)} events, ${fmt(delta.rows)} rows written, ` +
-          `${fmt(delta.walBytes / 1024 / 1024, 1)} MiB of WAL`,
+          `${fmt(delta.walBytes / 1024 / 1024, 1)} MiB of WAL; ${fmt(rollupRows)} hourly and daily rows stored`,
       )
       return {
         events,
