@@ -33,8 +33,8 @@ export interface Resolution {
   startIdx: number
 }
 
-/** The folded part of one open longer window. */
-export interface RollupAcc {
+/** The figures of a longer window that compose from its final base rows. */
+interface RollupSums {
   events: number
   joins: number
   leaves: number
@@ -42,29 +42,38 @@ export interface RollupAcc {
   donationsCents: number
   donationCount: number
   peak: number
-  /** Users present at the window's last instant: set when its last base window is folded. */
+  /**
+   * Users present at the window's last instant: set when its last base window is folded
+   * (in a delta, -1: the fold did not reach it).
+   */
   active: number
+}
+
+/** The folded part of one open longer window. */
+export interface RollupAcc extends RollupSums {
   readonly viewers: Set<string>
   readonly chatters: Set<string>
 }
 
 /** What one fold added to one longer window: stored in a rollup piece, replayed on restore. */
-export interface RollupDelta {
+export interface RollupDelta extends RollupSums {
   readonly streamId: string
   readonly ms: number
   readonly idx: number
-  events: number
-  joins: number
-  leaves: number
-  chat: number
-  donationsCents: number
-  donationCount: number
-  peak: number
-  /** -1: the fold did not reach the window's last base window. */
-  active: number
   readonly viewers: string[]
   readonly chatters: string[]
 }
+
+const noSums = (active: number): RollupSums => ({
+  events: 0,
+  joins: 0,
+  leaves: 0,
+  chat: 0,
+  donationsCents: 0,
+  donationCount: 0,
+  peak: 0,
+  active,
+})
 
 /** What folds and provisional passes of one batch produce for the longer windows. */
 export interface RollupOut {
@@ -74,36 +83,11 @@ export interface RollupOut {
 }
 
 export function newRollupAcc(): RollupAcc {
-  return {
-    events: 0,
-    joins: 0,
-    leaves: 0,
-    chat: 0,
-    donationsCents: 0,
-    donationCount: 0,
-    peak: 0,
-    active: 0,
-    viewers: new Set(),
-    chatters: new Set(),
-  }
+  return { ...noSums(0), viewers: new Set(), chatters: new Set() }
 }
 
 export function newDelta(streamId: string, ms: number, idx: number): RollupDelta {
-  return {
-    streamId,
-    ms,
-    idx,
-    events: 0,
-    joins: 0,
-    leaves: 0,
-    chat: 0,
-    donationsCents: 0,
-    donationCount: 0,
-    peak: 0,
-    active: -1,
-    viewers: [],
-    chatters: [],
-  }
+  return { streamId, ms, idx, ...noSums(-1), viewers: [], chatters: [] }
 }
 
 /** Adds a final base row (and its accumulator's chatters) to a longer window's folded part and its delta. */

@@ -8,9 +8,9 @@ import { mkdirSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import pg from 'pg'
-import { chromium, type Page } from 'playwright-core'
 import { buildApp } from '../../src/api/app.ts'
 import { defer } from '../helpers/services.ts'
+import { launchChromium, waitForText } from './browser.ts'
 import {
   clearOfMinuteEdge,
   minuteStart,
@@ -20,23 +20,6 @@ import {
   seedKnownRows,
   setupDatabase,
 } from './fixtures.ts'
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-
-/** Waits until the element's text is `text` (the page's code runs in the browser, so pass it as a string). */
-async function waitForText(page: Page, selector: string, text: string, timeout = 10_000): Promise<void> {
-  const expr = `document.querySelector(${JSON.stringify(selector)})?.textContent === ${JSON.stringify(text)}`
-  await page.waitForFunction(expr, undefined, { timeout })
-}
 
 test('dashboard: renders the data, follows commits live, shows a lost connection', async (t) => {
   const now = clearOfMinuteEdge()
@@ -84,7 +67,7 @@ test('dashboard: renders the data, follows commits live, shows a lost connection
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
 
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS })
+  const browser = await launchChromium()
   defer(t, () => browser.close())
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
   const errors: string[] = []
@@ -164,7 +147,7 @@ test('dashboard: clear empty state on an empty database', async (t) => {
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS })
+  const browser = await launchChromium()
   defer(t, () => browser.close())
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   await page.goto(base)
@@ -184,7 +167,7 @@ test('dashboard: with API_TOKEN it asks for the token, then streams with it', as
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS })
+  const browser = await launchChromium()
   defer(t, () => browser.close())
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   await page.goto(base)

@@ -9,13 +9,12 @@ import { mkdirSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { test } from 'node:test'
-import { chromium } from 'playwright-core'
 import { buildApp } from '../../src/api/app.ts'
 import { defer, freshTopic, kafkaBootstrap } from '../helpers/services.ts'
 import { freshStore, processorEnv, startInProcess, waitCaughtUp, waitFor } from '../processor/fixtures.ts'
+import { launchChromium } from './browser.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run']
 
 /** Runs `rtsa generate` with `env`; resolves with its exit code (the caller may abort it). */
 function generate(env: Record<string, string>, signal?: AbortSignal): Promise<number> {
@@ -78,7 +77,7 @@ test('the dashboard follows a running pipeline', { timeout: 240_000 }, async (t)
   )
   liveRun.catch(() => {})
 
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS })
+  const browser = await launchChromium()
   defer(t, () => browser.close())
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
   const errors: string[] = []

@@ -8,26 +8,13 @@ import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { chromium, type Page } from 'playwright-core'
 import { buildApp } from '../../src/api/app.ts'
 import { testDecode } from '../engine/helpers.ts'
 import { oracle } from '../engine/oracle.ts'
 import { defer } from '../helpers/services.ts'
+import { launchChromium, waitForText } from './browser.ts'
 import { setupDatabase, testClock } from './fixtures.ts'
 import { CFG, END, H, loadTraffic } from './traffic.ts'
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-]
-
-async function waitForText(page: Page, selector: string, text: string, timeout = 10_000): Promise<void> {
-  const expr = `document.querySelector(${JSON.stringify(selector)})?.textContent === ${JSON.stringify(text)}`
-  await page.waitForFunction(expr, undefined, { timeout })
-}
 
 test('stream page: range picker picks the resolution; exact peaks, periods, counters and dead letters', async (t) => {
   const { pool } = await setupDatabase(t)
@@ -42,7 +29,7 @@ test('stream page: range picker picks the resolution; exact peaks, periods, coun
   defer(t, () => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS })
+  const browser = await launchChromium()
   defer(t, () => browser.close())
   const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } })
   const errors: string[] = []
