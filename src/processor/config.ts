@@ -114,6 +114,9 @@ export function loadProcessorConfig(env: NodeJS.ProcessEnv = process.env) {
     problems.push(`COMMIT_STALL_TIMEOUT (${config.commitStallTimeout} ms) must be at least 1s`)
   if (config.batchMaxBytes < 1024)
     problems.push(`BATCH_MAX_BYTES (${config.batchMaxBytes}) must be at least 1KiB`)
+  // Held-back rows wait this long at most: beyond an hour the tables would look stalled.
+  if (config.provisionalInterval > 3_600_000)
+    problems.push(`PROVISIONAL_INTERVAL (${config.provisionalInterval} ms) must be at most 1 hour`)
   failOnProblems(problems)
   return config
 }

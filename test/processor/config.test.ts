@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { rollupWindowsOf } from '../../src/config/settings.ts'
 import { isRtsaError } from '../../src/errors/catalogue.ts'
 import { loadProcessorConfig } from '../../src/processor/config.ts'
 
@@ -51,4 +52,43 @@ test('retention: durations, off keeps forever, defaults 30 days / 7 days / 30 da
     () => loadProcessorConfig({ METRICS_RETENTION: 'forever' }),
     /METRICS_RETENTION="forever" is invalid: expected a duration such as "30 days", or off/,
   )
+})
+
+test('WINDOWS: durations, each a whole multiple of WINDOW and of a second; the longer ones are the rollups', () => {
+  const d = loadProcessorConfig({})
+  assert.deepEqual(d.windows, [60_000, 3_600_000, 86_400_000])
+  assert.deepEqual(rollupWindowsOf(d), [3_600_000, 86_400_000])
+  const c = loadProcessorConfig({ WINDOWS: ' 1 hour, 5 minutes ,1 minute,1 hour' })
+  assert.deepEqual(rollupWindowsOf(c), [300_000, 3_600_000], 'sorted, without repeats or the base window')
+  assert.deepEqual(rollupWindowsOf(loadProcessorConfig({ WINDOWS: '1 minute' })), [])
+  assert.deepEqual(rollupWindowsOf(loadProcessorConfig({ WINDOW: '10s', WINDOWS: '1 minute' })), [60_000])
+  for (const [env, message] of [
+    [{ WINDOWS: '1 minute,90 seconds' }, /WINDOWS: 90000 ms is not a whole multiple of WINDOW/],
+    [{ WINDOWS: '30 seconds' }, /WINDOWS: 30000 ms is not a whole multiple of WINDOW/],
+    [{ WINDOW: '250ms', WINDOWS: '750ms' }, /WINDOWS: 750 ms is not a whole number of seconds/],
+    [{ WINDOWS: 'hourly' }, /WINDOWS="hourly" is invalid: expected durations/],
+    [{ WINDOWS: ',' }, /WINDOWS="," is invalid/],
+    [{ WINDOWS: `1 minute,${'9'.repeat(400)} days` }, /WINDOWS=.* is invalid|WINDOWS: .* not a whole/],
+  ] as const) {
+    assert.throws(
+      () => loadProcessorConfig(env),
+      (e: unknown) => isRtsaError(e, 'CONFIG_INVALID') && message.test(e.message),
+      JSON.stringify(env).slice(0, 80),
+    )
+  }
+})
+
+test('PROVISIONAL_INTERVAL defaults to 1 s, 0 writes with every batch, at most 1 hour; ROLLUP_RETENTION 400 days', () => {
+  const d = loadProcessorConfig({})
+  assert.equal(d.provisionalInterval, 1000)
+  assert.equal(d.rollupRetention, 400 * 86_400_000)
+  assert.equal(loadProcessorConfig({ PROVISIONAL_INTERVAL: '0' }).provisionalInterval, 0)
+  assert.equal(loadProcessorConfig({ ROLLUP_RETENTION: 'off' }).rollupRetention, null)
+  for (const value of ['2 hours', 'often', '-1s']) {
+    assert.throws(
+      () => loadProcessorConfig({ PROVISIONAL_INTERVAL: value }),
+      (e: unknown) => isRtsaError(e, 'CONFIG_INVALID') && /PROVISIONAL_INTERVAL/.test(e.message),
+      value,
+    )
+  }
 })
