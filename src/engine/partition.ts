@@ -806,6 +806,8 @@ class Partition implements PartitionEngine {
       first = Math.min(first, idx)
       last = Math.max(last, idx)
     }
+    // Users present at the frontier fill the windows from there on, with or without records.
+    if (s.baseCount > 0) first = Math.min(first, this.ctx.foldIdx)
     // An open window with only a folded part may never have been emitted (a deferred batch).
     // Its folded part is below the frontier, so it starts at or before the newest record:
     // marked up to that record's window, so that nothing waits beyond it.

@@ -459,6 +459,25 @@ export class Stream {
   ): void {
     this.baseProvisional(horizonIdx, rows, removed)
     if (this.rollups.length > 0) provisionalRollups(this, maxTs, out)
+    // What is left waits for the horizon, and keeps the stream (see idle()). With nothing but
+    // husks beyond it there is nothing to emit there, and whether a husk is left depends on
+    // the order records came in (a restore replays them in another): the wait goes.
+    if (this.isDirty() && !this.holdsBeyond(horizonIdx)) {
+      this.dirtyFrom = Number.POSITIVE_INFINITY
+      this.dirtyTo = Number.NEGATIVE_INFINITY
+      this.ldFrom = Number.POSITIVE_INFINITY
+      this.ldTo = Number.NEGATIVE_INFINITY
+      this.headDirty = true
+    }
+  }
+
+  /**
+   * True when a window after `idx` holds anything but a husk. (A user present there has an
+   * interval end there, so it counts.)
+   */
+  private holdsBeyond(idx: number): boolean {
+    for (const [i, acc] of this.windows) if (i > idx && !isEmptyAcc(acc)) return true
+    return false
   }
 
   private baseProvisional(horizonIdx: number, rows: WindowRow[], removed: WindowKey[]): void {
