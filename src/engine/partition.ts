@@ -39,10 +39,12 @@ import {
   decodeBase,
   decodeHead,
   decodeHeader,
+  decodeRedo,
   decodeRollup,
   encodeBase,
   encodeHead,
   encodeHeader,
+  encodeRedo,
   encodeRollup,
   HEAD,
   HEAD_V2,
@@ -59,7 +61,10 @@ import {
   openLog,
   openStreamedLog,
   packPieces,
+  REDO,
+  type Redo,
   ROLLUP,
+  redoKey,
   rollupKey,
   unpackPieces,
 } from './snapshot.ts'
@@ -155,6 +160,16 @@ class Partition implements PartitionEngine {
   private maybeIdle: Stream[] = []
   /** Ids of streams forgotten since the last snapshotChanges(): their pieces are deleted. */
   private readonly forgotten = new Set<string>()
+  /**
+   * Redo pieces ('d:', snapshot.ts): while output is held back, a batch stores the heads it
+   * changed as one piece instead of one piece per stream; the next batch that emits writes
+   * the heads of `redoStreams` as their own pieces and deletes `redoSeqs`' pieces.
+   */
+  private readonly redoSeqs: number[] = []
+  private readonly redoStreams = new Set<Stream>()
+  /** Redo pieces below this seq are stale (see Header.redoFrom); `staleRedo`: their keys, to delete. */
+  private redoFrom = 0
+  private staleRedo: string[] = []
   private readonly skewMs: number
 
   constructor(config: EngineConfig, partition: number, decode: Decoder | undefined, retainLog: boolean) {
@@ -565,6 +580,7 @@ class Partition implements PartitionEngine {
       next: this.next,
       seq: this.seq,
       rollups: this.ctx.rollups,
+      redoFrom: this.redoFrom,
     })
     return { key: HEADER_KEY, data }
   }
@@ -600,6 +616,10 @@ class Partition implements PartitionEngine {
     const put: SnapshotPiece[] = []
     const del: string[] = []
     if (this.allDirty) {
+      // Every head goes to its own piece: a redo piece the store still holds is stale.
+      this.redoFrom = this.seq
+      this.redoSeqs.length = 0
+      this.redoStreams.clear()
       put.push(...this.allPieces())
       this.allDirty = false
       for (const c of this.chunks.values()) this.release(c)
@@ -609,9 +629,19 @@ class Partition implements PartitionEngine {
         s.baseDirty = false
       }
     } else {
-      put.push(this.header())
+      // Output held back: this batch's heads go to one redo piece (most are written again
+      // when the output is emitted). Else the heads kept in redo pieces get their own again.
+      const redo = this.deferred
+      const heads: Buffer[] = []
+      if (!redo) this.collapseRedo(del)
       for (const s of this.changed) {
-        if (s.headDirty) put.push({ key: headKey(s.id), data: encodeHead(s) })
+        if (s.headDirty) {
+          const data = encodeHead(s)
+          if (redo) {
+            heads.push(data)
+            this.redoStreams.add(s)
+          } else put.push({ key: headKey(s.id), data })
+        }
         if (s.baseDirty) {
           if (s.baseCount > 0) put.push({ key: baseKey(s.id), data: encodeBase(s) })
           else del.push(baseKey(s.id))
@@ -635,7 +665,18 @@ class Partition implements PartitionEngine {
         }
       }
       for (const seq of this.droppedRollups) del.push(rollupKey(seq))
+      // A stream forgotten now may have a head in an earlier redo piece: `gone` overrides it.
+      if (redo && (heads.length > 0 || (this.forgotten.size > 0 && this.redoSeqs.length > 0))) {
+        const seq = this.seq++
+        const piece: Redo = { seq, heads, gone: [...this.forgotten] }
+        put.push({ key: redoKey(seq), data: encodeRedo(piece) })
+        this.redoSeqs.push(seq)
+      }
+      // After the redo piece took its seq: the header stores the next one.
+      put.push(this.header())
     }
+    for (const key of this.staleRedo) del.push(key)
+    this.staleRedo = []
     // Not in allPieces() either way: a store restored from a buffer may still hold them.
     for (const id of this.forgotten) del.push(headKey(id), baseKey(id))
     this.forgotten.clear()
@@ -647,11 +688,25 @@ class Partition implements PartitionEngine {
     return { put, delete: del }
   }
 
+  /** Gives the heads kept in redo pieces their own pieces again (put with `changed`), and deletes the redo pieces. */
+  private collapseRedo(del: string[]): void {
+    for (const s of this.redoStreams) {
+      if (this.streams.get(s.id) !== s) continue // forgotten: its head is deleted
+      s.headDirty = true
+      this.changed.add(s)
+    }
+    this.redoStreams.clear()
+    for (const seq of this.redoSeqs) del.push(redoKey(seq))
+    this.redoSeqs.length = 0
+    this.redoFrom = this.seq
+  }
+
   /** Loads stored pieces into this (new) engine. */
   restore(pieces: Iterable<SnapshotPiece>, fromBuffer: boolean): void {
     const bases: { streamId: string; users: [string, number][] }[] = []
     const logs: { chunk: LogChunk; data: Buffer }[] = []
     const rollups: { seq: number; maxEnd: number; deltas: RollupDelta[]; data: Buffer }[] = []
+    const redos: Redo[] = []
     let sawHeader = false
     for (const p of pieces) {
       const { kind, r } = open(p.data)
@@ -680,6 +735,7 @@ class Partition implements PartitionEngine {
         this.ctx.foldIdx = h.foldIdx
         this.lastOffset = h.next === null ? null : h.next - 1n
         this.seq = h.seq
+        this.redoFrom = h.redoFrom
         // A resolution the state was not built with starts at its first window at or after
         // the fold frontier: everything from there on is still held, earlier is gone.
         const frontier = h.foldIdx * this.config.windowMs
@@ -695,11 +751,9 @@ class Partition implements PartitionEngine {
         sawHeader = true
       } else if (kind === HEAD || kind === HEAD_V2 || kind === HEAD_V3) {
         const s = decodeHead(r, kind, (id) => new Stream(id, this.ctx))
-        // An earlier build stored streams named only by records it did not apply: they
-        // are not held (no accepted record, so no row either); their pieces go.
-        if (s.lastEventTs === Number.NEGATIVE_INFINITY) this.forgotten.add(s.id)
-        else this.streams.set(s.id, s)
-      } else if (kind === BASE) bases.push(decodeBase(r))
+        this.streams.set(s.id, s)
+      } else if (kind === REDO) redos.push(decodeRedo(r))
+      else if (kind === BASE) bases.push(decodeBase(r))
       else if (kind === LOG_STREAMED) logs.push({ chunk: openStreamedLog(r), data: p.data })
       else if (kind === LOG) logs.push({ chunk: openLog(r), data: p.data })
       else if (kind === ROLLUP) rollups.push({ ...decodeRollup(r), data: p.data })
@@ -707,6 +761,16 @@ class Partition implements PartitionEngine {
         throw new RtsaError('SNAPSHOT_INCOMPATIBLE', `unknown engine snapshot piece kind ${kind} (${p.key})`)
     }
     if (!sawHeader) throw new RtsaError('SNAPSHOT_INCOMPATIBLE', 'engine snapshot has no partition header')
+    this.restoreRedo(redos)
+    for (const s of this.streams.values()) {
+      // An earlier build stored streams named only by records it did not apply: they
+      // are not held (no accepted record, so no row either); their pieces go.
+      if (s.lastEventTs === Number.NEGATIVE_INFINITY) {
+        this.forgotten.add(s.id)
+        this.streams.delete(s.id)
+        this.redoStreams.delete(s)
+      }
+    }
     for (const b of bases) this.stream(b.streamId).restoreBase(b.users)
     const frontier = this.ctx.foldIdx * this.config.windowMs
     logs.sort((a, b) => a.chunk.seq - b.chunk.seq)
@@ -759,6 +823,31 @@ class Partition implements PartitionEngine {
       this.maybeIdle.push(s)
     }
     this.allDirty = fromBuffer
+  }
+
+  /** Lays the redo pieces over the heads, in batch order; stale ones are deleted. */
+  private restoreRedo(redos: Redo[]): void {
+    redos.sort((a, b) => a.seq - b.seq)
+    for (const d of redos) {
+      if (d.seq < this.redoFrom) {
+        this.staleRedo.push(redoKey(d.seq))
+        continue
+      }
+      this.redoSeqs.push(d.seq)
+      for (const id of d.gone) {
+        const s = this.streams.get(id)
+        if (s !== undefined) this.redoStreams.delete(s)
+        this.streams.delete(id)
+      }
+      for (const data of d.heads) {
+        const { kind, r } = open(data)
+        const s = decodeHead(r, kind, (id) => new Stream(id, this.ctx))
+        const before = this.streams.get(s.id)
+        if (before !== undefined) this.redoStreams.delete(before)
+        this.streams.set(s.id, s)
+        this.redoStreams.add(s)
+      }
+    }
   }
 
   /** Replays the stored rollup pieces, in fold order, into the open longer windows. */

@@ -10,10 +10,14 @@
  *                                                                       all its records are folded
  *   'r:<seq>'      what one fold added to the open longer windows       written once, deleted once
  *                  (rollup.ts: sums, peaks, new viewer/chatter ids)     all those windows are final
+ *   'd:<seq>'      the heads one batch changed while its output was     written once, deleted by the
+ *                  held back (PROVISIONAL_INTERVAL), and the streams    next batch that emits (which
+ *                  it forgot: one piece instead of one per stream       writes those heads as 'h:')
  *
- * Restoring = the bases, then the log chunks' records at or above the frontier
- * replayed into the streams (and all of them into de-duplication). Every piece starts
- * with the format version and its kind; another version is SNAPSHOT_INCOMPATIBLE.
+ * Restoring = the heads, the 'd:' pieces over them in batch order, the bases, then the
+ * log chunks' records at or above the frontier replayed into the streams (and all of them
+ * into de-duplication). Every piece starts with the format version and its kind; another
+ * version is SNAPSHOT_INCOMPATIBLE.
  */
 
 import { RtsaError } from '../errors/catalogue.ts'
@@ -42,6 +46,8 @@ export const LOG_STREAMED = 5
 /** The longer windows' deltas of one fold (rollup.ts). */
 export const ROLLUP = 7
 const PACK = 9
+/** The heads a batch changed while its output was held back, and the streams it forgot ({@link encodeRedo}). */
+export const REDO = 10
 
 export const HEADER_KEY = 'partition'
 export const headKey = (streamId: string): string => `h:${streamId}`
@@ -49,6 +55,7 @@ export const baseKey = (streamId: string): string => `b:${streamId}`
 /** Zero-padded so that keys sort in batch order. */
 export const logKey = (seq: number): string => `l:${String(seq).padStart(12, '0')}`
 export const rollupKey = (seq: number): string => `r:${String(seq).padStart(12, '0')}`
+export const redoKey = (seq: number): string => `d:${String(seq).padStart(12, '0')}`
 
 function start(kind: number, size?: number): Writer {
   const w = new Writer(size)
@@ -80,6 +87,11 @@ export interface Header {
   readonly seq: number
   /** The longer resolutions the state holds, with their first window (absent in headers of earlier builds). */
   readonly rollups: readonly Resolution[]
+  /**
+   * 'd:' pieces of a lower seq are stale (a store that a restore from a buffer rewrote whole
+   * may still hold them): ignored and deleted. 0 in headers of earlier builds.
+   */
+  readonly redoFrom: number
 }
 
 export function encodeHeader(h: Header): Buffer {
@@ -98,6 +110,7 @@ export function encodeHeader(h: Header): Buffer {
     w.f64(res.ms)
     w.f64(res.startIdx)
   }
+  w.uint(h.redoFrom)
   return w.done()
 }
 
@@ -110,7 +123,37 @@ export function decodeHeader(r: Reader): Header {
   const seq = r.uint()
   const rollups: Resolution[] = []
   if (!r.atEnd) for (let n = r.uint(); n > 0; n--) rollups.push({ ms: r.f64(), startIdx: r.f64() })
-  return { config, partition, maxTs, foldIdx, next, seq, rollups }
+  const redoFrom = r.atEnd ? 0 : r.uint()
+  return { config, partition, maxTs, foldIdx, next, seq, rollups, redoFrom }
+}
+
+/** A redo piece: `heads` are whole head pieces ({@link encodeHead}), `gone` the ids of the streams forgotten. */
+export interface Redo {
+  readonly seq: number
+  readonly heads: readonly Buffer[]
+  readonly gone: readonly string[]
+}
+
+export function encodeRedo(redo: Redo): Buffer {
+  let size = 32
+  for (const h of redo.heads) size += h.length + 5
+  const w = start(REDO, size)
+  w.uint(redo.seq)
+  w.uint(redo.heads.length)
+  for (const h of redo.heads) w.bytes(h)
+  w.uint(redo.gone.length)
+  for (const id of redo.gone) w.str(id)
+  return w.done()
+}
+
+export function decodeRedo(r: Reader): Redo {
+  const seq = r.uint()
+  const heads: Buffer[] = []
+  // Views of the piece: read at once by the restore.
+  for (let n = r.uint(); n > 0; n--) heads.push(r.bytes())
+  const gone: string[] = []
+  for (let n = r.uint(); n > 0; n--) gone.push(r.str())
+  return { seq, heads, gone }
 }
 
 export function encodeRollup(seq: number, maxEnd: number, deltas: readonly RollupDelta[]): Buffer {
