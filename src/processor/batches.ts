@@ -12,10 +12,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import type { BatchResult, InputRecord, PartitionEngine, SnapshotChanges } from '../engine/types.ts'
+import type { InputRecord } from '../engine/types.ts'
 import { isRtsaError, messageOf } from '../errors/catalogue.ts'
 import type { BatchCommit } from '../store/checkpoints.ts'
-import type { EngineFactory } from './engine-adapter.ts'
+import type { EngineHost, EngineOutput } from './engine-handle.ts'
 import type { ProcessorMetrics } from './metrics.ts'
 import type { Slot } from './partitions.ts'
 import type { CheckpointStore } from './ports.ts'
@@ -24,7 +24,8 @@ import type { CheckpointStore } from './ports.ts'
 export interface BatchHost {
   readonly topic: string
   readonly checkpoints: CheckpointStore
-  readonly engineFactory: EngineFactory
+  /** Where the partitions' engines run (this thread or engine threads). */
+  readonly engines: EngineHost
   readonly log: Logger
   readonly metrics: ProcessorMetrics
   /** The broker's end offset of each partition at the last look (for lag). */
@@ -65,7 +66,7 @@ export async function processBatch(host: BatchHost, slot: Slot, records: InputRe
   const provisional = provisionalDue(host, slot)
   let out: EngineOutput
   try {
-    out = runBatch(slot.engine!, records, provisional)
+    out = await slot.engine!.run(records, provisional)
   } catch (error) {
     // Every earlier batch is committed (the caller waited): the committed state is where
     // this batch started.
@@ -74,7 +75,7 @@ export async function processBatch(host: BatchHost, slot: Slot, records: InputRe
   }
   host.metrics.batchSeconds.observe((performance.now() - t0) / 1000)
   slot.flushSeq = 0
-  startCommit(host, slot, batchOf(host, slot, records, out), out.result.counters.accepted)
+  void startCommit(host, slot, batchOf(host, slot, records, out), out.result.counters.accepted)
 }
 
 /**
@@ -92,15 +93,30 @@ function provisionalDue(host: BatchHost, slot: Slot): boolean {
 /**
  * A batch of no records that writes what earlier batches held back, once the slot's
  * interval is up (the processor calls it for quiet partitions), or at once (`force`: a
- * clean stop). The caller checked that no commit is in flight.
+ * clean stop). The caller checked that no batch or commit of the slot is in flight; this
+ * one is `slot.work` until its commit starts. An engine that fails here is given up: the
+ * partition is claimed again from its committed state.
  */
 export function flushBatch(host: BatchHost, slot: Slot, force = false): void {
   if (!force && Date.now() - slot.lastProvisionalAt < host.provisionalIntervalMs) return
   slot.lastProvisionalAt = Date.now()
-  const out = runBatch(slot.engine!, [], true)
-  if (out.result.nextOffset === null) return
-  slot.flushSeq++
-  void startCommit(host, slot, { ...batchOf(host, slot, [], out), flushSeq: slot.flushSeq }, 0)
+  const work = (async () => {
+    let out: EngineOutput
+    try {
+      out = await slot.engine!.run([], true)
+    } catch (error) {
+      host.log.error({ partition: slot.partition, err: messageOf(error) }, 'writing held-back rows failed')
+      host.drop(slot, 'engine failed')
+      host.reclaimLater(slot.partition)
+      return
+    }
+    if (out.result.nextOffset === null) return
+    slot.flushSeq++
+    void startCommit(host, slot, { ...batchOf(host, slot, [], out), flushSeq: slot.flushSeq }, 0)
+  })().finally(() => {
+    if (slot.work === work) slot.work = undefined
+  })
+  slot.work = work
 }
 
 function startCommit(host: BatchHost, slot: Slot, batch: BatchCommit, accepted: number): Promise<void> {
@@ -172,7 +188,7 @@ async function isolate(
       const part = queue.shift()!
       let out: EngineOutput
       try {
-        out = runBatch(slot.engine!, part)
+        out = await slot.engine!.run(part, true)
       } catch (error) {
         if (part.length > 1) {
           const mid = part.length >> 1
@@ -182,7 +198,7 @@ async function isolate(
         const r = part[0]!
         if (!(await restoreCommitted(host, slot))) return
         const detail = `processing the record threw: ${errorText(error)}`
-        out = { result: slot.engine!.fail(r, detail), snapshot: slot.engine!.snapshotChanges() }
+        out = await slot.engine!.fail(r, detail)
         metrics.processingErrors.inc()
         log.error(
           { partition, offset: r.offset.toString(), err: detail },
@@ -207,7 +223,14 @@ async function restoreCommitted(host: BatchHost, slot: Slot): Promise<boolean> {
         host.drop(slot, 'fenced')
         return false
       }
-      slot.engine = host.engineFactory(slot.partition, state.pieces)
+      slot.engine?.close()
+      slot.engine = undefined
+      const engine = await host.engines.open(slot.partition, state.pieces)
+      if (slot.state !== 'owned') {
+        engine.close()
+        return false
+      }
+      slot.engine = engine
       slot.waitingSince = undefined
       return true
     } catch (error) {
@@ -268,21 +291,6 @@ async function commitBatch(host: BatchHost, slot: Slot, batch: BatchCommit, acce
 /** Read through a call: the state changes while a commit awaits (TypeScript narrows a getter as if it could not). */
 function dropped(slot: Slot): boolean {
   return slot.state === 'dropped'
-}
-
-/** What the engine made of one batch: its result and the state changes to store with it. */
-interface EngineOutput {
-  readonly result: BatchResult
-  readonly snapshot: SnapshotChanges
-}
-
-function runBatch(
-  engine: PartitionEngine,
-  records: readonly InputRecord[],
-  provisional = true,
-): EngineOutput {
-  const result = engine.process(records, { provisional })
-  return { result, snapshot: engine.snapshotChanges() }
 }
 
 /** An error's name and message for a dead letter's detail (a thrown non-Error too). */

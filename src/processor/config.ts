@@ -1,4 +1,4 @@
-import { hostname } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import {
   bytes,
   duration,
@@ -35,6 +35,14 @@ export const processorSettings = {
     'A processor batch closes at this many records (or BATCH_MAX_WAIT, or BATCH_MAX_BYTES).',
   ),
   batchMaxWait: duration('BATCH_MAX_WAIT', 200, 'A batch closes after this long, so results stay fresh.'),
+  processorThreads: shownAs(
+    integer(1, 64)(
+      'PROCESSOR_THREADS',
+      availableParallelism(),
+      "Threads that run the engines of the processor's partitions (one partition's engine on one thread; Kafka and PostgreSQL stay on the main thread); no more are started than partitions owned. 1: all on the main thread.",
+    ),
+    '<cores>',
+  ),
   provisionalInterval: duration(
     'PROVISIONAL_INTERVAL',
     1000,

@@ -7,10 +7,14 @@ import type { ProcessorConfig } from './config.ts'
 /** Builds the engine of `partition` from its stored pieces (none for a new partition). */
 export type EngineFactory = (partition: number, pieces: readonly SnapshotPiece[]) => PartitionEngine
 
+/** The settings an engine is made with (plain data: an engine thread gets a copy). */
+export type EngineFactorySettings = Pick<
+  ProcessorConfig,
+  'window' | 'windows' | 'watermark' | 'viewerTimeout' | 'maxClockSkew'
+>
+
 /** The engine factory for the processor's settings (WINDOW, WINDOWS, WATERMARK, VIEWER_TIMEOUT). */
-export function createEngineFactory(
-  config: Pick<ProcessorConfig, 'window' | 'windows' | 'watermark' | 'viewerTimeout' | 'maxClockSkew'>,
-): EngineFactory {
+export function createEngineFactory(config: EngineFactorySettings): EngineFactory {
   const engineConfig = {
     windowMs: config.window,
     watermarkMs: config.watermark,

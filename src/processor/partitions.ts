@@ -11,8 +11,8 @@
  *
  * Transitions are checked: any other is a bug (INTERNAL).
  */
-import type { PartitionEngine } from '../engine/types.ts'
 import { RtsaError } from '../errors/catalogue.ts'
+import type { EngineHandle } from './engine-handle.ts'
 
 export type SlotState = 'claiming' | 'owned' | 'committing' | 'dropped'
 
@@ -29,10 +29,12 @@ export class Slot {
   #state: SlotState = 'claiming'
   /** Set once claimed. */
   epoch = 0
-  /** Set once claimed; replaced by one restored from the committed state when processing threw. */
-  engine: PartitionEngine | undefined
+  /** Set once claimed; replaced by one restored from the committed state when processing threw; closed when dropped. */
+  engine: EngineHandle | undefined
   /** The commit in flight (state committing). */
   commit: Promise<void> | undefined
+  /** A flush batch whose engine call is in flight (its commit is `commit` once it starts). */
+  work: Promise<void> | undefined
   /** Where the claim started reading (the checkpoint, or the starting offset of a new partition). */
   start = 0n
   /**
@@ -103,10 +105,11 @@ export class PartitionTable {
     return this.#slots.get(partition)
   }
 
-  /** Drops a slot (once); the partition can be claimed again. Returns false when it was no longer current. */
+  /** Drops a slot (once) and closes its engine; the partition can be claimed again. Returns false when it was no longer current. */
   drop(slot: Slot): boolean {
     if (slot.state === 'dropped') return false
     slot.to('dropped')
+    slot.engine?.close()
     if (this.#slots.get(slot.partition) === slot) this.#slots.delete(slot.partition)
     return true
   }

@@ -30,7 +30,7 @@ import type { InputRecord } from '../engine/types.ts'
 import { isRtsaError, messageOf, RtsaError } from '../errors/catalogue.ts'
 import { type BatchHost, flushBatch, processBatch } from './batches.ts'
 import type { ProcessorConfig } from './config.ts'
-import type { EngineFactory } from './engine-adapter.ts'
+import type { EngineHost } from './engine-handle.ts'
 import type { ProcessorMetrics } from './metrics.ts'
 import { PartitionTable, type Slot } from './partitions.ts'
 import type { Broker, BrokerSession, CheckpointStore, GroupSource, Relay } from './ports.ts'
@@ -60,7 +60,8 @@ export interface ProcessorDeps {
   >
   readonly broker: Broker
   readonly checkpoints: CheckpointStore
-  readonly engineFactory: EngineFactory
+  /** Where the partitions' engines run (inlineEngines, or engineThreads for PROCESSOR_THREADS > 1); closed by stop(). */
+  readonly engines: EngineHost
   readonly log: Logger
   readonly metrics: ProcessorMetrics
   /** Pause before a fenced partition that is still assigned is claimed again (default 3 s). */
@@ -92,7 +93,7 @@ export class Processor {
     this.#host = {
       topic: deps.config.kafkaTopic,
       checkpoints: deps.checkpoints,
-      engineFactory: deps.engineFactory,
+      engines: deps.engines,
       log: deps.log,
       metrics: deps.metrics,
       ends: this.#table.ends,
@@ -141,11 +142,12 @@ export class Processor {
     this.#failure ??= error
   }
 
-  /** Finishes the batch in progress, commits it, gives the partitions up and leaves the group. */
+  /** Finishes the batch in progress, commits it, gives the partitions up, leaves the group and closes the engines. */
   async stop(): Promise<void> {
     this.#stopRequested = true
     this.#status = 'stopping'
     await this.#loop
+    await this.#deps.engines.close()
     this.#status = 'stopped'
   }
 
@@ -275,9 +277,18 @@ export class Processor {
         slot.waitingSince ??= Date.now()
         const cp = await checkpoints.claim(partition)
         slot.waitingSince = undefined
-        const engine = this.#deps.engineFactory(partition, cp.pieces)
-        const start = cp.nextOffset ?? (await this.#startingOffset(partition))
-        if (slot.state !== 'claiming' || !this.#source) return
+        const engine = await this.#deps.engines.open(partition, cp.pieces)
+        let start: bigint
+        try {
+          start = cp.nextOffset ?? (await this.#startingOffset(partition))
+        } catch (error) {
+          engine.close()
+          throw error
+        }
+        if (slot.state !== 'claiming' || !this.#source) {
+          engine.close()
+          return
+        }
         slot.epoch = cp.epoch
         slot.flushSeq = cp.flushSeq
         slot.engine = engine
@@ -353,7 +364,8 @@ export class Processor {
         }
         list.push(r)
       }
-      for (const [partition, list] of byPartition) await this.#processPartition(partition, list)
+      // Each partition's batch runs on its engine's thread: all of them at once.
+      await Promise.all([...byPartition].map(([partition, list]) => this.#processPartition(partition, list)))
       this.#flushDue()
     }
     await this.#settle()
@@ -374,6 +386,7 @@ export class Processor {
   async #processPartition(partition: number, records: InputRecord[]): Promise<void> {
     // A partition has at most one batch in flight: its next batch waits for it.
     const polled = this.#table.get(partition)
+    await polled?.work
     await polled?.commit
     // Records read for an ownership that ended while its commit was in flight belong to
     // nobody now: a new claim of the partition reads again from its own checkpoint.
@@ -389,13 +402,14 @@ export class Processor {
    */
   #flushDue(force = false): void {
     for (const slot of this.#table.all()) {
-      if (slot.state === 'owned' && slot.engine?.hasPendingOutput() === true)
+      if (slot.state === 'owned' && slot.work === undefined && slot.engine?.hasPendingOutput() === true)
         flushBatch(this.#host, slot, force)
     }
   }
 
   /** Waits for every commit in flight. */
   async #settle(): Promise<void> {
+    await Promise.all(this.#table.all().map((s) => s.work))
     await Promise.all(this.#table.all().map((s) => s.commit))
   }
 }

@@ -19,6 +19,8 @@ import { createPool } from '../store/pool.ts'
 import type { ProcessorConfig } from './config.ts'
 import { DeadLetterRelay } from './dlq-relay.ts'
 import { createEngineFactory } from './engine-adapter.ts'
+import { type EngineHost, inlineEngines } from './engine-handle.ts'
+import { engineThreads } from './engine-threads.ts'
 import { startProcessorHttp } from './http.ts'
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.ts'
 import type { Broker, BrokerSession, CheckpointStore } from './ports.ts'
@@ -94,19 +96,39 @@ export function pgCheckpoints(pool: pg.Pool, topic: string, owner: string): Chec
   }
 }
 
-/** A processor over Kafka and PostgreSQL (not started). */
+/**
+ * Where the engines run: PROCESSOR_THREADS engine threads, or the main thread for 1.
+ * `wrapModule`: see WorkerSettings (tests only).
+ */
+export function engineHostOf(
+  config: ProcessorConfig,
+  log: Logger,
+  options: { wrapModule?: string } = {},
+): EngineHost {
+  if (config.processorThreads === 1 && options.wrapModule === undefined)
+    return inlineEngines(createEngineFactory(config))
+  const { window, windows, watermark, viewerTimeout, maxClockSkew } = config
+  return engineThreads({
+    threads: config.processorThreads,
+    engine: { window, windows, watermark, viewerTimeout, maxClockSkew },
+    log,
+    ...options,
+  })
+}
+
+/** A processor over Kafka and PostgreSQL (not started); it closes `engines` when it stops. */
 export function createProcessor(
   config: ProcessorConfig,
   pool: pg.Pool,
   log: Logger,
   metrics: ProcessorMetrics,
-  options: { engineFactory?: ReturnType<typeof createEngineFactory> } = {},
+  options: { engines?: EngineHost } = {},
 ): Processor {
   return new Processor({
     config,
     broker: kafkaBroker(config, kafkaOf(config), pool, log, metrics),
     checkpoints: pgCheckpoints(pool, config.kafkaTopic, config.instanceId),
-    engineFactory: options.engineFactory ?? createEngineFactory(config),
+    engines: options.engines ?? engineHostOf(config, log),
     log,
     metrics,
   })
@@ -183,7 +205,12 @@ export async function runProcessor(config: ProcessorConfig): Promise<number> {
       ? undefined
       : await startProcessorHttp(processor, metrics, pool, config.metricsHost, config.metricsPort)
   log.info(
-    { topic: config.kafkaTopic, group: config.kafkaGroup, metrics: config.metricsPort },
+    {
+      topic: config.kafkaTopic,
+      group: config.kafkaGroup,
+      metrics: config.metricsPort,
+      threads: config.processorThreads,
+    },
     'processor started',
   )
   await new Promise<void>((done) => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { availableParallelism } from 'node:os'
 import { test } from 'node:test'
 import { rollupWindowsOf } from '../../src/config/settings.ts'
 import { isRtsaError } from '../../src/errors/catalogue.ts'
@@ -89,6 +90,19 @@ test('PROVISIONAL_INTERVAL defaults to 1 s, 0 writes with every batch, at most 1
       () => loadProcessorConfig({ PROVISIONAL_INTERVAL: value }),
       (e: unknown) => isRtsaError(e, 'CONFIG_INVALID') && /PROVISIONAL_INTERVAL/.test(e.message),
       value,
+    )
+  }
+})
+
+test('PROCESSOR_THREADS defaults to the cores the process may use; 1 to 64, else a clear error', () => {
+  assert.equal(loadProcessorConfig({}).processorThreads, availableParallelism())
+  assert.equal(loadProcessorConfig({ PROCESSOR_THREADS: '1' }).processorThreads, 1)
+  assert.equal(loadProcessorConfig({ PROCESSOR_THREADS: ' 8 ' }).processorThreads, 8)
+  for (const value of ['0', '65', '-2', '1.5', 'two']) {
+    assert.throws(
+      () => loadProcessorConfig({ PROCESSOR_THREADS: value }),
+      (e: unknown) => isRtsaError(e, 'CONFIG_INVALID') && /PROCESSOR_THREADS/.test(e.message),
+      `PROCESSOR_THREADS=${JSON.stringify(value)}`,
     )
   }
 })

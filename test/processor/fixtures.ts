@@ -18,9 +18,10 @@ import {
 } from '../../src/kafka/client.ts'
 import { loadProcessorConfig } from '../../src/processor/config.ts'
 import { createEngineFactory, type EngineFactory } from '../../src/processor/engine-adapter.ts'
+import { inlineEngines } from '../../src/processor/engine-handle.ts'
 import { createProcessorMetrics, type ProcessorMetrics } from '../../src/processor/metrics.ts'
 import type { Processor } from '../../src/processor/processor.ts'
-import { createProcessor } from '../../src/processor/wiring.ts'
+import { createProcessor, engineHostOf } from '../../src/processor/wiring.ts'
 import { migrate } from '../../src/store/migrations.ts'
 import { createPool } from '../../src/store/pool.ts'
 import { processorEnv, spawnProcessor, stopChild } from '../../testkit/processes.ts'
@@ -134,23 +135,22 @@ export function byPartition(records: readonly IncomingRecord[]): Map<number, Inc
   return out
 }
 
-/** A processor running inside the test process; `wrap` may replace its engines (fault injection). */
+/**
+ * A processor running inside the test process, its engines on PROCESSOR_THREADS threads
+ * (the machine's cores unless `env` says); `wrap` replaces its engines by wrapped ones on
+ * the test's own thread (fault injection).
+ */
 export function startInProcess(
   env: Record<string, string>,
   pool: pg.Pool,
   opts: { wrap?: (f: EngineFactory) => EngineFactory; metrics?: ProcessorMetrics } = {},
 ): Processor {
   const config = loadProcessorConfig(env)
-  const factory = createEngineFactory(config)
-  const processor = createProcessor(
-    config,
-    pool,
-    pino({ level: 'warn' }),
-    opts.metrics ?? createProcessorMetrics(),
-    {
-      engineFactory: opts.wrap ? opts.wrap(factory) : factory,
-    },
-  )
+  const log = pino({ level: 'warn' })
+  const engines = opts.wrap
+    ? inlineEngines(opts.wrap(createEngineFactory(config)))
+    : engineHostOf(config, log)
+  const processor = createProcessor(config, pool, log, opts.metrics ?? createProcessorMetrics(), { engines })
   processor.start()
   return processor
 }

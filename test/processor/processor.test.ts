@@ -11,6 +11,7 @@ import type { InputRecord } from '../../src/engine/types.ts'
 import { decodeEvent } from '../../src/events/decode.ts'
 import { loadProcessorConfig } from '../../src/processor/config.ts'
 import { createEngineFactory, type EngineFactory } from '../../src/processor/engine-adapter.ts'
+import { inlineEngines } from '../../src/processor/engine-handle.ts'
 import { createProcessorMetrics } from '../../src/processor/metrics.ts'
 import { PartitionTable } from '../../src/processor/partitions.ts'
 import { Processor } from '../../src/processor/processor.ts'
@@ -58,7 +59,7 @@ function setup(
       config: opts.config ?? config,
       broker,
       checkpoints: store,
-      engineFactory: opts.factory ? opts.factory(factory) : factory,
+      engines: inlineEngines(opts.factory ? opts.factory(factory) : factory),
       log: pino({ level: 'silent' }),
       metrics,
       reclaimAfterMs: 20,
