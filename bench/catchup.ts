@@ -5,7 +5,11 @@
  *   - raw: a plain consumer (src/kafka, no decoding, engine or database) reads it all;
  *   - one: one `rtsa process` child from spawn until every partition's committed offset
  *     reached the end;
- *   - two: two children in one group, the same way.
+ *   - two: two children in one group, the same way;
+ *   - threads: one child with PROCESSOR_THREADS 1, 2 and 4, and two children with 1 each,
+ *     for the CPU-seconds per million records of each (CPU of the children's process
+ *     trees, from /proc, read when caught up): on a machine whose 2 cores also run the
+ *     broker and the database, the CPU cost shows what threads cost where the rates cannot.
  * Figures: processor/raw and two/one ratios (per run, median over runs).
  */
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
@@ -22,6 +26,7 @@ import {
   stopChild,
   waitCommitted,
 } from './lib/processors.ts'
+import { watchTree } from './lib/proctree.ts'
 import { profileMarkdown, summarize } from './lib/profile.ts'
 import { figure } from './lib/report.ts'
 import { deleteTopic, freshDb, freshTopic } from './lib/servers.ts'
@@ -39,29 +44,34 @@ export async function timeProcessors(
   instances: number,
   label: string,
   nodeArgs: string[] = [],
-): Promise<{ seconds: number; rate: number; steady: number }> {
+  extra: Record<string, string> = {},
+): Promise<{ seconds: number; rate: number; steady: number; cpuPerMillion: number }> {
   const servers = await ctx.servers()
   const db = await freshDb(servers, 'catchup')
   const ends = await endOffsets(servers.bootstrap, topic)
   const group = `bench-${label}-${Date.now().toString(36)}`
-  const env = benchProcessorEnv({ bootstrap: servers.bootstrap, databaseUrl: db.url, topic, group })
+  const env = benchProcessorEnv({ bootstrap: servers.bootstrap, databaseUrl: db.url, topic, group, extra })
   const children: Child[] = []
   try {
     const t0 = performance.now()
     for (let i = 0; i < instances; i++) children.push(startProcessor(env, `${label}-${i}`, nodeArgs))
+    const watches = children.map((c) => watchTree(c.pid!, 500))
     const w = await waitCommitted(db.pool, topic, ends, {
       timeoutMs: 15 * 60_000,
       children,
       progress: (f) => ctx.log(`    ${label}: ${(f * 100).toFixed(0)}% committed`),
     })
+    const cpu = watches.reduce((sum, x) => sum + x.finish().cpuSeconds, 0)
     const total = [...ends.values()].reduce((s, e) => s + Number(e), 0)
     const seconds = (w.end - t0) / 1000
     const steady = w.end > w.first ? ((total - w.firstDone) * 1000) / (w.end - w.first) : Number.NaN
+    const cpuPerMillion = (cpu * 1e6) / total
     ctx.log(
       `  ${label}: ${seconds.toFixed(2)} s = ${fmt(total / seconds)} records/s; first commit after ` +
-        `${((w.first - t0) / 1000).toFixed(2)} s, then ${fmt(steady)} records/s`,
+        `${((w.first - t0) / 1000).toFixed(2)} s, then ${fmt(steady)} records/s; ` +
+        `${cpu.toFixed(1)} CPU-s = ${cpuPerMillion.toFixed(1)} CPU-s per million records`,
     )
-    return { seconds, rate: total / seconds, steady }
+    return { seconds, rate: total / seconds, steady, cpuPerMillion }
   } finally {
     await Promise.all(children.map((c) => stopChild(c)))
     await db.drop()
@@ -117,6 +127,16 @@ export const catchup: Benchmark = {
     const rawSteady: number[] = []
     const oneSteady: number[] = []
     const twoSteady: number[] = []
+    // PROCESSOR_THREADS variants: records/s and CPU-seconds per million records.
+    const variants = [
+      { key: 't1', name: '1 processor, PROCESSOR_THREADS=1', instances: 1, threads: '1' },
+      { key: 't2', name: '1 processor, PROCESSOR_THREADS=2', instances: 1, threads: '2' },
+      { key: 't4', name: '1 processor, PROCESSOR_THREADS=4', instances: 1, threads: '4' },
+      { key: 'p2', name: '2 processors, PROCESSOR_THREADS=1 each', instances: 2, threads: '1' },
+    ] as const
+    const vRate = new Map<string, number[]>(variants.map((v) => [v.key, []]))
+    const vCpu = new Map<string, number[]>(variants.map((v) => [v.key, []]))
+    const withThreads = opt(ctx, 'threads', 1, 1) > 0
     let profile: string[] = []
     const rawScript = resolve(import.meta.dirname, 'lib/raw-read.ts')
     try {
@@ -144,6 +164,17 @@ export const catchup: Benchmark = {
         const r2 = await timeProcessors(ctx, topic, 2, `two-${run}`)
         two.push(r2.rate)
         twoSteady.push(r2.steady)
+        if (withThreads) {
+          // The order turns every run, so that no variant always runs on a machine warmed by the one before.
+          const order = variants.map((_, i) => variants[(i + run - 1) % variants.length]!)
+          for (const v of order) {
+            const r = await timeProcessors(ctx, topic, v.instances, `${v.key}-${run}`, [], {
+              PROCESSOR_THREADS: v.threads,
+            })
+            vRate.get(v.key)!.push(r.rate)
+            vCpu.get(v.key)!.push(r.cpuPerMillion)
+          }
+        }
       }
       if (opt(ctx, 'profile', 1, 1) > 0) profile = await profiled(ctx, topic)
     } finally {
@@ -170,6 +201,7 @@ export const catchup: Benchmark = {
         figure('2 processors, steady', 'records/s', twoSteady, {
           baseline: { name: '1 processor, steady', runs: oneSteady },
         }),
+        ...(withThreads ? threadFigures(variants, vRate, vCpu) : []),
       ],
       notes: [
         "Times run from spawning the child process(es) (Node start, migrations, group join included) until every partition's committed offset in partition_checkpoints reached the end offset (polled every 50 ms); the raw consumer is timed from spawn to its exit the same way.",
@@ -178,4 +210,28 @@ export const catchup: Benchmark = {
       ],
     }
   },
+}
+
+/** Records/s and CPU-seconds per million records of the PROCESSOR_THREADS variants, against 1 thread. */
+function threadFigures(
+  variants: readonly { key: string; name: string }[],
+  rate: ReadonlyMap<string, number[]>,
+  cpu: ReadonlyMap<string, number[]>,
+) {
+  const base = variants[0]!
+  return variants.flatMap((v) => [
+    figure(`${v.name}: records/s (spawn to caught up)`, 'records/s', rate.get(v.key)!, {
+      ...(v === base ? {} : { baseline: { name: base.name, runs: rate.get(base.key)! } }),
+    }),
+    figure(`${v.name}: CPU-seconds per million records`, 'CPU-s', cpu.get(v.key)!, {
+      ...(v === base
+        ? {}
+        : {
+            baseline: { name: base.name, runs: cpu.get(base.key)! },
+            ...(v.key === 't2'
+              ? { target: '<= 1.10x 1 thread', met: (_v: number, r?: number) => (r ?? 9) <= 1.1 }
+              : {}),
+          }),
+    }),
+  ])
 }

@@ -12,6 +12,7 @@
  *   recovery   SIGKILL -> restart -> first commit with 1M viewers of state
  *   faults     fault end -> first commit for each fault of the matrix, 2 processors
  *   writes     PostgreSQL rows and WAL per 1,000 events, PROVISIONAL_INTERVAL 1 s vs 0
+ *   spark      `rtsa process` vs a Spark Structured Streaming baseline on one topic (bench/spark.ts)
  */
 import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
@@ -28,6 +29,7 @@ import { BENCH_NAMES, resultMarkdown, writeResult, writeSummary } from './lib/re
 import { type BenchServers, startServers } from './lib/servers.ts'
 import { memory } from './memory.ts'
 import { recovery } from './recovery.ts'
+import { spark } from './spark.ts'
 import { writes } from './writes.ts'
 
 const BENCHMARKS: Record<string, Benchmark> = {
@@ -39,6 +41,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   recovery,
   faults: faultsBench,
   writes,
+  spark,
 }
 export const RESULTS_DIR = resolve(import.meta.dirname, 'results')
 
@@ -91,6 +94,7 @@ export async function main(args: string[]): Promise<number> {
     runs: Math.max(1, Number(values.runs ?? 3)),
     log,
     options,
+    home: resolve(home),
     servers: () => {
       servers ??= startServers({
         home,

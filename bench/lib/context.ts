@@ -13,6 +13,8 @@ export interface BenchContext {
   readonly servers: () => Promise<BenchServers>
   /** Extra `key=value` options from the command line (`--set key=value`). */
   readonly options: Readonly<Record<string, string>>
+  /** The state folder (`--home`, else RTSA_HOME or .rtsa), absolute; installs go under it. */
+  readonly home: string
 }
 
 export type BenchResultBody = Pick<BenchResult, 'settings' | 'figures' | 'notes'>

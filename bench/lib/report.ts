@@ -67,7 +67,17 @@ export function figure(
   }
 }
 
-const NAMES = ['engine', 'catchup', 'freshness', 'api', 'memory', 'recovery', 'faults', 'writes'] as const
+const NAMES = [
+  'engine',
+  'catchup',
+  'freshness',
+  'api',
+  'memory',
+  'recovery',
+  'faults',
+  'writes',
+  'spark',
+] as const
 export type BenchName = (typeof NAMES)[number]
 export const BENCH_NAMES: readonly BenchName[] = NAMES
 
