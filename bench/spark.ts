@@ -60,6 +60,9 @@ function describe(r: SideRun): string {
   )
 }
 
+/** How long either side may take: 2 minutes plus 2,000 records/s, far below both. */
+const timeoutFor = (records: number) => 120_000 + records / 2
+
 async function rtsaRun(ctx: BenchContext, topic: string, records: number, label: string): Promise<SideRun> {
   const servers = await ctx.servers()
   const db = await freshDb(servers, 'spark_rtsa')
@@ -76,9 +79,12 @@ async function rtsaRun(ctx: BenchContext, topic: string, records: number, label:
     const watch = watchTree(child.pid ?? -1)
     try {
       const w = await waitCommitted(db.pool, topic, ends, {
-        timeoutMs: 30 * 60_000,
+        timeoutMs: timeoutFor(records),
         children: [child],
         progress: (f) => ctx.log(`    ${label}: ${(f * 100).toFixed(0)}% committed`),
+      }).catch((error: unknown) => {
+        // What the processor said is the only clue to a run that never commits.
+        throw new Error(`${label}: ${(error as Error).message}\n${child.output().slice(-4000)}`)
       })
       // Spark is done when its last batch is in PostgreSQL; rtsa may still hold rows back
       // for up to PROVISIONAL_INTERVAL after committing its offsets, so wait for those too.
@@ -150,7 +156,7 @@ export const spark: Benchmark = {
       shufflePartitions: opt(ctx, 'shufflePartitions', 4, 4),
       maxOffsetsPerTrigger: opt(ctx, 'maxOffsetsPerTrigger', 0, 0),
       driverMemory: ctx.options.driverMemory ?? '2g',
-      timeoutMs: 30 * 60_000,
+      timeoutMs: timeoutFor(records),
     }
     const sparkRuns: SideRun[] = []
     const rtsaRuns: SideRun[] = []
